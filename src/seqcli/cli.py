@@ -1,0 +1,302 @@
+"""The Typer app: each command checks its options, calls the api, and renders the result.
+
+Data goes to stdout, everything else to stderr. Expected failures (SeqcliError) become one line
+``seqcli: error: ...`` and their exit code; a closed stdout (``| head``) ends quietly with 0.
+"""
+
+import functools
+import json
+import os
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from seqcli import options as opt
+from seqcli.errors import SeqcliError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models.")
+
+
+class Task(str, Enum):
+    classify = "classify"
+    lm = "lm"
+
+
+class ModelKind(str, Enum):
+    bow = "bow"
+    rnn = "rnn"
+    gru = "gru"
+    lstm = "lstm"
+
+
+class Pool(str, Enum):
+    last = "last"
+    mean = "mean"
+    max = "max"
+
+
+class Mode(str, Enum):
+    counts = "counts"
+    binary = "binary"
+    tfidf = "tfidf"
+
+
+class Analyzer(str, Enum):
+    word = "word"
+    char = "char"
+
+
+class OutFormat(str, Enum):
+    jsonl = "jsonl"
+    svmlight = "svmlight"
+    npz = "npz"
+
+
+def _err(message):
+    print(f"seqcli: error: {message}", file=sys.stderr, flush=True)
+
+
+def _silence_stdout():
+    """After a closed pipe, point stdout at /dev/null so the final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout has no descriptor (tests); nothing left to flush into it
+
+
+def guarded(func):
+    """Turn the ways a command can fail into one line on stderr and the right exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SeqcliError as exc:
+            _err(exc.message)
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(0)
+        except KeyboardInterrupt:
+            _err("interrupted")
+            sys.exit(130)
+        except MemoryError:
+            _err("out of memory; try a smaller --batch-size, model or input")
+            sys.exit(1)
+        except (typer.Exit, SystemExit):
+            raise
+        except Exception as exc:  # a bug: still one line, with the way to see more
+            if os.environ.get("SEQCLI_DEBUG"):
+                raise
+            _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+                 "(run with SEQCLI_DEBUG=1 for the traceback, and please report it)")
+            sys.exit(1)
+
+    return wrapper
+
+
+def _write_line(out, line, flush):
+    out.write(line)
+    out.write("\n")
+    if flush:
+        out.flush()
+
+
+# -------------------------------------------------------------------------------------- vectorize
+
+@app.command()
+@guarded
+def vectorize(
+    input: Annotated[str, typer.Argument(help="Text file, one document per line; - for stdin.")] = "-",
+    fit: Annotated[Optional[str], typer.Option("--fit", help="Fit the vocabulary on this corpus instead of INPUT.")] = None,
+    save: Annotated[Optional[str], typer.Option("--save", help="Save the fitted vectorizer to this file.")] = None,
+    load: Annotated[Optional[str], typer.Option("--load", help="Use a vectorizer saved with --save.")] = None,
+    mode: Annotated[Mode, typer.Option("--mode", help="Feature values.")] = Mode.counts,
+    ngrams: opt.Ngrams = None,
+    analyzer: Annotated[Analyzer, typer.Option("--analyzer", help="Word or character n-grams.")] = Analyzer.word,
+    hash_bits: opt.HashBits = None,
+    min_df: opt.MinDf = 1,
+    max_features: opt.MaxFeatures = None,
+    fmt: Annotated[OutFormat, typer.Option("--format", help="Output format.")] = OutFormat.jsonl,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write vectors here instead of stdout (needed for npz on a terminal).")] = None,
+    vocab: Annotated[bool, typer.Option("--vocab", help="Print the vocabulary with document frequencies instead of vectors.")] = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Print the number of distinct n-grams per order instead of vectors.")] = False,
+    as_json: opt.JsonOut = False,
+):
+    """Turn text into bag-of-words / n-gram / tf-idf / hashed vectors, one per input line."""
+    from seqcli import api, features, stream
+
+    batches = stream.line_batches(stream.open_source(input), _name(input), max_batch=1 << 30)
+    texts = [t for batch in batches for t in batch]
+    if load:
+        if fit or ngrams or hash_bits or min_df != 1 or max_features or mode != Mode.counts or analyzer != Analyzer.word:
+            raise SeqcliError("--load uses the saved vectorizer's settings; drop --fit/--mode/--ngrams/... options")
+        vec = api.load_vectorizer(load)
+    else:
+        lo, hi = ngrams or (1, 1)
+        if hash_bits and (min_df != 1 or max_features):
+            raise SeqcliError("--hash-bits keeps no vocabulary, so --min-df/--max-features cannot apply")
+        cfg = features.VectorizerConfig(analyzer=analyzer.value, ngram_min=lo, ngram_max=hi, mode=mode.value,
+                                        min_df=min_df, max_features=max_features, hash_bits=hash_bits)
+        corpus = texts
+        if fit:
+            corpus = [t for b in stream.line_batches(stream.open_source(fit), _name(fit), 1 << 30) for t in b]
+        vec = api.fit_vectorizer(corpus, cfg)
+    if save:
+        api.save_vectorizer(save, vec)
+        print(f"seqcli: saved vectorizer to {save} ({vec.n_features_} features)", file=sys.stderr)
+    out = sys.stdout
+    if stats:
+        rows = vec.ngram_stats(texts)
+        if as_json:
+            out.write(json.dumps({"ngram_vocabulary": {str(n): k for n, k in rows}}) + "\n")
+        else:
+            for n, k in rows:
+                out.write(f"{n}-grams\t{k}\n")
+        return
+    if vocab:
+        names = vec.feature_names()
+        for j, name in enumerate(names):
+            df = int(vec.df_[j]) if vec.df_ is not None else 0
+            out.write(json.dumps({"token": name, "df": df}, ensure_ascii=False) + "\n" if as_json else f"{name}\t{df}\n")
+        return
+    rows = vec.transform(texts)
+    if fmt == OutFormat.npz:
+        if output is None and sys.stdout.isatty():
+            raise SeqcliError("--format npz is binary: give --output FILE or redirect stdout")
+        features.write_npz(rows, output if output else sys.stdout.buffer)
+        return
+    target = open(output, "w", encoding="utf-8") if output else out
+    try:
+        if fmt == OutFormat.svmlight:
+            features.write_svmlight(rows, target)
+        else:
+            features.write_jsonl(rows, vec.feature_names(), target)
+    finally:
+        if output:
+            target.close()
+
+
+def _name(source):
+    return "<stdin>" if source in (None, "-") else source
+
+
+# ------------------------------------------------------------------------------------------ train
+
+@app.command()
+@guarded
+def train(
+    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns); - for stdin.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
+    task: Annotated[Task, typer.Option("--task", help="classify a CSV of texts and labels.")] = Task.classify,
+    model: Annotated[ModelKind, typer.Option("--model", "-m", help="Model kind.")] = ModelKind.bow,
+    text_col: opt.TextCol = None,
+    label_col: opt.LabelCol = None,
+    epochs: opt.Epochs = None,
+    batch_size: opt.BatchSize = None,
+    lr: opt.Lr = None,
+    optimizer: Annotated[str, typer.Option("--optimizer", help="adam or sgd (with momentum 0.9).")] = "adam",
+    clip: opt.Clip = 5.0,
+    weight_decay: Annotated[Optional[float], typer.Option("--l2", min=0, max=10, callback=opt._finite, help="L2 penalty on weights (default: 1e-5 bow, 0 recurrent).")] = None,
+    patience: Annotated[int, typer.Option("--patience", min=0, max=10000, help="Stop after this many evaluations without a better validation loss.")] = 3,
+    val_split: Annotated[float, typer.Option("--val-split", min=0, max=0.9, callback=opt._finite, help="Share of rows held out (stratified) for validation.")] = 0.1,
+    seed: opt.Seed = 0,
+    class_weight: Annotated[Optional[str], typer.Option("--class-weight", help="'balanced' weighs classes inversely to their frequency.")] = None,
+    max_steps: opt.MaxSteps = None,
+    max_time: opt.MaxTime = None,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a halted run from its .ckpt.npz file.")] = None,
+    # bag-of-words
+    ngrams: opt.Ngrams = None,
+    analyzer: Annotated[Analyzer, typer.Option("--analyzer", help="bow: word or char n-grams.")] = Analyzer.word,
+    mode: Annotated[Mode, typer.Option("--mode", help="bow: feature values.")] = Mode.tfidf,
+    min_df: opt.MinDf = 1,
+    max_features: opt.MaxFeatures = None,
+    hash_bits: opt.HashBits = None,
+    # recurrent
+    hidden: opt.Hidden = 128,
+    embed: opt.Embed = 128,
+    layers: opt.Layers = 1,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional", "--bi", help="Read each text in both directions.")] = False,
+    pool: Annotated[Pool, typer.Option("--pool", help="How the sequence output becomes one vector.")] = Pool.last,
+    dropout: opt.Dropout = 0.5,
+    as_json: opt.JsonOut = False,
+    quiet: opt.Quiet = False,
+):
+    """Fit a model on DATA and write it to --output (best validation checkpoint, written atomically)."""
+    from seqcli import api, ui
+
+    if optimizer not in ("adam", "sgd"):
+        raise typer.BadParameter("choose adam or sgd", param_hint="--optimizer")
+    if class_weight not in (None, "balanced"):
+        raise typer.BadParameter("only 'balanced' is supported", param_hint="--class-weight")
+    lo, hi = ngrams or (1, 1)
+    params = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, clip=clip,
+                  weight_decay=weight_decay, patience=patience, val_split=val_split, seed=seed,
+                  class_weight=class_weight, max_steps=max_steps, max_time=opt.parse_duration(max_time),
+                  analyzer=analyzer.value, ngram_min=lo, ngram_max=hi, mode=mode.value, min_df=min_df,
+                  max_features=max_features, hash_bits=hash_bits, hidden=hidden, embed=embed,
+                  layers=layers, bidirectional=bidirectional, pool=pool.value, dropout=dropout)
+    unit = "rows" if model == ModelKind.bow else "tokens"
+    with ui.training_display(quiet, unit) as display:
+        summary = api.train_classifier(data, output, model.value, params, text_col, label_col,
+                                       resume=resume, report=display, notify=ui.note)
+    if not quiet:
+        ui.print_classification_report(summary["metrics"], summary["evaluated_on"])
+        if "halted" in summary:
+            ui.note(f"stopped: {summary['halted']}; best model so far in {output}; "
+                    f"continue with: seqcli train {data} -o {output} --resume {summary['checkpoint']}")
+        else:
+            ui.note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; "
+                    f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    if summary.get("halted") == "interrupted":
+        sys.exit(130)
+
+
+# ---------------------------------------------------------------------------------------- predict
+
+@app.command()
+@guarded
+def predict(
+    model: Annotated[str, typer.Argument(help="Model file written by seqcli train.")],
+    input: Annotated[str, typer.Argument(help="Text file (one text per line) or CSV/TSV; - for stdin.")] = "-",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line: label and every class's probability.")] = False,
+    proba: Annotated[bool, typer.Option("--proba", help="Add every class's probability to each TSV line.")] = False,
+    text_col: opt.TextCol = None,
+):
+    """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
+    from seqcli import api, stream
+
+    fitted = api.load_model(model, {"bow", "seq"})
+    out = sys.stdout
+    flush = not out.isatty()
+    if input.lower().endswith((".csv", ".tsv", ".tab")):
+        from seqcli import data, ui
+
+        table = data.read_table(input, text_col, None, need_labels=False)
+        if table.skipped:
+            ui.note(table.skipped_summary())
+        batches = (table.texts[i: i + 512] for i in range(0, len(table.texts), 512))
+    else:
+        batches = stream.line_batches(stream.open_source(input), _name(input))
+    for texts, probs in api.predict_batches(fitted, batches):
+        for p in probs:
+            out.write(api.format_prediction(fitted.classes, p, as_json, proba))
+            out.write("\n")
+        if flush:
+            out.flush()
+
+
+def main():
+    """Console-script entry point."""
+    app(prog_name="seqcli")
+
+
+if __name__ == "__main__":
+    main()

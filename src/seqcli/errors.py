@@ -1,0 +1,14 @@
+"""The one exception type the CLI turns into a one-line message and an exit code."""
+
+
+class SeqcliError(Exception):
+    """An expected failure the user can fix (bad data, bad model file, bad option value).
+
+    The CLI prints ``seqcli: error: <message>`` on stderr and exits with ``exit_code``
+    (1 for runtime failures; 2 is reserved for usage errors, as typer/click use it).
+    """
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code

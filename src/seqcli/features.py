@@ -1,0 +1,535 @@
+"""Bag-of-words features: counts, binary, tf-idf and the hashing trick, in pure Python + NumPy.
+
+Why our own vectorizer: ``seqcli predict`` must featurize text for bag-of-words models without
+importing scikit-learn or scipy (they cost most of the start-up time). The results equal
+scikit-learn's ``CountVectorizer`` / ``TfidfVectorizer`` on equivalent settings (tests check it):
+
+- word analyzer: ``text.word_tokens`` (sklearn ``token_pattern=text.WORD_RE.pattern``), n-grams
+  joined by one space ("not long");
+- char analyzer: like sklearn ``analyzer="char"``: runs of two or more whitespace characters become
+  one space, then every n-gram of the whole text, spaces included;
+- columns sorted by term; ``min_df`` (documents) is applied first, then ``max_features`` keeps the
+  terms with the largest total count, ties going to the term that sorts first (sklearn's unstable
+  argsort may break such ties differently);
+- tf-idf: smooth idf ``ln((1 + n) / (1 + df)) + 1``, optional ``1 + ln(tf)``, rows scaled to unit
+  L2 norm (sklearn's defaults);
+- hashing: column = ``zlib.crc32(utf8(term)) mod 2**hash_bits``, collisions summed; no vocabulary,
+  no alternating signs (unlike sklearn's HashingVectorizer default).
+
+Rows are returned as :class:`SparseRows`, a CSR triple in plain numpy; scipy is imported only by
+``SparseRows.to_scipy`` and ``write_npz``. Per-document Python work is tokenizing and one dict lookup
+per n-gram (as in sklearn); counting, weighting and normalising run in numpy over the whole batch.
+"""
+
+import json
+import math
+import re
+import zlib
+from array import array
+from collections import defaultdict
+from collections.abc import Sequence
+from itertools import compress
+from dataclasses import asdict, dataclass, fields
+from numbers import Integral
+from typing import NamedTuple
+
+import numpy as np
+
+from seqcli.text import char_tokens, word_tokens
+
+STATE_FORMAT = "seqcli-vectorizer"
+STATE_VERSION = 1
+MAX_HASH_BITS = 24  # df_/idf_ have 2**bits entries: 2**24 int64 is already 128 MiB
+
+_WHITESPACE_RUN = re.compile(r"\s\s+")  # sklearn's char analyzer collapses these to one space
+
+
+# --------------------------------------------------------------------------------------------
+# configuration and the sparse row container
+
+
+@dataclass(frozen=True)
+class VectorizerConfig:
+    """How texts become feature rows (validated on construction; ``ValueError`` when invalid)."""
+
+    analyzer: str = "word"  # "word" | "char"
+    ngram_min: int = 1
+    ngram_max: int = 1
+    mode: str = "counts"  # "counts" | "binary" | "tfidf"
+    sublinear_tf: bool = False  # tfidf only: tf -> 1 + ln(tf)
+    min_df: int = 1  # keep terms found in at least this many documents
+    max_features: int | None = None  # keep this many terms with the largest total count
+    hash_bits: int | None = None  # hashing trick with 2**hash_bits columns; no vocabulary
+    lowercase: bool = True
+
+    def __post_init__(self):
+        def is_int(v):
+            return isinstance(v, Integral) and not isinstance(v, bool)
+
+        if self.analyzer not in ("word", "char"):
+            raise ValueError(f"analyzer must be 'word' or 'char', not {self.analyzer!r}")
+        if self.mode not in ("counts", "binary", "tfidf"):
+            raise ValueError(f"mode must be 'counts', 'binary' or 'tfidf', not {self.mode!r}")
+        if not (is_int(self.ngram_min) and is_int(self.ngram_max)
+                and 1 <= self.ngram_min <= self.ngram_max):
+            raise ValueError(f"n-gram range must satisfy 1 <= min <= max, "
+                             f"got {self.ngram_min!r}:{self.ngram_max!r}")
+        if not (is_int(self.min_df) and self.min_df >= 1):
+            raise ValueError(f"min_df must be an integer >= 1, not {self.min_df!r}")
+        if self.max_features is not None and not (is_int(self.max_features)
+                                                  and self.max_features >= 1):
+            raise ValueError(f"max_features must be an integer >= 1, not {self.max_features!r}")
+        if self.hash_bits is not None:
+            if not (is_int(self.hash_bits) and 1 <= self.hash_bits <= MAX_HASH_BITS):
+                raise ValueError(f"hash_bits must be an integer in 1..{MAX_HASH_BITS}, "
+                                 f"not {self.hash_bits!r}")
+            if self.min_df != 1 or self.max_features is not None:
+                raise ValueError("min_df and max_features need a vocabulary; "
+                                 "they cannot be combined with hash_bits")
+        if not isinstance(self.sublinear_tf, bool) or not isinstance(self.lowercase, bool):
+            raise ValueError("sublinear_tf and lowercase must be true or false")
+
+
+class SparseRows(NamedTuple):
+    """``m`` rows of ``n_cols`` columns in CSR form, plain numpy (no scipy needed).
+
+    Row ``i`` holds columns ``indices[indptr[i]:indptr[i+1]]`` (sorted) with values ``data[...]``.
+    ``first_seen`` (optional, same length as ``indices``) orders the entries of a row by where
+    their term first occurs in the document; :func:`write_jsonl` uses it to print keys in text
+    order. Row slicing code may leave it ``None``.
+    """
+
+    indptr: np.ndarray  # (m + 1,) int64
+    indices: np.ndarray  # (nnz,) int32
+    data: np.ndarray  # (nnz,) float32
+    n_cols: int
+    first_seen: np.ndarray | None = None  # (nnz,) int64, or None
+
+    @property
+    def shape(self):
+        """``(m, n_cols)``."""
+        return (len(self.indptr) - 1, self.n_cols)
+
+    def to_scipy(self):
+        """The same rows as a ``scipy.sparse.csr_matrix`` of shape (m, n_cols)."""
+        from scipy.sparse import csr_matrix  # lazy: scipy is slow to import
+
+        return csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+class HashedNames(Sequence):
+    """Column names ``"#0" .. "#{n-1}"`` of a hashing vectorizer, made on demand (2**bits of them)."""
+
+    def __init__(self, n):
+        self._n = n
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [f"#{j}" for j in range(*i.indices(self._n))]
+        if not -self._n <= i < self._n:
+            raise IndexError(i)
+        return f"#{i % self._n}"
+
+
+# --------------------------------------------------------------------------------------------
+# analysis: text -> list of n-grams
+
+
+def _analyze(text, cfg):
+    """All n-grams of ``text`` for orders ngram_min..ngram_max, grouped by order, each in text order."""
+    lo, hi = cfg.ngram_min, cfg.ngram_max
+    if cfg.analyzer == "word":
+        toks = word_tokens(text, lowercase=cfg.lowercase)
+        grams = list(toks) if lo == 1 else []
+        for n in range(max(lo, 2), min(hi, len(toks)) + 1):
+            grams += [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
+        return grams
+    chars = char_tokens(_WHITESPACE_RUN.sub(" ", text), lowercase=cfg.lowercase)
+    grams = chars if lo == 1 else []
+    joined = "".join(chars)  # n-grams of characters are slices of their concatenation
+    for n in range(max(lo, 2), min(hi, len(joined)) + 1):
+        grams += [joined[i:i + n] for i in range(len(joined) - n + 1)]
+    return grams
+
+
+def _check_texts(texts):
+    if isinstance(texts, (str, bytes)):
+        raise ValueError("expected a list of texts, got a single string")
+    return texts
+
+
+# --------------------------------------------------------------------------------------------
+# counting: column ids per document -> CSR
+
+
+def _count(cols, lengths, n_cols):
+    """Count column ids per document into CSR rows.
+
+    cols: (total,) int64 column id of every n-gram of every document, documents one after another,
+    -1 for n-grams to ignore; lengths: (m,) n-grams per document. Returns SparseRows with counts
+    (float32), columns sorted within rows and ``first_seen`` = position of the first occurrence.
+    """
+    m = len(lengths)
+    rows = np.repeat(np.arange(m, dtype=np.int64), lengths)  # (total,)
+    pos = np.flatnonzero(cols >= 0)  # (kept,) flat positions of counted n-grams
+    keys = rows[pos] * max(n_cols, 1) + cols[pos]  # row-major key, so sorting keys sorts rows
+    # return_index uses a stable sort, so ``first`` points at each (row, col)'s first occurrence
+    uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return _csr(uniq // max(n_cols, 1), uniq % max(n_cols, 1), counts.astype(np.float32),
+                pos[first], m, n_cols)
+
+
+def _csr(rows, cols, data, first_seen, m, n_cols):
+    """SparseRows from entries already sorted by (row, col) without duplicates; all arrays (nnz,)."""
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
+    return SparseRows(indptr, cols.astype(np.int32), data, int(n_cols),
+                      first_seen.astype(np.int64))
+
+
+def _keep_columns(rows, keep):
+    """Drop the columns where ``keep`` (n_cols,) bool is False; the others are renumbered in order."""
+    new_col = np.cumsum(keep) - 1  # (n_cols,) old column -> new column where kept
+    mask = keep[rows.indices]  # (nnz,) entries that stay
+    kept_before = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))  # (nnz + 1,)
+    indptr = kept_before[rows.indptr]  # entries kept before each row boundary
+    return SparseRows(indptr, new_col[rows.indices[mask]].astype(np.int32), rows.data[mask],
+                      int(keep.sum()), None if rows.first_seen is None else rows.first_seen[mask])
+
+
+def _row_ids(indptr):
+    """(nnz,) row index of every stored entry of CSR rows with ``indptr`` (m + 1,)."""
+    return np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+
+
+# --------------------------------------------------------------------------------------------
+# the vectorizer
+
+
+class Vectorizer:
+    """Texts -> SparseRows, following ``config`` (see :class:`VectorizerConfig`).
+
+    Fitted attributes: ``vocabulary_`` (term -> column, columns in term order; ``None`` when
+    hashing), ``df_`` (n_cols,) int64 document frequency per column, ``idf_`` (n_cols,) float64
+    for tf-idf else ``None``, ``n_docs_`` documents seen by ``fit``.
+    """
+
+    def __init__(self, config=None):
+        self.config = config if config is not None else VectorizerConfig()
+        self.vocabulary_ = None
+        self.df_ = None
+        self.idf_ = None
+        self.n_docs_ = None
+
+    @property
+    def n_features_(self):
+        """Number of columns: 2**hash_bits when hashing, else the vocabulary size."""
+        if self.config.hash_bits is not None:
+            return 1 << self.config.hash_bits
+        self._check_fitted()
+        return len(self.vocabulary_)
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def fit(self, texts):
+        """Learn vocabulary, document frequencies and idf from ``texts``; returns self."""
+        self.fit_transform(texts)
+        return self
+
+    def fit_transform(self, texts):
+        """``fit(texts)`` then ``transform(texts)``, counting the corpus once."""
+        cfg = self.config
+        texts = _check_texts(texts)
+        if cfg.hash_bits is not None:
+            counts = self._count_hashed(texts)
+            self.vocabulary_ = None
+        else:
+            counts = self._fit_vocabulary(texts)
+        self.n_docs_ = counts.shape[0]
+        self.df_ = np.bincount(counts.indices, minlength=counts.n_cols).astype(np.int64)
+        self.idf_ = self._idf(self.df_, self.n_docs_) if cfg.mode == "tfidf" else None
+        return self._weight(counts)
+
+    def _fit_vocabulary(self, texts):
+        """Count the corpus with columns in term order, then drop pruned columns (order kept)."""
+        cfg = self.config
+        seen = defaultdict()  # term -> provisional id; a new term gets the next id
+        seen.default_factory = seen.__len__
+        cols, lengths = array("q"), []  # (total,) int64 without a Python int object per entry
+        for text in texts:
+            grams = _analyze(text, cfg)
+            cols.extend(map(seen.__getitem__, grams))
+            lengths.append(len(grams))
+
+        # Renumber provisional ids by term before counting, so every later step keeps column order
+        # and pruning needs no re-sort.
+        terms = sorted(seen)  # (V,)
+        rank = np.empty(len(terms), dtype=np.int64)  # provisional id -> column
+        rank[np.fromiter(map(seen.__getitem__, terms), dtype=np.int64, count=len(terms))] = \
+            np.arange(len(terms))
+        counts = _count(rank[np.frombuffer(cols, dtype=np.int64)], lengths, len(terms))
+
+        keep = np.bincount(counts.indices, minlength=len(terms)) >= cfg.min_df  # (V,)
+        if cfg.max_features is not None and keep.sum() > cfg.max_features:
+            totals = np.bincount(counts.indices, weights=counts.data, minlength=len(terms))
+            cand = np.flatnonzero(keep)  # in term order, so a stable sort breaks ties by term
+            best = cand[np.argsort(-totals[cand], kind="stable")[:cfg.max_features]]
+            keep = np.zeros(len(terms), dtype=bool)
+            keep[best] = True
+        if not keep.any():
+            raise ValueError("empty vocabulary: no term is left"
+                             + (f" with min_df={cfg.min_df}" if cfg.min_df > 1 else
+                                " (the texts have no tokens)"))
+        self.vocabulary_ = {t: i for i, t in enumerate(compress(terms, keep.tolist()))}
+        return counts if keep.all() else _keep_columns(counts, keep)
+
+    @staticmethod
+    def _idf(df, n_docs):
+        """Smooth idf (n_cols,) float64: ln((1 + n) / (1 + df)) + 1, as sklearn's default."""
+        return np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+
+    # -- transforming -----------------------------------------------------------------------
+
+    def transform(self, texts):
+        """Rows (m = len(texts), n_cols) for ``texts``; n-grams not in the vocabulary are ignored.
+
+        A hashing vectorizer in counts/binary mode needs no ``fit``; tf-idf always does.
+        """
+        cfg = self.config
+        texts = _check_texts(texts)
+        if cfg.hash_bits is not None:
+            if cfg.mode == "tfidf":
+                self._check_fitted()
+            return self._weight(self._count_hashed(texts))
+        self._check_fitted()
+        get = self.vocabulary_.get
+        cols, lengths = array("q"), []
+        for text in texts:
+            ids = [get(g, -1) for g in _analyze(text, cfg)]
+            cols.extend(ids)
+            lengths.append(len(ids))
+        return self._weight(_count(np.frombuffer(cols, dtype=np.int64), lengths,
+                                   len(self.vocabulary_)))
+
+    def _count_hashed(self, texts):
+        """Counts (m, 2**hash_bits); colliding n-grams add up in the shared column."""
+        cfg = self.config
+        mask = (1 << cfg.hash_bits) - 1
+        crc32 = zlib.crc32
+        cols, lengths = array("q"), []
+        for text in texts:
+            ids = [crc32(g.encode("utf-8")) & mask for g in _analyze(text, cfg)]
+            cols.extend(ids)
+            lengths.append(len(ids))
+        return _count(np.frombuffer(cols, dtype=np.int64), lengths, mask + 1)
+
+    def _weight(self, counts):
+        """Apply the mode to count rows: counts as they are, binary 0/1, or l2-normalised tf-idf."""
+        mode = self.config.mode
+        if mode == "counts":
+            return counts
+        if mode == "binary":
+            return counts._replace(data=np.ones_like(counts.data))
+        tf = counts.data.astype(np.float64)  # (nnz,)
+        if self.config.sublinear_tf:
+            tf = 1.0 + np.log(tf)
+        w = tf * self.idf_[counts.indices]
+        rows = _row_ids(counts.indptr)  # (nnz,)
+        # bincount rather than np.add.reduceat: reduceat returns a stray element for empty rows
+        norms = np.sqrt(np.bincount(rows, weights=w * w, minlength=counts.shape[0]))  # (m,)
+        w /= norms[rows]  # stored entries are > 0, so their row's norm is > 0
+        return counts._replace(data=w.astype(np.float32))
+
+    def _check_fitted(self):
+        if self.n_docs_ is None:
+            raise ValueError("this vectorizer is not fitted yet; call fit() first")
+
+    # -- inspection -------------------------------------------------------------------------
+
+    def feature_names(self):
+        """Column id -> term: a list in column order, or ``"#<col>"`` names when hashing."""
+        if self.config.hash_bits is not None:
+            return HashedNames(1 << self.config.hash_bits)
+        self._check_fitted()
+        return sorted(self.vocabulary_, key=self.vocabulary_.__getitem__)
+
+    def ngram_stats(self, texts):
+        """[(n, distinct n-grams of order n in ``texts``) for n in ngram_min..ngram_max].
+
+        Shows how fast n-gram vocabularies grow with n; ignores min_df / max_features.
+        """
+        cfg = self.config
+        per_order = {n: set() for n in range(cfg.ngram_min, cfg.ngram_max + 1)}
+        for n, seen in per_order.items():
+            one = VectorizerConfig(analyzer=cfg.analyzer, ngram_min=n, ngram_max=n,
+                                   lowercase=cfg.lowercase)
+            for text in _check_texts(texts):
+                seen.update(_analyze(text, one))
+        return [(n, len(seen)) for n, seen in per_order.items()]
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def to_state(self):
+        """``(header, arrays)`` for a model file: JSON-ready dict and plain numeric/unicode arrays.
+
+        arrays: ``df`` (n_cols,) int64 and, unless hashing, the vocabulary as ``vocab_text``
+        (0-d unicode array, all terms concatenated in column order) plus ``vocab_offsets``
+        (n_cols + 1,) int64 (term i is ``text[offsets[i]:offsets[i+1]]``); one string plus offsets
+        works for any term, including ones containing spaces or newlines (char n-grams), and costs
+        4 bytes per character rather than 4 x the longest term per term. idf is not stored: it is
+        recomputed from df and n_docs, so the two can never disagree.
+        """
+        self._check_fitted()
+        header = {"format": STATE_FORMAT, "version": STATE_VERSION,
+                  "config": asdict(self.config), "n_docs": int(self.n_docs_),
+                  "n_cols": int(len(self.df_))}
+        arrays = {"df": np.asarray(self.df_, dtype=np.int64)}
+        if self.vocabulary_ is not None:
+            terms = self.feature_names()
+            lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+            offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            arrays["vocab_text"] = np.array("".join(terms), dtype=f"<U{max(int(offsets[-1]), 1)}")
+            arrays["vocab_offsets"] = offsets
+        return header, arrays
+
+    @classmethod
+    def from_state(cls, header, arrays):
+        """Rebuild a fitted vectorizer from :meth:`to_state` output; ``ValueError`` if inconsistent."""
+        if not isinstance(header, dict) or header.get("format") != STATE_FORMAT:
+            raise ValueError(f"not a vectorizer state (expected format {STATE_FORMAT!r})")
+        version = header.get("version")
+        if not isinstance(version, int) or version > STATE_VERSION:
+            raise ValueError(f"vectorizer state version {version!r} is not supported "
+                             f"(this seqcli reads up to {STATE_VERSION})")
+        raw = header.get("config")
+        if not isinstance(raw, dict):
+            raise ValueError("vectorizer state: 'config' must be a mapping")
+        unknown = set(raw) - {f.name for f in fields(VectorizerConfig)}
+        if unknown:
+            raise ValueError(f"vectorizer state: unknown config keys {sorted(unknown)}")
+        config = VectorizerConfig(**raw)  # validates values
+        n_docs, n_cols = header.get("n_docs"), header.get("n_cols")
+        if not (isinstance(n_docs, int) and n_docs >= 0 and isinstance(n_cols, int) and n_cols >= 0):
+            raise ValueError("vectorizer state: n_docs and n_cols must be integers >= 0")
+
+        hashing = config.hash_bits is not None
+        expected = {"df"} if hashing else {"df", "vocab_text", "vocab_offsets"}
+        if set(arrays) != expected:
+            raise ValueError(f"vectorizer state: arrays {sorted(arrays)} do not match the "
+                             f"expected {sorted(expected)}")
+        df = _checked(arrays, "df", "iu", (n_cols,))
+        if (df < 0).any() or (df > n_docs).any():
+            raise ValueError("vectorizer state: document frequencies out of range 0..n_docs")
+        vec = cls(config)
+        if hashing:
+            if n_cols != 1 << config.hash_bits:
+                raise ValueError(f"vectorizer state: n_cols={n_cols} but hash_bits="
+                                 f"{config.hash_bits} needs {1 << config.hash_bits}")
+        else:
+            vec.vocabulary_ = _unpack_vocabulary(arrays, n_cols)
+        vec.df_ = df.astype(np.int64)
+        vec.n_docs_ = n_docs
+        vec.idf_ = cls._idf(vec.df_, n_docs) if config.mode == "tfidf" else None
+        return vec
+
+
+def _checked(arrays, key, kinds, shape):
+    """``arrays[key]`` if it is an ndarray of a dtype kind in ``kinds`` with ``shape``."""
+    arr = arrays[key]
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in kinds or arr.shape != shape:
+        got = (f"{arr.dtype} {arr.shape}" if isinstance(arr, np.ndarray) else type(arr).__name__)
+        raise ValueError(f"vectorizer state: array {key!r} should have shape {shape} and dtype "
+                         f"kind {'/'.join(kinds)}, got {got}")
+    return arr
+
+
+def _unpack_vocabulary(arrays, n_cols):
+    """term -> column from ``vocab_text`` / ``vocab_offsets`` (see Vectorizer.to_state)."""
+    offsets = _checked(arrays, "vocab_offsets", "iu", (n_cols + 1,)).astype(np.int64)
+    text = str(_checked(arrays, "vocab_text", "U", ())[()])
+    if offsets[0] != 0 or (np.diff(offsets) <= 0).any():
+        raise ValueError("vectorizer state: vocab_offsets must start at 0 and increase")
+    total = int(offsets[-1])
+    if len(text) > total or total > arrays["vocab_text"].dtype.itemsize // 4:
+        raise ValueError("vectorizer state: vocab_text length does not match vocab_offsets")
+    text += "\0" * (total - len(text))  # numpy drops trailing NULs of a unicode scalar
+    bounds = offsets.tolist()
+    terms = [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    if any(a >= b for a, b in zip(terms, terms[1:])):
+        raise ValueError("vectorizer state: vocabulary terms must be unique and sorted")
+    return {t: i for i, t in enumerate(terms)}
+
+
+# --------------------------------------------------------------------------------------------
+# writers
+
+
+def _integral(rows, integers):
+    """Whether to print values as integers: forced by ``integers``, else when all of them are."""
+    if integers is not None:
+        return integers
+    return bool(np.all(rows.data == np.round(rows.data)))
+
+
+def write_jsonl(rows, names, out, *, integers=None):
+    """One JSON object per row on ``out``: ``{"term": value, ...}``; an empty row gives ``{}``.
+
+    Keys come in the order the terms first occur in the text when ``rows.first_seen`` is set,
+    else in column order. Values are ints when all values are whole numbers (counts, binary; force
+    with ``integers=True/False``), else floats rounded to 6 decimals. ``names`` maps column -> term
+    (``Vectorizer.feature_names()``). Lines are written one at a time so pipes see each promptly.
+    """
+    as_int = _integral(rows, integers)
+    values = rows.data.astype(np.int64).tolist() if as_int else \
+        [round(v, 6) for v in rows.data.astype(np.float64).tolist()]
+    indices = rows.indices.tolist()
+    first_seen = rows.first_seen.tolist() if rows.first_seen is not None else None
+    bounds = rows.indptr.tolist()
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        span = range(a, b) if first_seen is None else sorted(range(a, b), key=first_seen.__getitem__)
+        obj = {names[indices[k]]: values[k] for k in span}
+        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def write_svmlight(rows, out, labels=None):
+    """svmlight / libsvm lines ``label col:value ...`` with 1-based columns (libsvm convention).
+
+    Read back with ``sklearn.datasets.load_svmlight_file(f, zero_based=False)``. The label is 0
+    when ``labels`` is None; labels must not contain whitespace. Values are ints when all are
+    whole numbers, else ``%.9g`` (enough digits to give back the same float32).
+    """
+    m = rows.shape[0]
+    if labels is not None and len(labels) != m:
+        raise ValueError(f"got {len(labels)} labels for {m} rows")
+    as_int = _integral(rows, None)
+    values = ([str(v) for v in rows.data.astype(np.int64).tolist()] if as_int else
+              ["%.9g" % v for v in rows.data.astype(np.float64).tolist()])
+    cols = (rows.indices.astype(np.int64) + 1).tolist()
+    bounds = rows.indptr.tolist()
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        label = "0" if labels is None else _svm_label(labels[i])
+        out.write(" ".join([label] + [f"{cols[k]}:{values[k]}" for k in range(a, b)]) + "\n")
+
+
+def _svm_label(label):
+    if isinstance(label, (Integral, np.integer)):
+        return str(int(label))
+    if isinstance(label, (float, np.floating)):
+        if not math.isfinite(label):
+            raise ValueError(f"svmlight label must be finite, not {label!r}")
+        return "%.17g" % label
+    text = str(label)
+    if not text or any(ch.isspace() for ch in text):
+        raise ValueError(f"svmlight label must be non-empty without whitespace: {text!r}")
+    return text
+
+
+def write_npz(rows, path_or_file):
+    """Save rows with ``scipy.sparse.save_npz`` (read back with ``scipy.sparse.load_npz``)."""
+    from scipy.sparse import save_npz  # lazy: scipy is slow to import
+
+    save_npz(path_or_file, rows.to_scipy())

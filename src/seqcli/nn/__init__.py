@@ -1,0 +1,1 @@
+"""The NumPy model zoo. Imports numpy and nothing else from seqcli."""

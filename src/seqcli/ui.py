@@ -1,0 +1,184 @@
+"""Everything the user sees besides data: progress, report tables, warnings. All on stderr.
+
+Rich is imported only inside the functions that draw with it. Colour and live progress appear only
+when stderr is a terminal and NO_COLOR is unset; otherwise progress is one plain line per
+evaluation, and ``NullDisplay`` (for --quiet and tests) prints nothing.
+"""
+
+import os
+import sys
+import time
+
+
+def stream_is_live(stream):
+    """True when ``stream`` is a terminal and colour is not switched off (NO_COLOR, TERM=dumb)."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def stderr_console(no_color=False):
+    """A rich Console on stderr that uses colour only where it should."""
+    from rich.console import Console
+
+    live = stream_is_live(sys.stderr) and not no_color
+    return Console(file=sys.stderr, no_color=not live, highlight=False,
+                   force_terminal=live if live else None, soft_wrap=False)
+
+
+def note(message):
+    """A one-line diagnostic on stderr."""
+    print(f"seqcli: {message}", file=sys.stderr, flush=True)
+
+
+class NullDisplay:
+    """Takes training events and shows nothing (--quiet, tests, library use)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self, event):
+        pass
+
+
+class _EpochMeter:
+    """Running figures of the epoch in progress: mean loss, rows/s, tokens/s, last grad norm."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.loss_sum = self.rows = self.tokens = self.batches = 0
+        self.grad_norm = 0.0
+        self.started = time.perf_counter()
+
+    def add(self, event):
+        self.loss_sum += event["loss"]
+        self.batches += 1
+        self.rows += event["rows"]
+        self.tokens += event["tokens"]
+        self.grad_norm = event["grad_norm"]
+
+    @property
+    def loss(self):
+        return self.loss_sum / max(self.batches, 1)
+
+    def rate(self, what):
+        return getattr(self, what) / max(time.perf_counter() - self.started, 1e-9)
+
+
+class PlainDisplay(NullDisplay):
+    """One plain line per evaluation on stderr, for logs and pipes."""
+
+    def __init__(self, unit="rows"):
+        self.meter, self.unit = _EpochMeter(), unit
+
+    def __call__(self, event):
+        kind = event["event"]
+        if kind == "epoch_start":
+            self.meter.reset()
+            self.epochs = event["epochs"]
+        elif kind == "batch":
+            self.meter.add(event)
+        elif kind == "eval":
+            print(format_eval(event, self.meter, self.epochs, self.unit), file=sys.stderr, flush=True)
+
+
+def format_eval(event, meter, epochs, unit):
+    """'epoch 3/30  loss 0.41  val_loss 0.50  val_acc 0.771  rows/s 12,345  |g| 1.2  *' (* = best)."""
+    parts = [f"epoch {event['epoch']}/{epochs}"]
+    if meter.batches:
+        parts.append(f"loss {meter.loss:.4f}")
+    parts.append(f"val_loss {event['loss']:.4f}")
+    for key, label in (("accuracy", "val_acc"), ("bpc", "val_bpc")):
+        if key in event:
+            parts.append(f"{label} {event[key]:.4f}")
+    if meter.batches:
+        parts.append(f"{unit}/s {meter.rate(unit):,.0f}")
+        parts.append(f"|g| {meter.grad_norm:.2f}")
+    if event.get("improved"):
+        parts.append("*")
+    return "  ".join(parts)
+
+
+class RichDisplay(NullDisplay):
+    """Live progress on a terminal: epoch bar, loss, validation figures, speed, grad norm, ETA."""
+
+    def __init__(self, unit="rows"):
+        self.meter, self.unit = _EpochMeter(), unit
+        self.last_eval = ""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("{task.fields[figures]}"),
+                                 TimeRemainingColumn(), console=stderr_console(), transient=False)
+        self.progress.__enter__()
+        self.task = None
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def __call__(self, event):
+        kind = event["event"]
+        if kind == "epoch_start":
+            self.meter.reset()
+            self.epochs = event["epochs"]
+            desc = f"epoch {event['epoch'] + 1}/{event['epochs']}"
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.task = self.progress.add_task(desc, total=event["batches"], completed=event["batch"],
+                                               figures="")
+        elif kind == "batch":
+            self.meter.add(event)
+            figures = (f"loss {self.meter.loss:.4f}  {self.unit}/s {self.meter.rate(self.unit):,.0f}"
+                       f"  |g| {self.meter.grad_norm:.2f}  {self.last_eval}")
+            self.progress.update(self.task, completed=event["batch"], figures=figures)
+        elif kind == "eval":
+            line = format_eval(event, self.meter, self.epochs, self.unit)
+            self.progress.console.print(line, markup=False)
+            self.last_eval = f"val_loss {event['loss']:.4f}" + (
+                f"  val_acc {event['accuracy']:.3f}" if "accuracy" in event else "")
+
+
+def training_display(quiet=False, unit="rows"):
+    """The right display for where stderr goes."""
+    if quiet:
+        return NullDisplay()
+    if stream_is_live(sys.stderr):
+        return RichDisplay(unit)
+    return PlainDisplay(unit)
+
+
+def print_classification_report(report, title="validation"):
+    """Accuracy, macro-F1, per-class table and confusion matrix as rich tables on stderr."""
+    from rich.table import Table
+
+    console = stderr_console()
+    summary = f"{title}: accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  n={report['n']}"
+    if "log_loss" in report:
+        summary += f"  log-loss {report['log_loss']:.4f}"
+    console.print(summary, markup=False)
+    per_class = Table(title=None, show_edge=False)
+    for col in ("class", "precision", "recall", "f1", "support"):
+        per_class.add_column(col, justify="left" if col == "class" else "right")
+    for row in report["per_class"]:
+        per_class.add_row(row["class"], f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                          f"{row['f1']:.3f}", str(row["support"]))
+    console.print(per_class)
+    classes = [row["class"] for row in report["per_class"]]
+    console.print("confusion matrix (rows: true class, columns: predicted)", markup=False)
+    confusion = Table(show_edge=False)
+    confusion.add_column("")
+    for c in classes:
+        confusion.add_column(c, justify="right")
+    for c, counts in zip(classes, report["confusion"]):
+        confusion.add_row(c, *(str(n) for n in counts))
+    console.print(confusion)
