@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seqcli.errors import SeqcliError
 from seqcli.text import char_tokens, word_tokens
 
 STATE_FORMAT = "seqcli-vectorizer"
@@ -42,6 +43,14 @@ STATE_VERSION = 1
 MAX_HASH_BITS = 24  # df_/idf_ have 2**bits entries: 2**24 int64 is already 128 MiB
 
 _WHITESPACE_RUN = re.compile(r"\s\s+")  # sklearn's char analyzer collapses these to one space
+
+
+class FeatureError(SeqcliError, ValueError):
+    """A bad setting, an empty vocabulary or an inconsistent saved state.
+
+    A ``ValueError`` for library callers and a ``SeqcliError`` (exit code 1) for the CLI, which
+    prints it as one line instead of reporting an internal error.
+    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,27 +76,27 @@ class VectorizerConfig:
             return isinstance(v, Integral) and not isinstance(v, bool)
 
         if self.analyzer not in ("word", "char"):
-            raise ValueError(f"analyzer must be 'word' or 'char', not {self.analyzer!r}")
+            raise FeatureError(f"analyzer must be 'word' or 'char', not {self.analyzer!r}")
         if self.mode not in ("counts", "binary", "tfidf"):
-            raise ValueError(f"mode must be 'counts', 'binary' or 'tfidf', not {self.mode!r}")
+            raise FeatureError(f"mode must be 'counts', 'binary' or 'tfidf', not {self.mode!r}")
         if not (is_int(self.ngram_min) and is_int(self.ngram_max)
                 and 1 <= self.ngram_min <= self.ngram_max):
-            raise ValueError(f"n-gram range must satisfy 1 <= min <= max, "
-                             f"got {self.ngram_min!r}:{self.ngram_max!r}")
+            raise FeatureError(f"n-gram range must satisfy 1 <= min <= max, "
+                               f"got {self.ngram_min!r}:{self.ngram_max!r}")
         if not (is_int(self.min_df) and self.min_df >= 1):
-            raise ValueError(f"min_df must be an integer >= 1, not {self.min_df!r}")
+            raise FeatureError(f"min_df must be an integer >= 1, not {self.min_df!r}")
         if self.max_features is not None and not (is_int(self.max_features)
                                                   and self.max_features >= 1):
-            raise ValueError(f"max_features must be an integer >= 1, not {self.max_features!r}")
+            raise FeatureError(f"max_features must be an integer >= 1, not {self.max_features!r}")
         if self.hash_bits is not None:
             if not (is_int(self.hash_bits) and 1 <= self.hash_bits <= MAX_HASH_BITS):
-                raise ValueError(f"hash_bits must be an integer in 1..{MAX_HASH_BITS}, "
-                                 f"not {self.hash_bits!r}")
+                raise FeatureError(f"hash_bits must be an integer in 1..{MAX_HASH_BITS}, "
+                                   f"not {self.hash_bits!r}")
             if self.min_df != 1 or self.max_features is not None:
-                raise ValueError("min_df and max_features need a vocabulary; "
-                                 "they cannot be combined with hash_bits")
+                raise FeatureError("min_df and max_features need a vocabulary; "
+                                   "they cannot be combined with hash_bits")
         if not isinstance(self.sublinear_tf, bool) or not isinstance(self.lowercase, bool):
-            raise ValueError("sublinear_tf and lowercase must be true or false")
+            raise FeatureError("sublinear_tf and lowercase must be true or false")
 
 
 class SparseRows(NamedTuple):
@@ -143,7 +152,7 @@ def _analyze(text, cfg):
     lo, hi = cfg.ngram_min, cfg.ngram_max
     if cfg.analyzer == "word":
         toks = word_tokens(text, lowercase=cfg.lowercase)
-        grams = list(toks) if lo == 1 else []
+        grams = toks if lo == 1 else []  # toks is a fresh list: extending it is safe
         for n in range(max(lo, 2), min(hi, len(toks)) + 1):
             grams += [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
         return grams
@@ -157,7 +166,7 @@ def _analyze(text, cfg):
 
 def _check_texts(texts):
     if isinstance(texts, (str, bytes)):
-        raise ValueError("expected a list of texts, got a single string")
+        raise FeatureError("expected a list of texts, got a single string")
     return texts
 
 
@@ -280,9 +289,9 @@ class Vectorizer:
             keep = np.zeros(len(terms), dtype=bool)
             keep[best] = True
         if not keep.any():
-            raise ValueError("empty vocabulary: no term is left"
-                             + (f" with min_df={cfg.min_df}" if cfg.min_df > 1 else
-                                " (the texts have no tokens)"))
+            raise FeatureError("empty vocabulary: no term is left"
+                               + (f" with min_df={cfg.min_df}" if cfg.min_df > 1 else
+                                  " (the texts have no tokens)"))
         self.vocabulary_ = {t: i for i, t in enumerate(compress(terms, keep.tolist()))}
         return counts if keep.all() else _keep_columns(counts, keep)
 
@@ -345,7 +354,7 @@ class Vectorizer:
 
     def _check_fitted(self):
         if self.n_docs_ is None:
-            raise ValueError("this vectorizer is not fitted yet; call fit() first")
+            raise FeatureError("this vectorizer is not fitted yet; call fit() first")
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -362,13 +371,14 @@ class Vectorizer:
         Shows how fast n-gram vocabularies grow with n; ignores min_df / max_features.
         """
         cfg = self.config
-        per_order = {n: set() for n in range(cfg.ngram_min, cfg.ngram_max + 1)}
-        for n, seen in per_order.items():
-            one = VectorizerConfig(analyzer=cfg.analyzer, ngram_min=n, ngram_max=n,
+        orders = [VectorizerConfig(analyzer=cfg.analyzer, ngram_min=n, ngram_max=n,
                                    lowercase=cfg.lowercase)
-            for text in _check_texts(texts):
-                seen.update(_analyze(text, one))
-        return [(n, len(seen)) for n, seen in per_order.items()]
+                  for n in range(cfg.ngram_min, cfg.ngram_max + 1)]
+        seen = [set() for _ in orders]
+        for text in _check_texts(texts):  # one pass, so a generator of texts works too
+            for one, grams in zip(orders, seen):
+                grams.update(_analyze(text, one))
+        return [(one.ngram_min, len(grams)) for one, grams in zip(orders, seen)]
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -400,35 +410,35 @@ class Vectorizer:
     def from_state(cls, header, arrays):
         """Rebuild a fitted vectorizer from :meth:`to_state` output; ``ValueError`` if inconsistent."""
         if not isinstance(header, dict) or header.get("format") != STATE_FORMAT:
-            raise ValueError(f"not a vectorizer state (expected format {STATE_FORMAT!r})")
+            raise FeatureError(f"not a vectorizer state (expected format {STATE_FORMAT!r})")
         version = header.get("version")
-        if not isinstance(version, int) or version > STATE_VERSION:
-            raise ValueError(f"vectorizer state version {version!r} is not supported "
-                             f"(this seqcli reads up to {STATE_VERSION})")
+        if not isinstance(version, int) or not 1 <= version <= STATE_VERSION:
+            raise FeatureError(f"vectorizer state version {version!r} is not supported "
+                               f"(this seqcli reads up to {STATE_VERSION})")
         raw = header.get("config")
         if not isinstance(raw, dict):
-            raise ValueError("vectorizer state: 'config' must be a mapping")
+            raise FeatureError("vectorizer state: 'config' must be a mapping")
         unknown = set(raw) - {f.name for f in fields(VectorizerConfig)}
         if unknown:
-            raise ValueError(f"vectorizer state: unknown config keys {sorted(unknown)}")
+            raise FeatureError(f"vectorizer state: unknown config keys {sorted(unknown)}")
         config = VectorizerConfig(**raw)  # validates values
         n_docs, n_cols = header.get("n_docs"), header.get("n_cols")
         if not (isinstance(n_docs, int) and n_docs >= 0 and isinstance(n_cols, int) and n_cols >= 0):
-            raise ValueError("vectorizer state: n_docs and n_cols must be integers >= 0")
+            raise FeatureError("vectorizer state: n_docs and n_cols must be integers >= 0")
 
         hashing = config.hash_bits is not None
         expected = {"df"} if hashing else {"df", "vocab_text", "vocab_offsets"}
         if set(arrays) != expected:
-            raise ValueError(f"vectorizer state: arrays {sorted(arrays)} do not match the "
-                             f"expected {sorted(expected)}")
+            raise FeatureError(f"vectorizer state: arrays {sorted(arrays)} do not match the "
+                               f"expected {sorted(expected)}")
         df = _checked(arrays, "df", "iu", (n_cols,))
         if (df < 0).any() or (df > n_docs).any():
-            raise ValueError("vectorizer state: document frequencies out of range 0..n_docs")
+            raise FeatureError("vectorizer state: document frequencies out of range 0..n_docs")
         vec = cls(config)
         if hashing:
             if n_cols != 1 << config.hash_bits:
-                raise ValueError(f"vectorizer state: n_cols={n_cols} but hash_bits="
-                                 f"{config.hash_bits} needs {1 << config.hash_bits}")
+                raise FeatureError(f"vectorizer state: n_cols={n_cols} but hash_bits="
+                                   f"{config.hash_bits} needs {1 << config.hash_bits}")
         else:
             vec.vocabulary_ = _unpack_vocabulary(arrays, n_cols)
         vec.df_ = df.astype(np.int64)
@@ -442,8 +452,8 @@ def _checked(arrays, key, kinds, shape):
     arr = arrays[key]
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in kinds or arr.shape != shape:
         got = (f"{arr.dtype} {arr.shape}" if isinstance(arr, np.ndarray) else type(arr).__name__)
-        raise ValueError(f"vectorizer state: array {key!r} should have shape {shape} and dtype "
-                         f"kind {'/'.join(kinds)}, got {got}")
+        raise FeatureError(f"vectorizer state: array {key!r} should have shape {shape} and dtype "
+                           f"kind {'/'.join(kinds)}, got {got}")
     return arr
 
 
@@ -452,15 +462,15 @@ def _unpack_vocabulary(arrays, n_cols):
     offsets = _checked(arrays, "vocab_offsets", "iu", (n_cols + 1,)).astype(np.int64)
     text = str(_checked(arrays, "vocab_text", "U", ())[()])
     if offsets[0] != 0 or (np.diff(offsets) <= 0).any():
-        raise ValueError("vectorizer state: vocab_offsets must start at 0 and increase")
+        raise FeatureError("vectorizer state: vocab_offsets must start at 0 and increase")
     total = int(offsets[-1])
     if len(text) > total or total > arrays["vocab_text"].dtype.itemsize // 4:
-        raise ValueError("vectorizer state: vocab_text length does not match vocab_offsets")
+        raise FeatureError("vectorizer state: vocab_text length does not match vocab_offsets")
     text += "\0" * (total - len(text))  # numpy drops trailing NULs of a unicode scalar
     bounds = offsets.tolist()
     terms = [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
     if any(a >= b for a, b in zip(terms, terms[1:])):
-        raise ValueError("vectorizer state: vocabulary terms must be unique and sorted")
+        raise FeatureError("vectorizer state: vocabulary terms must be unique and sorted")
     return {t: i for i, t in enumerate(terms)}
 
 
@@ -504,7 +514,7 @@ def write_svmlight(rows, out, labels=None):
     """
     m = rows.shape[0]
     if labels is not None and len(labels) != m:
-        raise ValueError(f"got {len(labels)} labels for {m} rows")
+        raise FeatureError(f"got {len(labels)} labels for {m} rows")
     as_int = _integral(rows, None)
     values = ([str(v) for v in rows.data.astype(np.int64).tolist()] if as_int else
               ["%.9g" % v for v in rows.data.astype(np.float64).tolist()])
@@ -520,11 +530,11 @@ def _svm_label(label):
         return str(int(label))
     if isinstance(label, (float, np.floating)):
         if not math.isfinite(label):
-            raise ValueError(f"svmlight label must be finite, not {label!r}")
+            raise FeatureError(f"svmlight label must be finite, not {label!r}")
         return "%.17g" % label
     text = str(label)
     if not text or any(ch.isspace() for ch in text):
-        raise ValueError(f"svmlight label must be non-empty without whitespace: {text!r}")
+        raise FeatureError(f"svmlight label must be non-empty without whitespace: {text!r}")
     return text
 
 

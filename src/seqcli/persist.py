@@ -58,7 +58,7 @@ def save_model(path, kind, header, arrays):
                     info = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_DATE)
                     info.external_attr = 0o644 << 16
                     with zf.open(info, "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, np.ascontiguousarray(members[name]),
+                        np.lib.format.write_array(member, np.array(members[name], order="C", copy=None),
                                                   allow_pickle=False)
             raw.flush()
             os.fsync(raw.fileno())
