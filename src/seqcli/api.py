@@ -65,15 +65,18 @@ def train_classifier(data_path, output, model="bow", params=None, text_col=None,
     """
     import time
 
-    from seqcli import data, predictors, train
-    from seqcli.estimators import split_stratified
-    from seqcli.metrics import classification_report
+    from seqcli import data
 
     params = dict(params or {})
     point = None
     if resume is not None:
         model, params, point, fingerprint = _read_checkpoint(resume, params)
-    table = data.read_table(data_path, text_col, label_col)
+    table = data.read_table(data_path, text_col, label_col)  # bad data fails before slow imports
+
+    from seqcli import predictors, train
+    from seqcli.estimators import split_stratified
+    from seqcli.metrics import classification_report
+
     if table.skipped:
         notify(table.skipped_summary())
     if len(set(table.labels)) < 2:

@@ -33,6 +33,15 @@ class ModelKind(str, Enum):
     lstm = "lstm"
 
 
+class Optimizer(str, Enum):
+    adam = "adam"
+    sgd = "sgd"
+
+
+class ClassWeight(str, Enum):
+    balanced = "balanced"
+
+
 class Pool(str, Enum):
     last = "last"
     mean = "mean"
@@ -91,7 +100,7 @@ def guarded(func):
         except (typer.Exit, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, with the way to see more
-            if os.environ.get("SEQCLI_DEBUG"):
+            if os.environ.get("SEQCLI_DEBUG") or _is_usage_error(exc):
                 raise
             _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
                  "(run with SEQCLI_DEBUG=1 for the traceback, and please report it)")
@@ -100,11 +109,20 @@ def guarded(func):
     return wrapper
 
 
-def _write_line(out, line, flush):
-    out.write(line)
-    out.write("\n")
-    if flush:
-        out.flush()
+def _is_usage_error(exc):
+    """typer/click's own exceptions (bad option values): typer prints them and exits 2."""
+    return hasattr(exc, "exit_code") and hasattr(exc, "show")
+
+
+def check_output_path(path):
+    """Fail before any work when the model could not be written to ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise SeqcliError(f"{path}: is a directory; give a file name for the model (-o)")
+    if not os.path.isdir(folder):
+        raise SeqcliError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise SeqcliError(f"{path}: folder {folder} is not writable")
 
 
 # -------------------------------------------------------------------------------------- vectorize
@@ -135,12 +153,14 @@ def vectorize(
     texts = [t for batch in batches for t in batch]
     if load:
         if fit or ngrams or hash_bits or min_df != 1 or max_features or mode != Mode.counts or analyzer != Analyzer.word:
-            raise SeqcliError("--load uses the saved vectorizer's settings; drop --fit/--mode/--ngrams/... options")
+            raise typer.BadParameter("--load uses the saved vectorizer's settings; drop --fit/--mode/--ngrams/...",
+                                     param_hint="--load")
         vec = api.load_vectorizer(load)
     else:
         lo, hi = ngrams or (1, 1)
         if hash_bits and (min_df != 1 or max_features):
-            raise SeqcliError("--hash-bits keeps no vocabulary, so --min-df/--max-features cannot apply")
+            raise typer.BadParameter("keeps no vocabulary, so --min-df/--max-features cannot apply",
+                                     param_hint="--hash-bits")
         cfg = features.VectorizerConfig(analyzer=analyzer.value, ngram_min=lo, ngram_max=hi, mode=mode.value,
                                         min_df=min_df, max_features=max_features, hash_bits=hash_bits)
         corpus = texts
@@ -176,7 +196,7 @@ def vectorize(
         if fmt == OutFormat.svmlight:
             features.write_svmlight(rows, target)
         else:
-            features.write_jsonl(rows, vec.feature_names(), target)
+            features.write_jsonl(rows, vec.feature_names(), target, integers=vec.config.mode != "tfidf")
     finally:
         if output:
             target.close()
@@ -200,13 +220,13 @@ def train(
     epochs: opt.Epochs = None,
     batch_size: opt.BatchSize = None,
     lr: opt.Lr = None,
-    optimizer: Annotated[str, typer.Option("--optimizer", help="adam or sgd (with momentum 0.9).")] = "adam",
+    optimizer: Annotated[Optimizer, typer.Option("--optimizer", help="Adam, or SGD with momentum 0.9.")] = Optimizer.adam,
     clip: opt.Clip = 5.0,
-    weight_decay: Annotated[Optional[float], typer.Option("--l2", min=0, max=10, callback=opt._finite, help="L2 penalty on weights (default: 1e-5 bow, 0 recurrent).")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option("--l2", callback=opt.float_range(0, 10), help="L2 penalty on weights (default: 1e-5 bow, 0 recurrent).")] = None,
     patience: Annotated[int, typer.Option("--patience", min=0, max=10000, help="Stop after this many evaluations without a better validation loss.")] = 3,
-    val_split: Annotated[float, typer.Option("--val-split", min=0, max=0.9, callback=opt._finite, help="Share of rows held out (stratified) for validation.")] = 0.1,
+    val_split: Annotated[float, typer.Option("--val-split", callback=opt.float_range(0, 0.9), help="Share of rows held out (stratified) for validation.")] = 0.1,
     seed: opt.Seed = 0,
-    class_weight: Annotated[Optional[str], typer.Option("--class-weight", help="'balanced' weighs classes inversely to their frequency.")] = None,
+    class_weight: Annotated[Optional[ClassWeight], typer.Option("--class-weight", help="'balanced' weighs classes inversely to their frequency.")] = None,
     max_steps: opt.MaxSteps = None,
     max_time: opt.MaxTime = None,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a halted run from its .ckpt.npz file.")] = None,
@@ -230,14 +250,11 @@ def train(
     """Fit a model on DATA and write it to --output (best validation checkpoint, written atomically)."""
     from seqcli import api, ui
 
-    if optimizer not in ("adam", "sgd"):
-        raise typer.BadParameter("choose adam or sgd", param_hint="--optimizer")
-    if class_weight not in (None, "balanced"):
-        raise typer.BadParameter("only 'balanced' is supported", param_hint="--class-weight")
+    check_output_path(output)
     lo, hi = ngrams or (1, 1)
-    params = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, clip=clip,
+    params = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value, clip=clip,
                   weight_decay=weight_decay, patience=patience, val_split=val_split, seed=seed,
-                  class_weight=class_weight, max_steps=max_steps, max_time=opt.parse_duration(max_time),
+                  class_weight=class_weight.value if class_weight else None, max_steps=max_steps, max_time=opt.parse_duration(max_time),
                   analyzer=analyzer.value, ngram_min=lo, ngram_max=hi, mode=mode.value, min_df=min_df,
                   max_features=max_features, hash_bits=hash_bits, hidden=hidden, embed=embed,
                   layers=layers, bidirectional=bidirectional, pool=pool.value, dropout=dropout)
@@ -291,6 +308,20 @@ def predict(
             out.write("\n")
         if flush:
             out.flush()
+
+
+def _version(value: bool):
+    if value:
+        from seqcli import __version__
+
+        print(f"seqcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False):
+    """Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models."""
 
 
 def main():

@@ -309,7 +309,7 @@ def _read_table(
                 skipped.append((line_no, f"{len(fields)} field{_s(fields)}, expected {n_cols}"))
             continue
         text = fields[ti]
-        if not text.strip():
+        if not text.strip() and labels is not None:  # for prediction an empty text is valid input
             skipped.append((line_no, "empty text"))
             continue
         if labels is not None:

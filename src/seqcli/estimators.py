@@ -50,19 +50,20 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):
         is called (to write a checkpoint) and train.Halted is re-raised.
         """
         model_cfg, tcfg = self._configs()
-        X, y = [str(t) for t in X], np.asarray([str(v) for v in y])
+        X, y = [str(t) for t in X], np.asarray(y)
         if X_val is None and tcfg.val_split > 0:
             X, X_val, y, y_val = split_stratified(X, y, tcfg.val_split, tcfg.seed)
-        self.classes_ = np.array(sorted(set(y.tolist()) | set((y_val if y_val is not None else []))))
+        # classes_ keeps the caller's label type (scikit-learn's rule); model files store str()
+        self.classes_ = np.unique(y if y_val is None else np.concatenate([y, np.asarray(y_val)]))
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
-        y_idx = np.array([index[v] for v in y], dtype=np.int64)
+        y_idx = np.array([index[v] for v in y.tolist()], dtype=np.int64)
         weights = class_weights(y_idx, len(self.classes_)) if tcfg.class_weight == "balanced" else None
 
         model = self._build(model_cfg, tcfg, X, len(self.classes_))
         enc = self._encode(model, X)
         if X_val is not None and len(X_val):
             enc_val = self._encode(model, list(X_val))
-            yv_idx = np.array([index[str(v)] for v in y_val], dtype=np.int64)
+            yv_idx = np.array([index[v] for v in np.asarray(y_val).tolist()], dtype=np.int64)
         else:  # no validation data: early stopping watches the training loss
             enc_val, yv_idx = enc, y_idx
         net = model.net
@@ -154,7 +155,7 @@ class BowClassifier(_TextClassifier):
             analyzer=cfg.analyzer, ngram_min=cfg.ngram_min, ngram_max=cfg.ngram_max, mode=cfg.mode,
             sublinear_tf=cfg.sublinear_tf, min_df=cfg.min_df, max_features=cfg.max_features,
             hash_bits=cfg.hash_bits, lowercase=cfg.lowercase)).fit(texts)
-        return BowModel(cfg, vec, BowNet(vec.n_features_, n_classes), self.classes_.tolist())
+        return BowModel(cfg, vec, BowNet(vec.n_features_, n_classes), [str(c) for c in self.classes_])
 
     def _encode(self, model, texts):
         return model.vectorizer.transform(texts)
@@ -204,7 +205,7 @@ class SeqClassifier(_TextClassifier):
         net = SeqNet(len(vocab), n_classes, cell=cfg.cell, embed=cfg.embed, hidden=cfg.hidden,
                      layers=cfg.layers, bidirectional=cfg.bidirectional, pool=cfg.pool,
                      dropout=cfg.dropout, seed=tcfg.seed)
-        return SeqModel(cfg, vocab, net, self.classes_.tolist())
+        return SeqModel(cfg, vocab, net, [str(c) for c in self.classes_])
 
     def _encode(self, model, texts):
         return model.encode(texts)

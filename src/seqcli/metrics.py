@@ -28,5 +28,7 @@ def classification_report(y_true, y_pred, classes, proba=None):
         "confusion": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
     }
     if proba is not None and len(y_true):
-        report["log_loss"] = float(log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes))
+        proba = np.clip(np.asarray(proba, dtype=np.float64), 1e-15, 1)
+        proba /= proba.sum(axis=1, keepdims=True)  # float32 rows may miss 1 by an ulp
+        report["log_loss"] = float(log_loss(y_true, proba, labels=classes))
     return report

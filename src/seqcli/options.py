@@ -17,18 +17,21 @@ def _finite(value):
     return value
 
 
-def _positive(value):
-    _finite(value)
-    if value is not None and value <= 0:
-        raise typer.BadParameter(f"must be more than 0, not {value}")
-    return value
+def float_range(lo=None, hi=None, lo_open=False, hi_open=False):
+    """Callback checking a float option: finite, and within [lo, hi] (open ends where asked).
 
-
-def _below_one(value):
-    _finite(value)
-    if value is not None and value >= 1:
-        raise typer.BadParameter(f"must be less than 1, not {value}")
-    return value
+    One place for the check so NaN gets "must be a finite number" rather than a range message.
+    """
+    def check(value):
+        if value is None:
+            return value
+        _finite(value)
+        if lo is not None and (value < lo or (lo_open and value == lo)):
+            raise typer.BadParameter(f"must be {'more than' if lo_open else 'at least'} {lo:g}, not {value:g}")
+        if hi is not None and (value > hi or (hi_open and value == hi)):
+            raise typer.BadParameter(f"must be {'less than' if hi_open else 'at most'} {hi:g}, not {value:g}")
+        return value
+    return check
 
 
 def parse_duration(text):
@@ -65,20 +68,20 @@ def _ngrams_cb(value):
 
 Seed = Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed: same seed, same data -> same model file.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or report output (warnings such as skipped rows still show).")]
 TextCol = Annotated[Optional[str], typer.Option("--text-col", help="Text column: name or 0-based index (default: found by name).")]
 LabelCol = Annotated[Optional[str], typer.Option("--label-col", help="Label column: name or 0-based index (default: found by name).")]
 Epochs = Annotated[Optional[int], typer.Option("--epochs", min=1, max=100000, help="Maximum epochs (default: 30 bow, 12 recurrent).")]
 BatchSize = Annotated[Optional[int], typer.Option("--batch-size", min=1, max=1_000_000, help="Rows per batch (default: 64 bow, 32 recurrent).")]
-Lr = Annotated[Optional[float], typer.Option("--lr", max=100, callback=_positive, help="Learning rate (default: 0.02 bow, 0.002 recurrent).")]
-Clip = Annotated[float, typer.Option("--clip", min=0, max=1e6, callback=_finite, help="Clip gradients to this global norm (0 = off).")]
-Dropout = Annotated[float, typer.Option("--dropout", min=0, callback=_below_one, help="Dropout rate between layers and before the output.")]
+Lr = Annotated[Optional[float], typer.Option("--lr", callback=float_range(0, 100, lo_open=True), help="Learning rate (default: 0.02 bow, 0.002 recurrent).")]
+Clip = Annotated[float, typer.Option("--clip", callback=float_range(0, 1e6), help="Clip gradients to this global norm (0 = off).")]
+Dropout = Annotated[float, typer.Option("--dropout", callback=float_range(0, 1, hi_open=True), help="Dropout rate between layers and before the output.")]
 Hidden = Annotated[int, typer.Option("--hidden", min=1, max=8192, help="Units per recurrent layer (n_a).")]
 Embed = Annotated[int, typer.Option("--embed", min=1, max=8192, help="Embedding size (n_x).")]
 Layers = Annotated[int, typer.Option("--layers", min=1, max=16, help="Stacked recurrent layers.")]
 Ngrams = Annotated[Optional[str], typer.Option("--ngrams", callback=_ngrams_cb, help="Word/char n-gram range MIN:MAX, e.g. 1:2.")]
 MinDf = Annotated[int, typer.Option("--min-df", min=1, max=10**9, help="Drop terms found in fewer documents.")]
 MaxFeatures = Annotated[Optional[int], typer.Option("--max-features", min=1, max=10**9, help="Keep only the most frequent terms.")]
-HashBits = Annotated[Optional[int], typer.Option("--hash-bits", min=1, max=30, help="Hash terms into 2**B columns instead of keeping a vocabulary.")]
+HashBits = Annotated[Optional[int], typer.Option("--hash-bits", min=1, max=24, help="Hash terms into 2**B columns instead of keeping a vocabulary.")]
 MaxSteps = Annotated[Optional[int], typer.Option("--max-steps", min=1, max=10**12, help="Stop after this many optimizer steps (resumable).")]
 MaxTime = Annotated[Optional[str], typer.Option("--max-time", help="Stop after this long, e.g. 10m (resumable).")]

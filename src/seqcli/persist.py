@@ -114,7 +114,8 @@ def load_model(path, kinds=None):
     header = _parse_header(path, arrays.pop(HEADER_KEY, None))
     kind = header.get("kind")
     if kinds is not None and kind not in kinds:
-        raise SeqcliError(f"{path}: is a {describe_kind(kind)}, but {' or '.join(describe_kind(k) for k in sorted(kinds))} is needed here")
+        needed = " or ".join(_article(describe_kind(k)) for k in sorted(kinds))
+        raise SeqcliError(f"{path}: is {_article(describe_kind(kind))}, but {needed} is needed here")
     for name, arr in arrays.items():
         if arr.dtype.hasobject:
             raise SeqcliError(f"{path}: array {name!r} has object dtype; refused")
@@ -122,13 +123,16 @@ def load_model(path, kinds=None):
 
 
 def _check_sizes(path, infos):
-    total = 0
+    total = packed = 0
     for info in infos:
         total += info.file_size
+        packed += info.compress_size
         if info.file_size > _MAX_MEMBER_BYTES or total > _MAX_MEMBER_BYTES:
             raise SeqcliError(f"{path}: refused: member {info.filename!r} declares {info.file_size} bytes (too large for a model)")
         if info.compress_size and info.file_size / info.compress_size > _MAX_RATIO and info.file_size > (1 << 20):
             raise SeqcliError(f"{path}: refused: member {info.filename!r} expands {info.file_size // info.compress_size}x (zip bomb?)")
+    if total > (1 << 20) and total > _MAX_RATIO * max(packed, 1):
+        raise SeqcliError(f"{path}: refused: its members expand {total // max(packed, 1)}x in all (zip bomb?)")
 
 
 def _parse_header(path, raw):
@@ -158,7 +162,11 @@ _KIND_NAMES = {"bow": "bag-of-words classifier", "seq": "recurrent classifier",
 
 def describe_kind(kind):
     """Human name of a model kind for messages."""
-    return _KIND_NAMES.get(kind, f"unknown kind {kind!r}")
+    return _KIND_NAMES.get(kind, f"model of unknown kind {kind!r}")
+
+
+def _article(noun):
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def _one_line(exc):
