@@ -54,6 +54,13 @@ class Mode(str, Enum):
     tfidf = "tfidf"
 
 
+class BowMode(str, Enum):
+    counts = "counts"
+    binary = "binary"
+    tfidf = "tfidf"
+    nb = "nb"
+
+
 class Analyzer(str, Enum):
     word = "word"
     char = "char"
@@ -233,7 +240,7 @@ def train(
     # bag-of-words
     ngrams: opt.Ngrams = None,
     analyzer: Annotated[Analyzer, typer.Option("--analyzer", help="bow: word or char n-grams.")] = Analyzer.word,
-    mode: Annotated[Mode, typer.Option("--mode", help="bow: feature values.")] = Mode.tfidf,
+    mode: Annotated[BowMode, typer.Option("--mode", help="bow: feature values (nb: binary scaled by naive-Bayes ratios, NB-LR).")] = BowMode.tfidf,
     min_df: opt.MinDf = 1,
     max_features: opt.MaxFeatures = None,
     hash_bits: opt.HashBits = None,

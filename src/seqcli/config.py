@@ -11,7 +11,7 @@ class BowConfig:
     analyzer: str = "word"
     ngram_min: int = 1
     ngram_max: int = 1
-    mode: str = "tfidf"
+    mode: str = "tfidf"  # counts | binary | tfidf | nb (naive-Bayes scaled binary, NB-LR)
     sublinear_tf: bool = True
     min_df: int = 1
     max_features: int | None = None

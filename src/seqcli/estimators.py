@@ -59,7 +59,7 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):
         y_idx = np.array([index[v] for v in y.tolist()], dtype=np.int64)
         weights = class_weights(y_idx, len(self.classes_)) if tcfg.class_weight == "balanced" else None
 
-        model = self._build(model_cfg, tcfg, X, len(self.classes_))
+        model = self._build(model_cfg, tcfg, X, y_idx, len(self.classes_))
         enc = self._encode(model, X)
         if X_val is not None and len(X_val):
             enc_val = self._encode(model, list(X_val))
@@ -147,26 +147,29 @@ class BowClassifier(_TextClassifier):
     def _defaults_key(self, model_cfg):
         return "bow"
 
-    def _build(self, cfg, tcfg, texts, n_classes):
-        from seqcli.features import Vectorizer, VectorizerConfig
+    def _build(self, cfg, tcfg, texts, y_idx, n_classes):
+        from seqcli.features import Vectorizer, VectorizerConfig, nb_scale
         from seqcli.nn.models import BowNet
 
+        nb = cfg.mode == "nb"  # binary features scaled by naive-Bayes ratios learnt from the labels
         vec = Vectorizer(VectorizerConfig(
-            analyzer=cfg.analyzer, ngram_min=cfg.ngram_min, ngram_max=cfg.ngram_max, mode=cfg.mode,
-            sublinear_tf=cfg.sublinear_tf, min_df=cfg.min_df, max_features=cfg.max_features,
-            hash_bits=cfg.hash_bits, lowercase=cfg.lowercase)).fit(texts)
-        return BowModel(cfg, vec, BowNet(vec.n_features_, n_classes), [str(c) for c in self.classes_])
+            analyzer=cfg.analyzer, ngram_min=cfg.ngram_min, ngram_max=cfg.ngram_max,
+            mode="binary" if nb else cfg.mode, sublinear_tf=cfg.sublinear_tf, min_df=cfg.min_df,
+            max_features=cfg.max_features, hash_bits=cfg.hash_bits, lowercase=cfg.lowercase))
+        rows = vec.fit_transform(texts)
+        scale = nb_scale(rows, y_idx, n_classes) if nb else None
+        return BowModel(cfg, vec, BowNet(vec.n_features_, n_classes), [str(c) for c in self.classes_], scale)
 
     def _encode(self, model, texts):
-        return model.vectorizer.transform(texts)
+        return model.features(texts)
 
     def _batch_indices(self, rows, batch_size, rng, keep_order=False):
-        n = len(rows.indptr) - 1
+        n = len(rows[0]) - 1
         order = np.arange(n) if rng is None else rng.permutation(n)
         return [order[i: i + batch_size] for i in range(0, n, batch_size)]
 
     def _batch(self, rows, idx):
-        return take_rows(rows.indptr, rows.indices, rows.data, idx)
+        return take_rows(rows[0], rows[1], rows[2], idx)
 
     def _n_tokens(self, batch):
         return len(batch[1])
@@ -197,7 +200,7 @@ class SeqClassifier(_TextClassifier):
     def _defaults_key(self, model_cfg):
         return model_cfg.cell
 
-    def _build(self, cfg, tcfg, texts, n_classes):
+    def _build(self, cfg, tcfg, texts, y_idx, n_classes):
         from seqcli.nn.seqnet import SeqNet
 
         probe = SeqModel(cfg, None, None, [])

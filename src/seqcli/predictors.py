@@ -21,12 +21,15 @@ class BowModel:
 
     kind = "bow"
 
-    def __init__(self, config, vectorizer, net, classes):
+    def __init__(self, config, vectorizer, net, classes, feature_scale=None):
         self.config, self.vectorizer, self.net, self.classes = config, vectorizer, net, list(classes)
+        self.feature_scale = feature_scale  # (n_x,) naive-Bayes ratios for mode "nb", else None
 
     def features(self, texts):
+        """CSR triple (indptr, indices, data) of the texts' feature rows."""
         rows = self.vectorizer.transform(texts)
-        return rows.indptr, rows.indices, rows.data
+        data = rows.data if self.feature_scale is None else rows.data * self.feature_scale[rows.indices]
+        return rows.indptr, rows.indices, data
 
     def predict_proba(self, texts):
         """Probabilities (m, n_classes) for a list of texts."""
@@ -38,6 +41,8 @@ class BowModel:
                   "net": self.net.config()}
         arrays = {f"vec.{k}": v for k, v in vec_arrays.items()}
         arrays.update({f"net.{k}": v for k, v in self.net.params.items()})
+        if self.feature_scale is not None:
+            arrays["nb_scale"] = self.feature_scale
         return header, arrays
 
     @classmethod
@@ -51,7 +56,11 @@ class BowModel:
         classes = _classes(header, net.params["W"].shape[0])
         if net.params["W"].shape[1] != vectorizer.n_features_:
             raise ValueError(f"weights have {net.params['W'].shape[1]} features, vectorizer {vectorizer.n_features_}")
-        return cls(config, vectorizer, net, classes)
+        scale = arrays.get("nb_scale")
+        if (config.mode == "nb") != (scale is not None) or (
+                scale is not None and (scale.shape != (vectorizer.n_features_,) or scale.dtype.kind != "f")):
+            raise ValueError("naive-Bayes feature scale missing, unexpected or of the wrong shape")
+        return cls(config, vectorizer, net, classes, scale)
 
 
 class SeqModel:
