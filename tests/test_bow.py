@@ -4,6 +4,7 @@ accuracy against scikit-learn's LogisticRegression, saved models predicting like
 import csv
 
 import numpy as np
+from gradcheck import numeric_grad, rel_error
 import pytest
 
 from conftest import RT_POLARITY, separable_rows
@@ -13,27 +14,6 @@ from seqcli.nn.models import BowNet
 
 
 # ---------------------------------------------------------------------------------- gradient check
-
-def rel_error(num, ana):
-    """Largest elementwise |num - ana| relative to the arrays' scale (0 when both are 0)."""
-    scale = np.maximum(np.abs(num) + np.abs(ana), 1e-8)
-    return float(np.max(np.abs(num - ana) / scale))
-
-
-def numeric_grad(f, x, h=1e-5):
-    """Central differences of scalar f() with respect to every entry of x (changed in place)."""
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        up = f()
-        x[i] = old - h
-        down = f()
-        x[i] = old
-        grad[i] = (up - down) / (2 * h)
-    return grad
 
 
 def random_rows(rng, m, n_x, density=0.4, empty=(1,)):

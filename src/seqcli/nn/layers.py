@@ -1,0 +1,293 @@
+"""Layers over the cells: Embedding, Dense, Recurrent(cell), Bidirectional, Stack, Pool.
+
+Every layer owns some entries of a shared flat parameter dict (namespaced keys such as
+``"enc.l0.fw.Wax"``) and reads them at every call, so an optimizer that updates the dict (in place or by
+key) is seen at once. A layer never keeps the history of its last call: ``forward(...)`` returns
+``(out, cache)`` and ``backward(dout, cache)`` returns ``(dinput, grads)`` with ``grads`` keyed like the
+parameters.
+
+Sequences are time-first and feature-major: ``(T_x, n, m)``; ``lengths`` is ``(m,)`` ints, row i being
+real at steps ``t < lengths[i]`` and padding after.
+"""
+
+import numpy as np
+
+from . import cells
+
+
+def length_mask(lengths, T):
+    """(T, m) bool mask, True at the real steps t < lengths[i] of each row i."""
+    return np.arange(T)[:, None] < np.asarray(lengths)[None, :]
+
+
+def reverse_index(lengths, T):
+    """(T, m) int index that reverses every row within its own length and leaves padding in place.
+
+    Row i reads position lengths[i]-1-t at step t < lengths[i], and t itself after. It is its own
+    inverse, so it both reverses the inputs and puts the reversed outputs back in token order.
+    """
+    t = np.arange(T)[:, None]
+    L = np.asarray(lengths)[None, :]
+    return np.where(t < L, L - 1 - t, t)
+
+
+def inverted_dropout(shape, rate, rng, dtype):
+    """A (shape) keep-mask scaled by 1/(1-rate), so activations keep their expected value; None if off."""
+    if rng is None or not rate:
+        return None
+    return ((rng.random(shape) >= rate) / (1.0 - rate)).astype(dtype)
+
+
+class Embedding:
+    """Token ids -> vectors: x<t> = E[:, id<t>].
+
+    E is ``(n_x, n_vocab)``. Feeding a one-hot column o<t> (all zeros except a 1 at row id<t>) into a
+    matrix product gives E o<t> = column id<t> of E: the product only picks out that column. So the
+    embedding is the input weight of a cell fed one-hot vectors, computed as a lookup instead of a
+    product with a mostly-zero (n_vocab, m) matrix; its gradient likewise only touches the columns of
+    the ids that occurred. Id 0 (padding) starts as a zero vector; padded steps are masked anyway.
+    """
+
+    def __init__(self, params, name, n_vocab, n_x, rng, dtype=np.float32):
+        self.params, self.key = params, f"{name}.E"
+        E = rng.standard_normal((n_x, n_vocab)).astype(dtype)
+        E[:, 0] = 0.0
+        params[self.key] = E
+
+    def forward(self, ids):
+        """ids (T_x, m) ints -> x (T_x, n_x, m) contiguous, cache."""
+        E = self.params[self.key]
+        x = np.ascontiguousarray(E.T[ids].transpose(0, 2, 1))  # row gather, then feature-major
+        return x, ids
+
+    def backward(self, dx, ids):
+        """dx (T_x, n_x, m) -> (None, {"name.E": (n_x, n_vocab)}); sums the gradients of repeated ids."""
+        E = self.params[self.key]
+        n_x = E.shape[0]
+        dE = np.zeros_like(E)
+        flat = ids.ravel()
+        if flat.size:
+            order = np.argsort(flat, kind="stable")
+            ids_sorted = flat[order]
+            starts = np.flatnonzero(np.r_[True, ids_sorted[1:] != ids_sorted[:-1]])
+            rows = dx.transpose(0, 2, 1).reshape(-1, n_x)[order]    # (T*m, n_x) in id order
+            dE[:, ids_sorted[starts]] = np.add.reduceat(rows, starts, axis=0).T
+        return None, {self.key: dE}
+
+
+class Dense:
+    """Affine readout y = Wya h + by.  Wya (n_y, n_h), by (n_y, 1)."""
+
+    def __init__(self, params, name, n_h, n_y, rng, dtype=np.float32):
+        self.params, self.kW, self.kb = params, f"{name}.Wya", f"{name}.by"
+        bound = np.sqrt(6.0 / (n_h + n_y))  # Glorot uniform
+        params[self.kW] = rng.uniform(-bound, bound, (n_y, n_h)).astype(dtype)
+        params[self.kb] = np.zeros((n_y, 1), dtype)
+
+    def forward(self, h):
+        """h (n_h, m) -> y (n_y, m), cache."""
+        return self.params[self.kW] @ h + self.params[self.kb], h
+
+    def backward(self, dy, h):
+        """dy (n_y, m) -> dh (n_h, m), grads."""
+        grads = {self.kW: dy @ h.T, self.kb: dy.sum(axis=1, keepdims=True)}
+        return self.params[self.kW].T @ dy, grads
+
+
+class Recurrent:
+    """One direction of one recurrent layer: a cell of ``kind`` run over the sequence from a zero state.
+
+    Parameters ``{name}.Wax``, ``{name}.Waa``, ``{name}.ba`` (+ ``{name}.bc`` for the GRU); see cells.
+    """
+
+    def __init__(self, params, name, kind, n_x, n_a, rng, dtype=np.float32):
+        if kind not in cells.GATES:
+            raise ValueError(f"unknown cell kind {kind!r}; expected one of {sorted(cells.GATES)}")
+        self.params, self.name, self.kind, self.n_x, self.n_a = params, name, kind, n_x, n_a
+        self.names = []
+        for k, v in cells.init_params(kind, n_x, n_a, rng, dtype).items():
+            params[f"{name}.{k}"] = v
+            self.names.append(k)
+        self.n_out = n_a
+
+    def p(self):
+        """This layer's parameters under the cell's own names (Wax, Waa, ba, ...)."""
+        return {k: self.params[f"{self.name}.{k}"] for k in self.names}
+
+    def forward(self, x, lengths):
+        """x (T_x, n_x, m), lengths (m,) -> a (T_x, n_a, m), cache (the cell's cache)."""
+        T, _, m = x.shape
+        p = self.p()
+        a0 = np.zeros((self.n_a, m), p["Waa"].dtype)
+        return cells.forward(self.kind, x, a0, p, length_mask(lengths, T))
+
+    def backward(self, da, cache):
+        """da (T_x, n_a, m) -> dx (T_x, n_x, m), grads."""
+        dx, _, dp = cells.backward(self.kind, da, cache)
+        return dx, {f"{self.name}.{k}": g for k, g in dp.items()}
+
+    def states(self, cache):
+        """{field: (T_x, n_a, m)} activations of the forward pass (the cache's own arrays)."""
+        return cells.states(self.kind, cache)
+
+
+class Bidirectional:
+    """Two Recurrent layers, one reading each row forward, one reading it backward from its TRUE end.
+
+    The output is ``(T_x, 2 n_a, m)``: rows [0, n_a) the forward direction, [n_a, 2n_a) the backward
+    direction put back in token order, so position t of both halves belongs to token t.
+    """
+
+    def __init__(self, fw, bw):
+        self.fw, self.bw = fw, bw
+        self.n_out = fw.n_out + bw.n_out
+
+    def forward(self, x, lengths):
+        """x (T_x, n_x, m) -> out (T_x, 2 n_a, m), cache (fw_cache, bw_cache, rev)."""
+        T = x.shape[0]
+        rev = reverse_index(lengths, T)[:, None, :]
+        a_fw, c_fw = self.fw.forward(x, lengths)
+        a_bw, c_bw = self.bw.forward(np.take_along_axis(x, rev, axis=0), lengths)
+        out = np.concatenate([a_fw, np.take_along_axis(a_bw, rev, axis=0)], axis=1)
+        return out, (c_fw, c_bw, rev)
+
+    def backward(self, dout, cache):
+        """dout (T_x, 2 n_a, m) -> dx (T_x, n_x, m), grads of both directions."""
+        c_fw, c_bw, rev = cache
+        n = self.fw.n_out
+        dx, grads = self.fw.backward(dout[:, :n], c_fw)
+        dx_rev, g_bw = self.bw.backward(np.take_along_axis(dout[:, n:], rev, axis=0), c_bw)
+        grads.update(g_bw)
+        return dx + np.take_along_axis(dx_rev, rev, axis=0), grads
+
+    def states(self, cache, order="tokens"):
+        """{"fw": {field: (T_x, n_a, m)}, "bw": {...}}.  ``order="tokens"`` puts the backward direction's
+        arrays back in token order (a reordering of the cache arrays, not a recomputation);
+        ``order="cell"`` gives the cache arrays themselves, in the order the backward cell read them."""
+        c_fw, c_bw, rev = cache
+        bw = self.bw.states(c_bw)
+        if order == "tokens":
+            bw = {k: np.take_along_axis(v, rev, axis=0) for k, v in bw.items()}
+        return {"fw": self.fw.states(c_fw), "bw": bw}
+
+
+class Stack:
+    """N recurrent layers (Recurrent or Bidirectional) with inverted dropout between them."""
+
+    def __init__(self, layers, dropout=0.0):
+        self.layers, self.dropout = list(layers), float(dropout)
+        self.n_out = self.layers[-1].n_out
+
+    def forward(self, x, lengths, rng=None):
+        """x (T_x, n_x, m) -> top output (T_x, n_out, m), cache (per-layer caches, dropout masks).
+
+        ``rng`` given: dropout is active (training); the dropout masks come from it."""
+        caches, masks = [], []
+        for i, layer in enumerate(self.layers):
+            keep = inverted_dropout(x.shape, self.dropout, rng, x.dtype) if i > 0 else None
+            if keep is not None:
+                x = x * keep
+            x, c = layer.forward(x, lengths)
+            caches.append(c)
+            masks.append(keep)
+        return x, (caches, masks)
+
+    def backward(self, dout, cache):
+        """dout (T_x, n_out, m) -> dx (T_x, n_x, m), grads of every layer."""
+        caches, masks = cache
+        grads = {}
+        for layer, c, keep in zip(reversed(self.layers), reversed(caches), reversed(masks)):
+            dout, g = layer.backward(dout, c)
+            grads.update(g)
+            if keep is not None:
+                dout = dout * keep
+        return dout, grads
+
+
+POOLS = ("last", "mean", "max")
+
+
+class Pool:
+    """Sequence output (T_x, n, m) -> one vector per row (n, m), over each row's real steps only.
+
+    ``last``: the state after the row's last real token. For a bidirectional layer (``split`` = n_a of
+    one direction) the backward half is taken at token 0, where the backward direction ends, so both
+    halves are final states that have read the whole row. ``mean`` / ``max``: over real steps.
+    A row of length 0 pools to zeros (its initial state).
+    """
+
+    def __init__(self, mode="last", split=None):
+        if mode not in POOLS:
+            raise ValueError(f"unknown pooling {mode!r}; expected one of {POOLS}")
+        self.mode, self.split = mode, split
+
+    def forward(self, a, lengths):
+        """a (T_x, n, m), lengths (m,) -> h (n, m), cache."""
+        T, n, m = a.shape
+        lengths = np.asarray(lengths)
+        has = lengths > 0
+        if self.mode == "last":
+            cols = np.arange(m)
+            idx = np.maximum(lengths - 1, 0)
+            h = np.zeros((n, m), a.dtype)
+            if T:
+                h[:] = a[idx, :, cols].T
+                if self.split is not None:
+                    h[self.split:] = a[0, self.split:]
+            h *= has
+            return h, (a.shape, lengths)
+        mask = length_mask(lengths, T)[:, None, :]                # (T, 1, m)
+        if self.mode == "mean":
+            scale = (1.0 / np.maximum(lengths, 1)).astype(a.dtype)  # (m,)
+            h = (a * mask).sum(axis=0) * scale
+            return h, (a.shape, lengths, mask, scale)
+        # max over real steps; argmax routes the gradient
+        masked = np.where(mask, a, -np.inf)
+        arg = masked.argmax(axis=0) if T else np.zeros((n, m), int)   # (n, m)
+        h = np.zeros((n, m), a.dtype)
+        if T:
+            h[:] = np.take_along_axis(a, arg[None], axis=0)[0]
+        h *= has
+        return h, (a.shape, lengths, arg)
+
+    def backward(self, dh, cache):
+        """dh (n, m) -> da (T_x, n, m)."""
+        shape, lengths = cache[0], cache[1]
+        T, n, m = shape
+        has = lengths > 0
+        da = np.zeros(shape, dh.dtype)
+        if T == 0:
+            return da
+        dh = dh * has
+        if self.mode == "last":
+            cols = np.arange(m)
+            idx = np.maximum(lengths - 1, 0)
+            s = n if self.split is None else self.split
+            da[idx, :s, cols] = dh[:s].T
+            if self.split is not None:
+                da[0, s:] += dh[s:]
+            return da
+        if self.mode == "mean":
+            mask, scale = cache[2], cache[3]
+            return np.multiply(mask, dh * scale, dtype=dh.dtype)
+        arg = cache[2]
+        np.put_along_axis(da, arg[None], dh[None], axis=0)
+        return da
+
+    def prefixes(self, a, lengths):
+        """The pooled vector of every prefix: (T_x, n, m), entry t pools steps 0..t (capped at the row's
+        end, so steps after it repeat the final value); rows of length 0 give zeros. For ``last`` with a
+        bidirectional split, the backward half is the final backward state (it has read the whole row)."""
+        T, n, m = a.shape
+        lengths = np.asarray(lengths)
+        mask = length_mask(lengths, T)[:, None, :]
+        if self.mode == "last":
+            out = a * (lengths > 0)             # padded steps already carry the last real state
+            if self.split is not None and T:
+                out[:, self.split:] = out[0, self.split:]
+            return out
+        if self.mode == "mean":
+            counts = np.minimum(np.arange(1, T + 1)[:, None], np.maximum(lengths, 1)[None, :])
+            return np.cumsum(a * mask, axis=0) / counts[:, None, :].astype(a.dtype)
+        out = np.maximum.accumulate(np.where(mask, a, -np.inf), axis=0) if T else a.copy()
+        return np.where(lengths > 0, out, 0.0).astype(a.dtype)

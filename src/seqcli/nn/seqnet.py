@@ -1,0 +1,173 @@
+"""SeqNet: the numeric sequence classifier network.
+
+    ids (T_x, m) -> Embedding -> Stack of recurrent layers -> Pool -> dropout -> Dense -> logits (n_y, m)
+
+Token id 0 is padding, 1 is unknown; ``lengths`` (m,) gives each row's real length. The network is only
+numbers in, numbers out; texts, vocabularies and training loops live elsewhere.
+
+Parameter keys (all in ``net.params``, one flat dict):
+
+    embed.E                       (embed, n_vocab)
+    enc.l{i}.fw.{Wax,Waa,ba}      layer i, forward direction (+ .bc for the GRU)
+    enc.l{i}.bw.{Wax,Waa,ba}      layer i, backward direction (bidirectional only)
+    out.Wya, out.by               (n_classes, n_pool), (n_classes, 1)
+"""
+
+import numpy as np
+
+from .functional import softmax, softmax_cross_entropy
+from .layers import Bidirectional, Dense, Embedding, Pool, Recurrent, Stack, inverted_dropout
+
+
+class SeqNet:
+    """Embedding -> recurrent stack -> pooling -> dropout -> dense classifier; see the module docstring."""
+
+    def __init__(self, n_vocab, n_classes, cell="lstm", embed=64, hidden=128, layers=1,
+                 bidirectional=False, pool="last", dropout=0.0, seed=0, dtype=np.float32):
+        self.n_vocab, self.n_classes, self.cell = int(n_vocab), int(n_classes), str(cell)
+        self.embed, self.hidden, self.layers = int(embed), int(hidden), int(layers)
+        self.bidirectional, self.pool, self.dropout = bool(bidirectional), str(pool), float(dropout)
+        self.seed, self.dtype = seed, np.dtype(dtype)
+        if self.layers < 1:
+            raise ValueError("layers must be >= 1")
+
+        rng = np.random.default_rng(seed)
+        self._params = {}
+        P = self._params
+        self.embedding = Embedding(P, "embed", self.n_vocab, self.embed, rng, self.dtype)
+        stack, n_in = [], self.embed
+        for i in range(self.layers):
+            fw = Recurrent(P, f"enc.l{i}.fw", self.cell, n_in, self.hidden, rng, self.dtype)
+            if self.bidirectional:
+                bw = Recurrent(P, f"enc.l{i}.bw", self.cell, n_in, self.hidden, rng, self.dtype)
+                layer = Bidirectional(fw, bw)
+            else:
+                layer = fw
+            stack.append(layer)
+            n_in = layer.n_out
+        self.encoder = Stack(stack, self.dropout)
+        self.pooling = Pool(self.pool, split=self.hidden if self.bidirectional else None)
+        self.readout = Dense(P, "out", n_in, self.n_classes, rng, self.dtype)
+
+    # -- parameters and persistence --------------------------------------------------------------
+
+    @property
+    def params(self):
+        """All parameters, one flat dict of namespaced keys. The layers read it at every call."""
+        return self._params
+
+    @params.setter
+    def params(self, new):
+        if new is not self._params:
+            missing = set(self._params) ^ set(new)
+            if missing:
+                raise KeyError(f"parameter keys differ: {sorted(missing)}")
+            self._params.update(new)
+
+    def config(self):
+        """JSON-serialisable constructor arguments (everything but dtype)."""
+        return {
+            "n_vocab": self.n_vocab, "n_classes": self.n_classes, "cell": self.cell,
+            "embed": self.embed, "hidden": self.hidden, "layers": self.layers,
+            "bidirectional": self.bidirectional, "pool": self.pool, "dropout": self.dropout,
+            "seed": None if self.seed is None else int(self.seed),
+        }
+
+    @classmethod
+    def from_config(cls, config, params):
+        """Rebuild a network from ``config()`` and saved arrays (dtype taken from the arrays)."""
+        dtype = np.asarray(params["out.Wya"]).dtype
+        net = cls(**{**config, "dtype": dtype})
+        for k, v in params.items():
+            if k not in net._params:
+                raise KeyError(f"unexpected parameter {k!r}")
+            if np.shape(v) != net._params[k].shape:
+                raise ValueError(f"parameter {k!r} has shape {np.shape(v)}, expected {net._params[k].shape}")
+        missing = set(net._params) - set(params)
+        if missing:
+            raise KeyError(f"missing parameters: {sorted(missing)}")
+        for k in net._params:
+            net._params[k] = np.array(params[k], dtype=dtype)
+        return net
+
+    # -- computation -------------------------------------------------------------------------------
+
+    def _inputs(self, ids, lengths):
+        ids = np.asarray(ids, dtype=np.intp)
+        if ids.ndim != 2:
+            raise ValueError(f"ids must be (T_x, m), got shape {ids.shape}")
+        lengths = np.asarray(lengths, dtype=np.intp).reshape(-1)
+        if lengths.shape[0] != ids.shape[1]:
+            raise ValueError(f"{lengths.shape[0]} lengths for {ids.shape[1]} rows")
+        lengths = np.clip(lengths, 0, ids.shape[0])
+        return ids, lengths
+
+    def forward(self, ids, lengths, rng=None):
+        """ids (T_x, m) ints (0 = padding), lengths (m,) -> logits (n_classes, m), cache.
+
+        ``rng`` (a np.random.Generator) given: dropout is active (training)."""
+        ids, lengths = self._inputs(ids, lengths)
+        x, c_emb = self.embedding.forward(ids)
+        a, c_enc = self.encoder.forward(x, lengths, rng)
+        h, c_pool = self.pooling.forward(a, lengths)
+        keep = inverted_dropout(h.shape, self.dropout, rng, h.dtype)
+        if keep is not None:
+            h = h * keep
+        logits, c_out = self.readout.forward(h)
+        return logits, (c_emb, c_enc, c_pool, keep, c_out, a, lengths)
+
+    def backward(self, dlogits, cache):
+        """dlogits (n_classes, m) -> grads keyed like params."""
+        c_emb, c_enc, c_pool, keep, c_out, _, _ = cache
+        dh, grads = self.readout.backward(dlogits, c_out)
+        if keep is not None:
+            dh = dh * keep
+        dx, g = self.encoder.backward(self.pooling.backward(dh, c_pool), c_enc)
+        grads.update(g)
+        grads.update(self.embedding.backward(dx, c_emb)[1])
+        return grads
+
+    def loss(self, ids, lengths, y, weights=None, rng=None):
+        """Mean (weighted) softmax cross-entropy of the labels y (m,) and its gradients (keyed like params)."""
+        logits, cache = self.forward(ids, lengths, rng)
+        y = np.asarray(y, dtype=np.intp)
+        if weights is not None:
+            weights = np.asarray(weights, dtype=logits.dtype)
+        loss, dlogits = softmax_cross_entropy(logits, y, weights)
+        return loss, self.backward(dlogits, cache)
+
+    def predict_proba(self, ids, lengths):
+        """(n_classes, m) class probabilities, no dropout."""
+        logits, _ = self.forward(ids, lengths)
+        return softmax(logits, axis=0)
+
+    def states(self, ids, lengths):
+        """Everything a heatmap needs from ONE forward pass (no dropout).
+
+        Returns a dict with
+          "enc.l{i}.fw.{field}" / "enc.l{i}.bw.{field}": (T_x, n_a, m), the cell activations of that layer
+              and direction, fields gu, gf, go, cc, c, a (lstm) / gu, gr, cc, a (gru) / a (rnn). The forward
+              direction's arrays are the cache arrays themselves; the backward direction's are those arrays
+              put back in token order (position t = token t).
+          "proba": (n_classes, T_x, m), the readout applied to every prefix: the pooled vector of steps
+              0..t (the backward half of a bidirectional ``last`` pooling is its final state); steps after
+              a row's end repeat its final prediction, so proba[:, lengths[i]-1, i] = predict_proba[:, i].
+          "final": (n_classes, m), the prediction of the whole rows; "lengths": (m,).
+        """
+        logits, cache = self.forward(ids, lengths)
+        c_enc, a, lengths = cache[1], cache[5], cache[6]
+        out = {}
+        for i, (layer, c) in enumerate(zip(self.encoder.layers, c_enc[0])):
+            if isinstance(layer, Bidirectional):
+                both = layer.states(c)
+                for d in ("fw", "bw"):
+                    out.update({f"enc.l{i}.{d}.{k}": v for k, v in both[d].items()})
+            else:
+                out.update({f"enc.l{i}.fw.{k}": v for k, v in layer.states(c).items()})
+        pooled = self.pooling.prefixes(a, lengths)                            # (T, n_pool, m)
+        W, b = self._params["out.Wya"], self._params["out.by"]
+        prefix_logits = np.matmul(W, pooled) + b                              # (T, n_y, m)
+        out["proba"] = softmax(prefix_logits, axis=1).transpose(1, 0, 2)
+        out["final"] = softmax(logits, axis=0)
+        out["lengths"] = lengths
+        return out
