@@ -45,13 +45,16 @@ def make_estimator(model, params):
     from seqcli.estimators import BowClassifier, SeqClassifier
 
     if model == "bow":
-        cls, extra = BowClassifier, {}
+        cls = BowClassifier
     elif model in SEQ_CELLS:
-        cls, extra = SeqClassifier, {"cell": model}
+        cls = SeqClassifier
     else:
         raise SeqcliError(f"unknown model {model!r} (choose bow, rnn, gru or lstm)")
     known = cls._get_param_names()
-    return cls(**extra, **{k: v for k, v in params.items() if k in known and v is not None})
+    kwargs = {k: v for k, v in params.items() if k in known and v is not None}
+    if cls is SeqClassifier:
+        kwargs["cell"] = model
+    return cls(**kwargs)
 
 
 def train_classifier(data_path, output, model="bow", params=None, text_col=None, label_col=None,

@@ -269,12 +269,12 @@ def train(
     with ui.training_display(quiet, unit) as display:
         summary = api.train_classifier(data, output, model.value, params, text_col, label_col,
                                        resume=resume, report=display, notify=ui.note)
+    if "halted" in summary:  # shown even with --quiet: it says how not to lose the run
+        ui.note(f"stopped: {summary['halted']}; best model so far in {output}; "
+                f"continue with: seqcli train {data} -o {output} --resume {summary['checkpoint']}")
     if not quiet:
         ui.print_classification_report(summary["metrics"], summary["evaluated_on"])
-        if "halted" in summary:
-            ui.note(f"stopped: {summary['halted']}; best model so far in {output}; "
-                    f"continue with: seqcli train {data} -o {output} --resume {summary['checkpoint']}")
-        else:
+        if "halted" not in summary:
             ui.note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; "
                     f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
     if as_json:
@@ -293,11 +293,20 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line: label and every class's probability.")] = False,
     proba: Annotated[bool, typer.Option("--proba", help="Add every class's probability to each TSV line.")] = False,
     text_col: opt.TextCol = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show what the model computed on each text: gate heatmaps per word (recurrent), word contributions (bag-of-words), characters coloured by a unit (language model).")] = False,
+    units: Annotated[Optional[str], typer.Option("--units", help="--explain: units to show, e.g. 3,17,42 or top:8 (default: the mean over units).")] = None,
+    gate: Annotated[Optional[str], typer.Option("--gate", help="--explain: show only this gate / field: u, f, o, r (gates), cc, c, a; a list with commas.")] = None,
+    layer: Annotated[Optional[int], typer.Option("--layer", help="--explain: layer to show, 0-based; negative counts from the top (default: the last).")] = None,
+    stats: Annotated[bool, typer.Option("--stats", help="--explain: share of saturated gate values (< 0.1 or > 0.9) over all inputs, instead of one panel per input.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")] = False,
 ):
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
     from seqcli import api, stream
 
-    fitted = api.load_model(model, {"bow", "seq"})
+    if not explain and (units is not None or gate is not None or layer is not None or stats or no_color):
+        raise typer.BadParameter("--units, --gate, --layer, --stats and --no-color go with --explain",
+                                 param_hint="--explain")
+    fitted = api.load_model(model, {"bow", "seq", "lm"} if explain else {"bow", "seq"})
     out = sys.stdout
     flush = not out.isatty()
     if input.lower().endswith((".csv", ".tsv", ".tab")):
@@ -309,6 +318,12 @@ def predict(
         batches = (table.texts[i: i + 512] for i in range(0, len(table.texts), 512))
     else:
         batches = stream.line_batches(stream.open_source(input), _name(input))
+    if explain:
+        from seqcli.ui_explain import run_explain
+
+        run_explain(fitted, (t for batch in batches for t in batch), units=units, gate=gate,
+                    layer=layer, as_json=as_json, stats=stats, no_color=no_color)
+        return
     for texts, probs in api.predict_batches(fitted, batches):
         for p in probs:
             out.write(api.format_prediction(fitted.classes, p, as_json, proba))

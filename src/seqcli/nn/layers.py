@@ -172,7 +172,7 @@ class Bidirectional:
 
 
 class Stack:
-    """N recurrent layers (Recurrent or Bidirectional) with inverted dropout between them."""
+    """N recurrent layers (Recurrent or Bidirectional) with inverted dropout on each layer's input."""
 
     def __init__(self, layers, dropout=0.0):
         self.layers, self.dropout = list(layers), float(dropout)
@@ -184,7 +184,9 @@ class Stack:
         ``rng`` given: dropout is active (training); the dropout masks come from it."""
         caches, masks = [], []
         for i, layer in enumerate(self.layers):
-            keep = inverted_dropout(x.shape, self.dropout, rng, x.dtype) if i > 0 else None
+            # dropout on every layer's input, the embeddings included: with a few thousand
+            # sentences the embedding table is most of the parameters and overfits first
+            keep = inverted_dropout(x.shape, self.dropout, rng, x.dtype)
             if keep is not None:
                 x = x * keep
             x, c = layer.forward(x, lengths)

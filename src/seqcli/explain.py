@@ -1,0 +1,436 @@
+"""Explanations: what a fitted model computed on a text, as plain records. Never prints; numpy only.
+
+A record is a dict built from ONE forward pass of the model on one text (``m = 1``), so its arrays are
+the forward pass's own values, not a re-computation:
+
+- recurrent classifiers (kind "seq"): the tokens, every cell array of the chosen layer(s) and
+  direction(s) as ``(units, tokens)`` (``SeqNet.states`` transposed and cut to the real steps), and the
+  per-prefix class probabilities (the readout applied after every token);
+- bag-of-words models (kind "bow"): every feature's contribution to the winning class's score
+  (weight times feature value) and each word's (or character's, for a char analyzer) share of them;
+- character language models (kind "lm"): every cell array of every layer per character, and the
+  probability the model gave each character before reading it.
+
+Array keys are ``"l{layer}.{direction}.{field}"`` (direction ``fw`` or ``bw``; fields as in
+``nn.cells.STATE_FIELDS``: ``gu gf go cc c a`` for the LSTM, ``gu gr cc a`` for the GRU, ``a`` for the
+RNN), the names of ``SeqNet.states`` without its ``enc.`` prefix.
+
+Selections (the ``--units`` / ``--gate`` / ``--layer`` options) are parsed here too:
+
+- units ``None`` keeps every unit (the display then shows the mean over units); ``[3, 17]`` keeps those
+  units; ``("top", k)`` keeps, for each array separately, the k units with the largest variance over
+  this text's real steps (most varying first);
+- gates: a tuple of field names (``"f"``, ``"forget"``, ``"gf"`` ... are understood);
+- layer: 0-based, negative counts from the top; ``None`` = every layer in the record, the last one
+  displayed.
+
+``saturation(model, texts)`` counts, per layer, direction and gate, the share of values < 0.1 and > 0.9
+over the real steps of many texts (tanh fields of a plain RNN by absolute value).
+"""
+
+import numpy as np
+
+from seqcli.errors import SeqcliError
+
+LOW, HIGH = 0.1, 0.9  # saturation thresholds
+
+SIGMOID_FIELDS = ("gu", "gf", "go", "gr")
+FIELDS = {"rnn": ("a",), "gru": ("gu", "gr", "cc", "a"), "lstm": ("gu", "gf", "go", "cc", "c", "a")}
+DEFAULT_ROWS = {"rnn": ("a",), "gru": ("gu", "gr", "a"), "lstm": ("gu", "gf", "go", "cc", "c", "a")}
+FIELD_LABELS = {"gu": "Γu", "gf": "Γf", "go": "Γo", "gr": "Γr", "cc": "c~", "c": "c", "a": "a"}
+FIELD_NAMES = {"gu": "update gate", "gf": "forget gate", "go": "output gate", "gr": "reset gate",
+               "cc": "candidate", "c": "memory cell", "a": "hidden state"}
+GATE_ALIASES = {
+    "u": "gu", "update": "gu", "gu": "gu", "γu": "gu",
+    "f": "gf", "forget": "gf", "gf": "gf", "γf": "gf",
+    "o": "go", "output": "go", "go": "go", "γo": "go",
+    "r": "gr", "reset": "gr", "gr": "gr", "γr": "gr",
+    "cc": "cc", "c~": "cc", "candidate": "cc",
+    "c": "c", "cell": "c", "memory": "c",
+    "a": "a", "h": "a", "hidden": "a", "state": "a",
+}
+TOP_BOW = 8  # rows of the top positive / negative feature lists kept in a record
+
+
+def usage(message):
+    """An option value the user can fix: one line, exit code 2 (a usage error)."""
+    return SeqcliError(message, exit_code=2)
+
+
+# ------------------------------------------------------------------------------ option parsing
+
+def parse_units(spec):
+    """``None`` / "" / "mean" -> None; "3,17,42" -> [3, 17, 42]; "top:8" -> ("top", 8)."""
+    if spec is None or (isinstance(spec, tuple) and spec and spec[0] == "top"):
+        return spec
+    if isinstance(spec, (list, range)):
+        return _check_unit_list(list(spec), str(spec))
+    text = str(spec).strip().lower()
+    if text in ("", "mean", "all"):
+        return None
+    if text.startswith("top"):
+        rest = text[3:].lstrip(":= ")
+        if not rest.isdigit() or int(rest) < 1:
+            raise usage(f"--units {spec!r}: write top:K with K a whole number >= 1 (e.g. top:8)")
+        return ("top", int(rest))
+    try:
+        units = [int(u) for u in text.replace(" ", "").split(",") if u != ""]
+    except ValueError:
+        raise usage(f"--units {spec!r}: give unit numbers (3,17,42) or top:K") from None
+    return _check_unit_list(units, spec)
+
+
+def _check_unit_list(units, spec):
+    if not units:
+        raise usage(f"--units {spec!r}: give unit numbers (3,17,42) or top:K")
+    if any(u < 0 for u in units):
+        raise usage(f"--units {spec!r}: unit numbers start at 0")
+    return list(dict.fromkeys(units))  # duplicates dropped, order kept
+
+
+def parse_gates(spec, cell):
+    """Field names of ``cell`` that ``spec`` ("f", "forget,output", "gf", None) asks for."""
+    fields = FIELDS[cell]
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return None
+    parts = spec if isinstance(spec, (list, tuple)) else str(spec).split(",")
+    out = []
+    for part in parts:
+        name = GATE_ALIASES.get(str(part).strip().lower())
+        if name is None or name not in fields:
+            valid = ", ".join(f"{f} ({FIELD_NAMES[f]})" for f in fields)
+            article = {"lstm": "an LSTM", "gru": "a GRU", "rnn": "an RNN"}.get(cell, cell)
+            raise usage(f"--gate {part!r}: {article} has {valid}")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def resolve_layer(layer, n_layers):
+    """0-based layer index from ``layer`` (negative counts from the top); None -> the last layer."""
+    if layer is None:
+        return n_layers - 1
+    layer = int(layer)
+    if not -n_layers <= layer < n_layers:
+        raise usage(f"--layer {layer}: this model has {n_layers} layer{'s' if n_layers > 1 else ''} "
+                    f"(0{f' to {n_layers - 1}' if n_layers > 1 else ''}; -1 is the last)")
+    return layer % n_layers
+
+
+def select_units(values, units):
+    """(unit indices, rows) of a (n_a, T) array for a units selection (see the module docstring)."""
+    n_a = values.shape[0]
+    if units is None:
+        return list(range(n_a)), values
+    if isinstance(units, tuple):
+        k = min(units[1], n_a)
+        var = values.var(axis=1) if values.shape[1] else np.zeros(n_a)
+        order = np.argsort(-var, kind="stable")[:k]
+        idx = [int(i) for i in order]
+    else:
+        bad = [u for u in units if u >= n_a]
+        if bad:
+            raise usage(f"--units: unit {bad[0]} does not exist; this model has {n_a} units (0 to {n_a - 1})")
+        idx = list(units)
+    return idx, values[idx]
+
+
+# ------------------------------------------------------------------------------ records
+
+def explain(model, texts, units=None, gates=None, layer=None):
+    """Yield one record per text (see the module docstring). ``units`` / ``gates`` may be the raw
+    option strings; they are parsed here."""
+    units = parse_units(units)
+    kind = getattr(model, "kind", None)
+    if kind == "bow":
+        for text in texts:
+            yield explain_bow(model, text)
+        return
+    if kind == "seq":
+        one = explain_seq
+    elif kind == "lm":
+        one = explain_lm
+    else:
+        raise SeqcliError(f"cannot explain a model of kind {kind!r}")
+    gates = parse_gates(gates, model.net.cell)
+    for text in texts:
+        yield one(model, text, units, gates, layer)
+
+
+def _layer_keys(cell, layers, directions, gates):
+    fields = gates if gates is not None else FIELDS[cell]
+    return [f"l{i}.{d}.{f}" for i in layers for d in directions for f in fields]
+
+
+def _pick(arrays, units):
+    """Apply a units selection to every (n_a, T) array: {key: rows}, {key: unit indices}."""
+    picked, chosen = {}, {}
+    for key, values in arrays.items():
+        chosen[key], picked[key] = select_units(values, units)
+    return picked, chosen
+
+
+def explain_seq(model, text, units=None, gates=None, layer=None):
+    """Record of a recurrent classifier on one text (one forward pass, ``SeqNet.states``)."""
+    from seqcli.text import pad_batch, word_tokens
+
+    net = model.net
+    words = model.tokenize(text)  # already cut to max_len
+    ids = model.vocab.encode(words)
+    X, lengths = pad_batch([ids])
+    st = net.states(X, lengths)
+    T = len(ids)
+    n_layers = net.layers
+    shown = resolve_layer(layer, n_layers)
+    layers = list(range(n_layers)) if layer is None else [shown]
+    directions = ["fw", "bw"] if net.bidirectional else ["fw"]
+    full = {k: st[f"enc.{k}"][:T, :, 0].T for k in _layer_keys(net.cell, layers, directions, gates)}
+    arrays, chosen = _pick(full, units)
+    probs = st["final"][:, 0]
+    winner = int(np.argmax(probs))
+    n_words = len(word_tokens(text, model.config.lowercase))
+    return {
+        "kind": "seq", "text": text, "tokens": list(words),
+        "oov": [i for i, j in enumerate(ids) if j == 1],
+        "truncated": max(0, n_words - len(words)),
+        "cell": net.cell, "n_layers": n_layers, "layer": shown, "layers": layers,
+        "directions": directions, "hidden": net.hidden, "pool": net.pool,
+        "classes": list(model.classes), "probs": probs, "winner": winner,
+        "label": model.classes[winner], "prefix_proba": st["proba"][:, :T, 0],
+        "units_mode": _units_mode(units), "units": chosen, "arrays": arrays,
+        "fields": gates if gates is not None else DEFAULT_ROWS[net.cell],
+    }
+
+
+def _units_mode(units):
+    if units is None:
+        return "mean"
+    if isinstance(units, tuple):
+        return f"top:{units[1]}"
+    return "list"
+
+
+def explain_lm(model, text, units=None, gates=None, layer=None):
+    """Record of a character language model on one text: one forward pass over its characters.
+
+    The text is read as it sits in a corpus, after a newline (when the vocabulary has one); that
+    newline is context only and is not part of the record. Characters the model never saw are left
+    out (listed in "skipped")."""
+    from seqcli.nn import cells
+    from seqcli.nn.functional import softmax
+
+    net = model.net
+    ids = model.encode(text, skip_unknown=True)
+    start = 0 if model.newline is None else 1
+    fed = np.concatenate([[model.newline], ids]) if start else ids
+    T = len(ids)
+    n_layers = net.layers
+    shown = resolve_layer(layer, n_layers)
+    layers = list(range(n_layers)) if layer is None else [shown]
+    full = {}
+    char_proba = np.full(T, np.nan)
+    if len(fed):
+        logits, cache, _ = net.forward(fed.reshape(-1, 1))
+        for i in layers:
+            st = cells.states(net.cell, cache[1][i])
+            for f in (gates if gates is not None else FIELDS[net.cell]):
+                full[f"l{i}.fw.{f}"] = st[f][start:, :, 0].T
+        P = softmax(logits, axis=0)                          # (n_vocab, len(fed)): column t predicts t+1
+        nxt = np.arange(len(fed) - 1)
+        p_next = P[fed[1:], nxt]                              # probability of each fed character but the first
+        char_proba[1 - start:] = p_next                       # without a newline, char 0 has none
+    else:
+        for i in layers:
+            for f in (gates if gates is not None else FIELDS[net.cell]):
+                full[f"l{i}.fw.{f}"] = np.zeros((net.hidden, 0), net.dtype)
+    arrays, chosen = _pick(full, units)
+    return {
+        "kind": "lm", "text": text, "tokens": list(model.decode(ids)),
+        "skipped": model.unknown_chars(text), "cell": net.cell, "n_layers": n_layers, "layer": shown,
+        "layers": layers, "directions": ["fw"], "hidden": net.hidden,
+        "units_mode": _units_mode(units), "units": chosen,
+        "arrays": arrays, "char_proba": char_proba,
+        "fields": gates if gates is not None else ("a",),
+    }
+
+
+# ------------------------------------------------------------------------------ bag of words
+
+def _bow_pieces(vectorizer, text):
+    """[(gram, column or -1, first piece, last piece)] and the pieces (words or characters) of
+    ``text``, analysed exactly as the vectorizer does (same tokens, n-gram orders and columns)."""
+    import zlib
+
+    from seqcli import features
+    from seqcli.text import char_tokens, word_tokens
+
+    cfg = vectorizer.config
+    if cfg.analyzer == "word":
+        pieces, sep = word_tokens(text, lowercase=cfg.lowercase), " "
+    else:
+        pieces, sep = char_tokens(features._WHITESPACE_RUN.sub(" ", text), lowercase=cfg.lowercase), ""
+    if cfg.hash_bits is not None:
+        mask = (1 << cfg.hash_bits) - 1
+        column = lambda g: zlib.crc32(g.encode("utf-8")) & mask  # noqa: E731
+    else:
+        vocab = vectorizer.vocabulary_
+        column = lambda g: vocab.get(g, -1)  # noqa: E731
+    grams = []
+    for n in range(cfg.ngram_min, min(cfg.ngram_max, len(pieces)) + 1):
+        for i in range(len(pieces) - n + 1):
+            g = sep.join(pieces[i:i + n])
+            grams.append((g, column(g), i, i + n))
+    return grams, pieces
+
+
+def explain_bow(model, text, top=TOP_BOW):
+    """Record of a bag-of-words model on one text: contributions to the winning class's score.
+
+    Feature j contributes C_j = W[win, j] * x_j. A word's (a character's) score is its share of the
+    contributions of the n-grams that contain it: each occurrence of an n-gram gives C_j / (count of
+    its occurrences) / n to each of its n pieces, so the pieces' scores add up to score - bias.
+    """
+    indptr, indices, data = model.features([text])
+    cols, vals = indices[indptr[0]:indptr[1]], data[indptr[0]:indptr[1]]
+    W, b = model.net.params["W"], model.net.params["b"]
+    logits = model.net.logits((indptr, indices, data))[:, 0]
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    winner = int(np.argmax(probs))
+    contrib = W[winner, cols] * vals.astype(W.dtype, copy=False)
+
+    grams, pieces = _bow_pieces(model.vectorizer, text)
+    occurrences, names = {}, {}
+    for g, col, _, _ in grams:
+        if col >= 0:
+            occurrences[col] = occurrences.get(col, 0) + 1
+            names.setdefault(col, [])
+            if g not in names[col]:
+                names[col].append(g)
+    where = {int(c): k for k, c in enumerate(cols)}
+    scores = np.zeros(len(pieces), np.float64)
+    for g, col, lo, hi in grams:
+        k = where.get(col)
+        if k is not None:
+            scores[lo:hi] += float(contrib[k]) / occurrences[col] / (hi - lo)
+    feats = [{"feature": " | ".join(names.get(int(c), [f"#{int(c)}"])), "column": int(c),
+              "value": float(v), "weight": float(W[winner, c]), "contribution": float(x)}
+             for c, v, x in zip(cols, vals, contrib)]
+    feats.sort(key=lambda f: -f["contribution"])
+    cfg = model.vectorizer.config
+    return {
+        "kind": "bow", "text": text, "classes": list(model.classes), "probs": probs, "winner": winner,
+        "label": model.classes[winner], "analyzer": cfg.analyzer, "tokens": list(pieces),
+        "token_scores": scores, "bias": float(b[winner, 0]), "score": float(logits[winner]),
+        "features": feats,
+        "top_positive": [f for f in feats if f["contribution"] > 0][:top],
+        "top_negative": [f for f in reversed(feats) if f["contribution"] < 0][:top],
+    }
+
+
+# ------------------------------------------------------------------------------ saturation
+
+def saturation(model, texts, layer=None, batch_size=128):
+    """Share of saturated gate values over the real steps of ``texts``.
+
+    Returns {"n_texts", "n_steps", "rows": [{"layer", "direction", "gate", "n", "low", "high",
+    "saturated", "mean"}]}: per layer (all, or the one asked for), direction and sigmoid gate, the
+    shares of values < 0.1 ("low") and > 0.9 ("high"); a plain RNN's tanh state is counted by
+    absolute value. Recurrent classifiers are run in batches of similar length (padded steps masked
+    out); language models one text at a time, as they read.
+    """
+    kind = getattr(model, "kind", None)
+    if kind not in ("seq", "lm"):
+        raise usage("--stats needs a recurrent model: a bag-of-words model has no gates")
+    net = model.net
+    n_layers = net.layers
+    layers = list(range(n_layers)) if layer is None else [resolve_layer(layer, n_layers)]
+    fields = [f for f in FIELDS[net.cell] if f in SIGMOID_FIELDS] or ["a"]
+    directions = ["fw", "bw"] if getattr(net, "bidirectional", False) else ["fw"]
+    keys = [(i, d, f) for i in layers for d in directions for f in fields]
+    acc = {k: np.zeros(4) for k in keys}   # n, low, high, sum
+    n_texts = n_steps = 0
+
+    def add(key, values):  # values: real steps only, any shape
+        v = np.abs(values) if key[2] == "a" else values
+        acc[key] += (v.size, np.count_nonzero(v < LOW), np.count_nonzero(v > HIGH), float(values.sum()))
+
+    if kind == "seq":
+        from seqcli.text import pad_batch
+
+        id_lists = model.encode(list(texts))
+        n_texts = len(id_lists)
+        order = np.argsort([len(x) for x in id_lists], kind="stable")
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            X, lengths = pad_batch([id_lists[i] for i in idx])
+            if X.shape[0] == 0:
+                continue
+            n_steps += int(lengths.sum())
+            st = net.states(X, lengths)
+            real = np.arange(X.shape[0])[:, None] < lengths[None, :]           # (T, m)
+            for key in keys:
+                arr = st[f"enc.l{key[0]}.{key[1]}.{key[2]}"]                   # (T, n_a, m)
+                add(key, arr.transpose(0, 2, 1)[real])
+    else:
+        for text in texts:
+            n_texts += 1
+            rec = explain_lm(model, text, units=None, gates=tuple(fields), layer=layer)
+            n_steps += len(rec["tokens"])
+            for (i, d, f) in keys:
+                add((i, d, f), rec["arrays"][f"l{i}.{d}.{f}"])
+    rows = []
+    for (i, d, f), (n, low, high, total) in acc.items():
+        rows.append({"layer": i, "direction": d, "gate": f, "n": int(n),
+                     "low": low / n if n else float("nan"), "high": high / n if n else float("nan"),
+                     "saturated": (low + high) / n if n else float("nan"),
+                     "mean": total / n if n else float("nan")})
+    return {"kind": kind, "cell": net.cell, "n_texts": n_texts, "n_steps": n_steps, "rows": rows}
+
+
+# ------------------------------------------------------------------------------ JSON
+
+def _floats(a):
+    """Nested lists of Python floats equal to the array's values (float32 values are exactly
+    representable as doubles, so nothing is rounded)."""
+    return np.asarray(a, dtype=np.float64).tolist()
+
+
+def _nan_to_none(values):
+    return [None if v != v else v for v in values]
+
+
+def to_json(record):
+    """A JSON-ready dict of a record (what ``--explain --json`` writes, one per input line)."""
+    kind = record["kind"]
+    if kind == "bow":
+        return {
+            "text": record["text"], "model": {"kind": "bow", "analyzer": record["analyzer"]},
+            "label": record["label"],
+            "probs": {c: float(p) for c, p in zip(record["classes"], record["probs"])},
+            "tokens": record["tokens"], "token_scores": _floats(record["token_scores"]),
+            "bias": record["bias"], "score": record["score"], "features": record["features"],
+        }
+    out = {"text": record["text"],
+           "model": {"kind": kind, "cell": record["cell"], "layers": record["n_layers"],
+                     "hidden": record["hidden"]},
+           "tokens": record["tokens"]}
+    if kind == "seq":
+        out["model"].update(bidirectional=len(record["directions"]) == 2, pool=record["pool"])
+        classes = record["classes"]
+        out.update(label=record["label"], probs={c: float(p) for c, p in zip(classes, record["probs"])},
+                   prefix_proba={c: _floats(row) for c, row in zip(classes, record["prefix_proba"])},
+                   oov=record["oov"])
+        if record["truncated"]:
+            out["truncated"] = record["truncated"]
+    else:
+        out.update(skipped=record["skipped"], char_proba=_nan_to_none(_floats(record["char_proba"])))
+    out["gates"] = {k: {"units": record["units"][k], "values": _floats(v)} for k, v in record["arrays"].items()}
+    return out
+
+
+def stats_to_json(stats):
+    return {"saturation": {**{k: v for k, v in stats.items() if k != "rows"},
+                           "thresholds": [LOW, HIGH],
+                           "rows": [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                                    for r in stats["rows"]]}}

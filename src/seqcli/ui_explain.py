@@ -1,0 +1,547 @@
+"""Rich rendering of explanations (``seqcli predict MODEL --explain``): heatmaps, coloured words, JSON.
+
+The records come from ``explain.py`` (pure logic); this module only draws them. rich is imported
+inside the functions, so importing this module costs nothing on the predict path.
+
+Heatmap layout (recurrent classifiers): one panel per input; columns are the tokens, wrapped into
+blocks that fit the console width; one row per field (the mean over units, or one row per chosen
+unit), then the probability of the winning class after each token. Colour: a continuous scale
+(viridis 0..1 for gates and probabilities; blue / red around a dark zero for the signed c~, c and a).
+Without colour (NO_COLOR, not a terminal, --no-color) every cell is a shade character (░▒▓█ for the
+four quarters of the scale, by absolute value for signed fields) filling the cell, plus the number.
+"""
+
+import json
+import sys
+
+from seqcli import explain as ex
+
+VIRIDIS = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]  # 0 -> 1
+NEG, MID, POS = (215, 48, 39), (40, 40, 40), (69, 140, 230)                             # signed
+SHADES = "░▒▓█"
+CELL_W = 5          # minimum column width: one shade character + a 4-character number
+MAX_LABEL = 16      # longer token labels are cut with an ellipsis
+PANEL_PAD = 4       # a panel's border and padding, left and right together
+
+
+# ------------------------------------------------------------------------------ scales
+
+class Scale:
+    """Maps a value to a colour (and a shade character): ``unit`` 0..1, or signed -limit..+limit."""
+
+    def __init__(self, signed=False, limit=1.0):
+        self.signed, self.limit = signed, max(float(limit), 1e-12)
+
+    def position(self, v):
+        """-1..1 (signed) or 0..1 (unit), clipped; NaN -> 0."""
+        if v != v:
+            return 0.0
+        if self.signed:
+            return max(-1.0, min(1.0, v / self.limit))
+        return max(0.0, min(1.0, v))
+
+    def rgb(self, v):
+        t = self.position(v)
+        if not self.signed:
+            return _lerp(VIRIDIS, t)
+        return _lerp([MID, POS], t) if t >= 0 else _lerp([MID, NEG], -t)
+
+    def shade(self, v):
+        t = abs(self.position(v))
+        return SHADES[min(int(t * len(SHADES)), len(SHADES) - 1)]
+
+    def style(self, v):
+        r, g, b = self.rgb(v)
+        fg = "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 140 else "#f0f0f0"
+        return f"{fg} on #{r:02x}{g:02x}{b:02x}"
+
+
+def _lerp(stops, t):
+    x = t * (len(stops) - 1)
+    i = min(int(x), len(stops) - 2)
+    f = x - i
+    return tuple(int(round(a + (b - a) * f)) for a, b in zip(stops[i], stops[i + 1]))
+
+
+def scale_for(field, values=None):
+    """Gates and probabilities 0..1; c~ and a -1..+1 (tanh); c symmetric around 0, at least ±1."""
+    if field in ex.SIGMOID_FIELDS or field == "P":
+        return Scale()
+    if field == "c" and values is not None and len(values):
+        import numpy as np
+
+        return Scale(True, max(1.0, float(np.nanmax(np.abs(values)))))
+    return Scale(True, 1.0)
+
+
+def fmt(v):
+    """A value in at most 4 characters for |v| < 1000: '.93', '-.41', '1.0', '-2.3', '12'."""
+    if v != v:
+        return "nan"
+    a = abs(v)
+    if a < 0.995:
+        s = f"{v:.2f}".replace("0.", ".", 1)
+        return ".00" if s == "-.00" else s
+    if a < 9.95:
+        return f"{v:.1f}"
+    if a < 999.5:
+        return f"{v:.0f}"
+    return f"{v:.0e}"
+
+
+# ------------------------------------------------------------------------------ consoles
+
+def make_console(no_color=False, file=None):
+    """A rich Console on stdout: colour only on a terminal without NO_COLOR / --no-color."""
+    from rich.console import Console
+
+    from seqcli.ui import stream_is_live
+
+    file = file or sys.stdout
+    live = stream_is_live(file) and not no_color
+    return Console(file=file, no_color=not live, force_terminal=True if live else None,
+                   highlight=False, soft_wrap=False, emoji=False, markup=False)
+
+
+def colour_enabled(console, no_color=False):
+    return not no_color and console.color_system is not None and not console.no_color
+
+
+def _cell_len(s):
+    from rich.cells import cell_len
+
+    return cell_len(s)
+
+
+def _fit(s, width):
+    """``s`` cut to ``width`` terminal cells (ending in '…' when cut)."""
+    if _cell_len(s) <= width:
+        return s
+    out = ""
+    for ch in s:
+        if _cell_len(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def _centre(s, width):
+    pad = width - _cell_len(s)
+    return " " * (pad // 2) + s + " " * (pad - pad // 2)
+
+
+# ------------------------------------------------------------------------------ heatmap grid
+
+def heat_rows(record):
+    """[(row label, field, values (T,), scale)] of a recurrent classifier's record, in display order:
+    each direction's fields (mean over units, or one row per kept unit), then P(winning class)."""
+    import numpy as np
+
+    picked = []
+    bi = len(record["directions"]) == 2
+    layer = record["layer"]
+    for d in record["directions"]:
+        for f in record["fields"]:
+            key = f"l{layer}.{d}.{f}"
+            if key not in record["arrays"]:
+                continue
+            values, units = record["arrays"][key], record["units"][key]
+            name = (f"{d} " if bi else "") + ex.FIELD_LABELS[f]
+            if record["units_mode"] == "mean":
+                picked.append((name, f, values.mean(axis=0) if values.shape[0] else np.zeros(values.shape[1])))
+            else:
+                picked += [(f"{name} {u}", f, values[i]) for i, u in enumerate(units)]
+    # one scale per field for the whole panel (both directions), so equal colours mean equal values
+    scales = {f: scale_for(f, np.concatenate([v for _, g, v in picked if g == f]))
+              for f in dict.fromkeys(g for _, g, _ in picked)}
+    rows = [(label, f, v, scales[f]) for label, f, v in picked]
+    w = record["winner"]
+    rows.append((_fit(f"P({record['label']})", 12), "P", record["prefix_proba"][w], scale_for("P")))
+    return rows
+
+
+def grid_lines(tokens, rows, width, colour, dim=()):
+    """The heatmap as rich Text lines no wider than ``width``: blocks of token columns, each block a
+    header of token labels and one line per row. ``dim``: token positions shown dimmed (unknown)."""
+    from rich.text import Text
+
+    label_w = max([_cell_len(r[0]) for r in rows] + [1]) + 1
+    room = max(width - label_w, CELL_W + 1)
+    cols = []
+    for tok in tokens:
+        lab = _fit(tok, min(MAX_LABEL, room - 1))
+        cols.append((lab, max(CELL_W, _cell_len(lab))))
+    blocks, cur, used = [], [], 0
+    for j, (_, w) in enumerate(cols):
+        if cur and used + w + 1 > room:
+            blocks.append(cur)
+            cur, used = [], 0
+        cur.append(j)
+        used += w + 1
+    if cur:
+        blocks.append(cur)
+    lines = []
+    for bi, block in enumerate(blocks):
+        if bi:
+            lines.append(Text(""))
+        head = Text(" " * label_w)
+        for j in block:
+            lab, w = cols[j]
+            style = ("dim italic" if j in dim else "bold") if colour else None
+            head.append(_centre(lab, w), style=style)
+            head.append(" ")
+        lines.append(_rstrip(head))
+        for label, _, values, scale in rows:
+            line = Text(label + " " * (label_w - _cell_len(label)))
+            for j in block:
+                w = cols[j][1]
+                v = float(values[j])
+                num = fmt(v)
+                if colour:
+                    line.append(" " * (w - len(num)) + num, style=scale.style(v))
+                else:
+                    line.append(scale.shade(v) * max(w - len(num), 0) + num)
+                line.append(" ")
+            lines.append(_rstrip(line))
+    return lines
+
+
+def _rstrip(text):
+    text.rstrip()
+    return text
+
+
+def legend_lines(fields, colour, c_limit=None):
+    """The colour (or shade) scale and what it means for the fields shown."""
+    from rich.text import Text
+
+    gate_names = [ex.FIELD_LABELS[f] for f in fields if f in ex.SIGMOID_FIELDS] + ["P"]
+    signed = [ex.FIELD_LABELS[f] for f in fields if f in ("cc", "a")]
+    has_c = "c" in fields
+    lines = []
+    if colour:
+        unit, sig = Scale(), Scale(True, 1.0)
+        t = Text("scale  ")
+        t.append("0 ")
+        for k in range(10):
+            t.append("  ", style=unit.style(k / 9))
+        t.append(f" 1  {', '.join(gate_names)}")
+        lines.append(t)
+        if signed or has_c:
+            t = Text("       ")
+            t.append("-1 ")
+            for k in range(11):
+                t.append("  ", style=sig.style(-1 + k / 5))
+            names = signed + (["c"] if has_c and not (c_limit and c_limit > 1) else [])
+            t.append(f" +1  {', '.join(names)}")
+            if has_c and c_limit and c_limit > 1:
+                t.append(f"{'; ' if names else ''}c: -{fmt(c_limit)} to +{fmt(c_limit)}")
+            lines.append(t)
+    else:
+        lines.append(Text("shade  ░ <25%  ▒ <50%  ▓ <75%  █ ≥75% of the range; numbers are the values"))
+        parts = [f"{', '.join(gate_names)}: 0 to 1"]
+        if signed:
+            parts.append(f"{', '.join(signed)}: |value| 0 to 1")
+        if has_c:
+            parts.append(f"c: |value| 0 to {fmt(c_limit or 1.0)}")
+        lines.append(Text("       " + "; ".join(parts)))
+    return lines
+
+
+def _title(record, width):
+    text = " ".join(record["text"].split())
+    p = record["probs"][record["winner"]] if "probs" in record else None
+    tail = f" → {record['label']} {p:.2f}" if p is not None else ""
+    return f"“{_fit(text, max(width - len(tail) - 8, 10))}”{tail}"
+
+
+def _info(record):
+    mode = record["units_mode"]
+    n = record["hidden"]
+    what = {"mean": f"mean over {n} units", "list": "units " + ", ".join(
+        str(u) for u in next(iter(record["units"].values()), []))}.get(mode)
+    if what is None:
+        what = f"top {mode[4:]} varying units of each field"
+    kind = record["cell"].upper() + (" bidirectional" if len(record["directions"]) == 2 else "")
+    layer = f"layer {record['layer']} of 0..{record['n_layers'] - 1}" if record["n_layers"] > 1 else "1 layer"
+    return f"{kind} · {layer} · {what}"
+
+
+def render_seq(console, record, colour):
+    """One panel: title, info line, heatmap blocks, legend."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    width = console.width - PANEL_PAD
+    body = [Text(_info(record), style="dim" if colour else None)]
+    if record["oov"]:
+        body.append(Text("unknown to the model: " + ", ".join(dict.fromkeys(record["tokens"][i] for i in record["oov"])),
+                         style="dim" if colour else None))
+    if record["truncated"]:
+        body.append(Text(f"only the first {len(record['tokens'])} tokens are read ({record['truncated']} more dropped)"))
+    body.append(Text(""))
+    rows = heat_rows(record)
+    if record["tokens"]:
+        body += grid_lines(record["tokens"], rows, width, colour, dim=set(record["oov"]))
+    else:
+        body.append(Text("(no tokens: the prediction is the model's answer for an empty text)"))
+    c_rows = [r for r in rows if r[1] == "c"]
+    body.append(Text(""))
+    body += legend_lines(tuple(dict.fromkeys(r[1] for r in rows if r[1] != "P")), colour,
+                         c_rows[0][3].limit if c_rows else None)
+    console.print(Panel(Group(*body), title=Text(_title(record, width)), title_align="left", expand=False))
+
+
+# ------------------------------------------------------------------------------ bag of words
+
+def render_bow(console, record, colour, top=ex.TOP_BOW):
+    """Words coloured by their share of the winning class's score, and the top features table."""
+    import numpy as np
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    width = console.width - PANEL_PAD
+    label = record["label"]
+    scores = record["token_scores"]
+    limit = float(np.abs(scores).max()) if len(scores) else 1.0
+    scale = Scale(True, limit or 1.0)
+    body = []
+    if not record["tokens"]:
+        body.append(Text("(no words the model knows)"))
+    elif record["analyzer"] == "word":
+        line = Text()
+        for k, (tok, s) in enumerate(zip(record["tokens"], scores)):
+            if k:
+                line.append(" ")
+            if colour:
+                line.append(f" {tok} ", style=scale.style(s))
+            else:
+                line.append(f"{tok}({s:+.2f})")
+        body.append(line)
+    else:
+        body += char_strip(record["tokens"], scores, scale, width, colour)
+    body.append(Text(""))
+    if colour:
+        t = Text("scale  ")
+        t.append(f"against {label} ")
+        for k in range(11):
+            t.append("  ", style=scale.style(limit * (-1 + k / 5)))
+        t.append(f" for {label}   (±{limit:.2f})")
+        body.append(t)
+    else:
+        body.append(Text(f"each word's share of the score of {label!r}: + pushes towards it, - away"))
+    body.append(Text(f"score({label}) = bias {record['bias']:+.3f} + Σ w·x "
+                     f"{record['score'] - record['bias']:+.3f} = {record['score']:+.3f}"))
+    table = Table(show_edge=False, pad_edge=False, title=None, expand=False,
+                  header_style="bold" if colour else "")
+    table.add_column("", justify="center")
+    table.add_column("feature", overflow="fold", max_width=max(width - 40, 12))
+    for col in ("x", "w", "w·x"):
+        table.add_column(col, justify="right")
+    for sign, feats in (("+", record["top_positive"][:top]), ("-", record["top_negative"][:top])):
+        for k, f in enumerate(feats):
+            style = (scale.style(f["contribution"]) if colour else None)
+            table.add_row(sign, f["feature"], f"{f['value']:.3f}", f"{f['weight']:+.3f}",
+                          Text(f"{f['contribution']:+.3f}", style=style),
+                          end_section=(sign == "+" and k == len(feats) - 1))
+    if record["top_positive"] or record["top_negative"]:
+        body.append(Text(""))
+        body.append(Text(f"top features for and against {label!r}"))
+        body.append(table)
+    console.print(Panel(Group(*body), title=Text(_title(record, width)), title_align="left", expand=False))
+
+
+# ------------------------------------------------------------------------------ characters (LM)
+
+def _visible(ch):
+    if ch == "\n":
+        return "↵"
+    if ch == "\t":
+        return "→"
+    if ch == " ":
+        return " "
+    return ch if ch.isprintable() else "·"
+
+
+def char_strip(chars, values, scale, width, colour):
+    """Characters coloured by ``values``. Without colour: each line of text followed by a line of
+    shade characters under it. Lines break at newlines and at ``width``."""
+    from rich.text import Text
+
+    lines, cur, cur_w = [], [], 0
+    for ch, v in zip(chars, values):
+        vis = _visible(ch)
+        w = max(_cell_len(vis), 1)
+        if cur and cur_w + w > width:
+            lines.append(cur)
+            cur, cur_w = [], 0
+        cur.append((vis, None if v is None else float(v), w))
+        cur_w += w
+        if ch == "\n":
+            lines.append(cur)
+            cur, cur_w = [], 0
+    if cur:
+        lines.append(cur)
+    out = []
+    for line in lines:
+        if colour:
+            t = Text()
+            for vis, v, _ in line:
+                t.append(vis, style=None if v is None else scale.style(v))
+            out.append(t)
+        else:
+            out.append(Text("".join(vis for vis, _, _ in line)))
+            out.append(Text("".join((" " if v is None else scale.shade(v)) * w for _, v, w in line)))
+    return out
+
+
+def _with_skipped(record, values):
+    """(every character of the text, its value or None for characters the model never saw)."""
+    skipped = set(record["skipped"])
+    chars, out, k = list(record["text"]), [], 0
+    for ch in chars:
+        if ch in skipped:
+            out.append(None)
+        else:
+            out.append(values[k])
+            k += 1
+    return chars, out
+
+
+def render_lm(console, record, colour, stats=None):
+    """Each kept unit of the shown layer colours the characters; then the text's gate saturation."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    width = console.width - PANEL_PAD
+    body = []
+    if record["skipped"]:
+        body.append(Text("not coloured, the model never saw them: " + " ".join(map(repr, record["skipped"]))))
+    layer = record["layer"]
+    for f in record["fields"]:
+        key = f"l{layer}.fw.{f}"
+        if key not in record["arrays"]:
+            continue
+        values, units = record["arrays"][key], record["units"][key]
+        if record["units_mode"] == "mean":  # one unit colours the text: the one that varies most
+            units, values = ex.select_units(values, ("top", 1))
+        scale = scale_for(f, values)
+        for i, u in enumerate(units):
+            lo, hi = (0, 1) if not scale.signed else (-scale.limit, scale.limit)
+            body.append(Text(f"layer {layer} · {ex.FIELD_LABELS[f]} ({ex.FIELD_NAMES[f]}) · unit {u}"
+                             f" · scale {fmt(lo)} to {fmt(hi)}", style="bold" if colour else None))
+            body += char_strip(*_with_skipped(record, values[i]), scale, width, colour)
+            body.append(Text(""))
+    if not colour:
+        body.append(Text("shade  ░ <25%  ▒ <50%  ▓ <75%  █ ≥75% of the scale (by |value| when signed)"))
+    if stats is not None:
+        body.append(Text(""))
+        body.append(stats_table(stats, colour))
+    title = f"{record['cell'].upper()} language model · {len(record['tokens'])} characters"
+    console.print(Panel(Group(*body), title=Text(title), title_align="left", expand=False))
+
+
+# ------------------------------------------------------------------------------ saturation
+
+def stats_table(stats, colour=False):
+    """Gate saturation per layer / direction / gate: a title line and a rich Table."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    bi = any(r["direction"] == "bw" for r in stats["rows"])
+    n = stats["n_texts"]
+    title = Text(f"gate saturation over {n} text{'s' if n != 1 else ''}, {stats['n_steps']} steps: "
+                 f"share of values < {ex.LOW} and > {ex.HIGH}", style="italic" if colour else None)
+    table = Table(show_edge=False, header_style="bold" if colour else "")
+    table.add_column("layer", justify="right")
+    if bi:
+        table.add_column("dir")
+    table.add_column("gate")
+    for col in (f"< {ex.LOW}", f"> {ex.HIGH}", "saturated", "mean"):
+        table.add_column(col, justify="right")
+    pct = lambda v: "-" if v != v else f"{100 * v:.1f}%"  # noqa: E731
+    for r in stats["rows"]:
+        name = ex.FIELD_LABELS[r["gate"]] + " " + ex.FIELD_NAMES[r["gate"]]
+        if r["gate"] == "a":
+            name += " (|a|)"
+        cells = [str(r["layer"])] + ([r["direction"]] if bi else []) + [name, pct(r["low"]), pct(r["high"]),
+                                                                      pct(r["saturated"]),
+                                                                      "-" if r["mean"] != r["mean"] else f"{r['mean']:.3f}"]
+        table.add_row(*cells)
+    return Group(title, table)
+
+
+# ------------------------------------------------------------------------------ entry point
+
+def render_record(console, record, colour, model=None):
+    if record["kind"] == "seq":
+        render_seq(console, record, colour)
+    elif record["kind"] == "bow":
+        render_bow(console, record, colour)
+    else:
+        stats = ex.saturation(model, [record["text"]], layer=None) if model is not None else None
+        render_lm(console, record, colour, stats)
+
+
+def run_explain(model, texts, *, units=None, gate=None, layer=None, as_json=False, stats=False,
+                no_color=False, console=None, file=None):
+    """``seqcli predict MODEL --explain``: render (or write as JSON Lines) one explanation per text.
+
+    texts: any iterable of strings (consumed lazily: each explanation is written as its text comes).
+    units: None (mean over units), "3,17,42" or "top:8"; gate: "f", "forget,output", ...; layer:
+    0-based, negative from the top (default: the last; JSON then holds every layer).
+    stats: instead of one explanation per text, the gate saturation over all texts (one table, or
+    one JSON document). Output goes to ``console`` (made on ``file`` / stdout when None); JSON to
+    ``file`` (default stdout), flushed per line when it is not a terminal. Returns the number of texts.
+    Raises SeqcliError for option values that do not fit the model (exit code 2).
+    """
+    kind = getattr(model, "kind", None)
+    units = ex.parse_units(units)
+    if kind == "bow" and (units is not None or gate is not None or layer is not None):
+        raise ex.usage("--units, --gate and --layer apply to recurrent models; a bag-of-words model "
+                       "is explained by its words' contributions")
+    if kind in ("seq", "lm"):
+        ex.parse_gates(gate, model.net.cell)       # fail before reading any input
+        ex.resolve_layer(layer, model.net.layers)
+    out = file if file is not None else sys.stdout          # where JSON goes
+    if stats:
+        texts = list(texts)
+        st = ex.saturation(model, texts, layer)
+        if as_json:
+            out.write(json.dumps(ex.stats_to_json(st), ensure_ascii=False) + "\n")
+            out.flush()
+        else:
+            console = console or make_console(no_color, file)
+            console.print(stats_table(st, colour_enabled(console, no_color)))
+        return st["n_texts"]
+    n = 0
+    if as_json:
+        flush = not _isatty(out)
+        for record in ex.explain(model, texts, units, gate, layer):
+            out.write(json.dumps(ex.to_json(record), ensure_ascii=False) + "\n")
+            if flush:
+                out.flush()
+            n += 1
+        return n
+    console = console or make_console(no_color, file)
+    colour = colour_enabled(console, no_color)
+    for record in ex.explain(model, texts, units, gate, layer):
+        render_record(console, record, colour, model)
+        n += 1
+        try:
+            console.file.flush()
+        except (AttributeError, ValueError):
+            pass
+    return n
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
