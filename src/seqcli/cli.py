@@ -332,6 +332,11 @@ def predict(
             out.flush()
 
 
+from seqcli.cli_compare import compare  # noqa: E402  (light: typer + seqcli.options only)
+
+app.command()(compare)
+
+
 def _version(value: bool):
     if value:
         from seqcli import __version__

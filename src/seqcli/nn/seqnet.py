@@ -118,14 +118,28 @@ class SeqNet:
 
     def backward(self, dlogits, cache):
         """dlogits (n_classes, m) -> grads keyed like params."""
-        c_emb, c_enc, c_pool, keep, c_out, _, _ = cache
+        dx, grads = self._backward_to_inputs(dlogits, cache)
+        grads.update(self.embedding.backward(dx, cache[0])[1])
+        return grads
+
+    def _backward_to_inputs(self, dlogits, cache):
+        """dlogits (n_classes, m) -> (dx (T_x, embed, m) for the embedded inputs, grads above them)."""
+        _, c_enc, c_pool, keep, c_out, _, _ = cache
         dh, grads = self.readout.backward(dlogits, c_out)
         if keep is not None:
             dh = dh * keep
         dx, g = self.encoder.backward(self.pooling.backward(dh, c_pool), c_enc)
         grads.update(g)
-        grads.update(self.embedding.backward(dx, c_emb)[1])
-        return grads
+        return dx, grads
+
+    def input_gradients(self, ids, lengths, y):
+        """∂loss_i/∂x<t> (T_x, embed, m): each row's own cross-entropy (not averaged over the batch)
+        with respect to its embedded input at every step; no dropout. This is what shows vanishing
+        gradients: its norm against the distance from the last step."""
+        logits, cache = self.forward(ids, lengths)
+        dlogits = softmax(logits, axis=0)
+        dlogits[np.asarray(y, dtype=np.intp), np.arange(logits.shape[1])] -= 1.0
+        return self._backward_to_inputs(dlogits, cache)[0]
 
     def loss(self, ids, lengths, y, weights=None, rng=None):
         """Mean (weighted) softmax cross-entropy of the labels y (m,) and its gradients (keyed like params)."""

@@ -1,0 +1,82 @@
+"""The ``seqcli compare`` command (registered in cli.py with ``app.command()(compare)``).
+
+Imported when the CLI starts, so only typer and seqcli's light modules are imported here; the
+work (seqcli.compare: scikit-learn, joblib) and the drawing (seqcli.ui_compare: rich) are imported
+when the command runs.
+
+Streams: the comparison report (tables, probes, gradient plot) is what the command produces, so it
+is written to stdout, as ``--json`` writes its one JSON document there instead; progress lines and
+warnings go to stderr.
+"""
+
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from seqcli import options as opt
+
+MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bow on word 1-2-grams), "
+               "rnn, gru, lstm, birnn, bigru, bilstm, or a saved model file PATH.npz (evaluated as it is). "
+               "Options after a colon: lstm:hidden=256,layers=2  bow:ngrams=1:3,mode=binary. "
+               "\\[default: bow,bigram,rnn,lstm]")
+
+
+def compare(
+    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns).")],
+    models: Annotated[Optional[list[str]], typer.Option("--models", "-m", help=MODELS_HELP, show_default=False)] = None,
+    folds: Annotated[Optional[int], typer.Option("--folds", "-k", help="Stratified K-fold cross-validation (the default, K=5).", show_default=False)] = None,
+    test: Annotated[Optional[str], typer.Option("--test", help="Train on all of DATA, evaluate on this CSV/TSV file.")] = None,
+    val_split: Annotated[Optional[float], typer.Option("--val-split", help="Hold out this share of DATA once (stratified) and evaluate on it.")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Tasks run at once (default: all cores; -1 = all). Results do not depend on it.", show_default=False)] = None,
+    backend: Annotated[Optional[str], typer.Option("--backend", help="joblib backend: loky (default), threading, multiprocessing, sequential, dask.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:8786) for --backend dask; needs seqcli\\[dask].")] = None,
+    seed: opt.Seed = 0,
+    epochs: opt.Epochs = None,
+    batch_size: opt.BatchSize = None,
+    lr: opt.Lr = None,
+    hidden: Annotated[Optional[int], typer.Option("--hidden", min=1, max=8192, help="Units per recurrent layer for every recurrent model (default 128).")] = None,
+    embed: Annotated[Optional[int], typer.Option("--embed", min=1, max=8192, help="Embedding size for every recurrent model (default 128).")] = None,
+    max_time: Annotated[Optional[str], typer.Option("--max-time", help="Stop training each (model, fold) after this long, e.g. 5m; the best weights so far are scored.")] = None,
+    text_col: opt.TextCol = None,
+    label_col: opt.LabelCol = None,
+    confusion: Annotated[bool, typer.Option("--confusion", help="Show every model's confusion matrix, side by side.")] = False,
+    disagreements: Annotated[int, typer.Option("--disagreements", "--top", min=0, max=100000, help="Show the N texts the models disagree on most (0: none).")] = 10,
+    probe: Annotated[Optional[list[str]], typer.Option("--probe", help="A sentence every model classifies (repeatable).", show_default=False)] = None,
+    probes: Annotated[Optional[str], typer.Option("--probes", help="File of probe sentences, one per line.")] = None,
+    gradients: Annotated[bool, typer.Option("--gradients", help="Plot ∂loss/∂x<t> against distance from the last step (recurrent models; log scale).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the tables.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines (the report, and warnings such as skipped rows, still show).")] = False,
+):
+    """Train and score several models on the same splits of DATA, side by side."""
+    args = dict(locals())
+    from seqcli.cli import guarded  # here, not at the top: cli.py imports this module
+
+    return guarded(_compare)(**args)
+
+
+def _compare(data, models, folds, test, val_split, jobs, backend, scheduler, seed, epochs, batch_size,
+             lr, hidden, embed, max_time, text_col, label_col, confusion, disagreements, probe, probes,
+             gradients, as_json, quiet):
+    from seqcli import compare as cmp
+    from seqcli import ui, ui_compare
+
+    params = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "hidden": hidden, "embed": embed,
+              "max_time": opt.parse_duration(max_time)}
+    texts = list(probe or [])
+    if probes:
+        texts += cmp.read_probes(probes)
+    with ui_compare.CompareProgress(quiet) as progress:
+        doc = cmp.run_compare(data, models, folds=folds, test=test, val_split=val_split, seed=seed,
+                              params=params, text_col=text_col, label_col=label_col, jobs=jobs,
+                              backend=backend, scheduler=scheduler, probes=texts, gradients=gradients,
+                              disagreements=disagreements, on_start=progress.start, on_result=progress,
+                              notify=ui.note)
+    if as_json:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    ui_compare.print_report(doc, confusion=confusion, gradients=gradients)
+    if not quiet:
+        ui.note(f"compared {len(doc['models'])} models in {doc['run']['seconds']:.1f}s")
