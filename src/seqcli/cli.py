@@ -251,6 +251,7 @@ def train(
     bidirectional: Annotated[bool, typer.Option("--bidirectional", "--bi", help="Read each text in both directions.")] = False,
     pool: Annotated[Pool, typer.Option("--pool", help="How the sequence output becomes one vector.")] = Pool.last,
     dropout: opt.Dropout = 0.5,
+    min_count: Annotated[int, typer.Option("--min-count", min=1, max=10**9, help="Recurrent: words seen fewer times become <unk>.")] = 2,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
 ):
@@ -264,7 +265,8 @@ def train(
                   class_weight=class_weight.value if class_weight else None, max_steps=max_steps, max_time=opt.parse_duration(max_time),
                   analyzer=analyzer.value, ngram_min=lo, ngram_max=hi, mode=mode.value, min_df=min_df,
                   max_features=max_features, hash_bits=hash_bits, hidden=hidden, embed=embed,
-                  layers=layers, bidirectional=bidirectional, pool=pool.value, dropout=dropout)
+                  layers=layers, bidirectional=bidirectional, pool=pool.value, dropout=dropout,
+                  min_count=min_count)
     unit = "rows" if model == ModelKind.bow else "tokens"
     with ui.training_display(quiet, unit) as display:
         summary = api.train_classifier(data, output, model.value, params, text_col, label_col,

@@ -29,7 +29,7 @@ class SeqConfig:
     bidirectional: bool = False
     pool: str = "last"
     dropout: float = 0.5
-    min_count: int = 1
+    min_count: int = 2  # words seen once become <unk>: their embeddings would only memorise
     max_vocab: int | None = 50000
     max_len: int = 256
     lowercase: bool = True

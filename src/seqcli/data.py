@@ -174,18 +174,28 @@ def _close_after(items: Iterator[str], stream: BinaryIO, source: str) -> Iterato
             stream.close()
 
 
-def _decode(stream: BinaryIO, name: str) -> Iterator[str]:
+def decoded_pieces(stream: BinaryIO, name: str, chunk: int | None = None) -> Iterator[str]:
+    """Yield the text of ``stream`` piece by piece (one piece per read), by the input rules above.
+
+    For readers that cut lines themselves (``seqcli.stream``); ``stream`` needs ``read`` (or
+    ``read1``). Errors are SeqcliErrors naming ``name`` and the line.
+    """
+    return _decode(stream, name, chunk)
+
+
+def _decode(stream: BinaryIO, name: str, chunk_size: int | None = None) -> Iterator[str]:
     """Yield the text of ``stream`` piece by piece, each piece as soon as its bytes arrive.
 
     The encoding is UTF-8 unless a UTF-16 byte-order mark says otherwise; the BOM is dropped.
     Undecodable bytes and NUL characters raise a SeqcliError naming the line.
     """
+    chunk_size = chunk_size or _CHUNK
     # read1 returns what a pipe already has instead of waiting for a full chunk.
     read = stream.read1 if hasattr(stream, "read1") else stream.read
-    head = read(_CHUNK)
+    head = read(chunk_size)
     # A pipe may deliver a BOM in pieces: wait for more only while ``head`` could still become one.
     while head and any(len(bom) > len(head) and bom.startswith(head) for bom, _, _ in _BOMS):
-        more = read(_CHUNK)
+        more = read(chunk_size)
         if not more:
             break
         head += more
@@ -216,7 +226,7 @@ def _decode(stream: BinaryIO, name: str) -> Iterator[str]:
             col = len(text) - text.rfind("\n") - 1 if newlines else col + len(text)
         if final:
             return
-        chunk = read(_CHUNK)
+        chunk = read(chunk_size)
         final = not chunk
 
 

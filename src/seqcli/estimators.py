@@ -187,7 +187,7 @@ class SeqClassifier(_TextClassifier):
     model_config_cls = SeqConfig
 
     def __init__(self, cell="lstm", embed=128, hidden=128, layers=1, bidirectional=False, pool="last",
-                 dropout=0.5, min_count=1, max_vocab=50000, max_len=256, lowercase=True, epochs=None,
+                 dropout=0.5, min_count=2, max_vocab=50000, max_len=256, lowercase=True, epochs=None,
                  batch_size=None, lr=None, optimizer="adam", clip=5.0, weight_decay=None, patience=3,
                  val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None):
         self.cell, self.embed, self.hidden, self.layers = cell, embed, hidden, layers

@@ -7,13 +7,12 @@ read from the raw file descriptor, and a batch is handed on as soon as no furthe
 through in full batches.
 """
 
+import io
 import os
 import select
 import sys
 
 from seqcli.errors import SeqcliError
-
-_BOM = b"\xef\xbb\xbf"
 
 
 def open_source(source):
@@ -39,38 +38,54 @@ def line_batches(stream, name, max_batch=512, chunk=1 << 16):
     """Yield lists of decoded lines (newline and CR stripped; BOM dropped) from binary ``stream``.
 
     Each input line gives exactly one item, an empty line included; a last line without a newline
-    counts. Invalid UTF-8 raises SeqcliError naming ``name`` and the line number.
+    counts. Decoding follows ``seqcli.data`` (the one place for the input rules): UTF-8, or UTF-16
+    after a UTF-16 byte-order mark; invalid bytes and NUL characters (a binary file) raise
+    SeqcliError naming ``name`` and the line. A line's pieces are joined once, when its end
+    arrives, so a single 50 MB line costs linear time, not one copy per chunk.
     """
+    from seqcli import data
+
     try:
         fd = stream.fileno()
         interactive = not _is_regular(fd)
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         fd, interactive = None, False
-    pending, batch, line_no, first = b"", [], 0, True
-    while True:
-        data = os.read(fd, chunk) if fd is not None else stream.read(chunk)
-        if first and data:
-            if data.startswith(_BOM):
-                data = data[3:]
-            first = False
-        if not data:
-            if pending:
-                line_no += 1
-                batch.append(_decode(pending, name, line_no))
-            if batch:
-                yield batch
-            return
-        parts = (pending + data).split(b"\n")
-        pending = parts.pop()
-        for raw in parts:
-            line_no += 1
-            batch.append(_decode(raw, name, line_no))
+    source = _FdReader(fd, chunk) if fd is not None else stream
+    partial, batch = [], []  # pieces of the line whose end has not come yet; lines of this batch
+    for text in data.decoded_pieces(source, name, chunk):
+        if "\n" not in text:
+            partial.append(text)
+            continue
+        lines = text.split("\n")
+        if partial:
+            partial.append(lines[0])
+            lines[0] = "".join(partial)
+        last = lines.pop()
+        partial = [last] if last else []
+        for line in lines:
+            batch.append(line[:-1] if line.endswith("\r") else line)
             if len(batch) >= max_batch:
                 yield batch
                 batch = []
-        if batch and interactive and not pending and not _ready(fd):
+        if batch and interactive and not partial and not _ready(fd):
             yield batch
             batch = []
+    if partial:
+        line = "".join(partial)
+        batch.append(line[:-1] if line.endswith("\r") else line)
+    if batch:
+        yield batch
+
+
+class _FdReader:
+    """``read(n)`` straight from a file descriptor: returns what a pipe already holds, never
+    waits for a full chunk, and leaves nothing in a Python buffer that ``select`` cannot see."""
+
+    def __init__(self, fd, chunk):
+        self.fd, self.chunk = fd, chunk
+
+    def read(self, size=-1):
+        return os.read(self.fd, size if size and size > 0 else self.chunk)
 
 
 def _is_regular(fd):
@@ -84,13 +99,3 @@ def _ready(fd):
         return bool(select.select([fd], [], [], 0)[0])
     except (OSError, ValueError):
         return True
-
-
-def _decode(raw, name, line_no):
-    if raw.endswith(b"\r"):
-        raw = raw[:-1]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SeqcliError(f"{name}: line {line_no}: invalid UTF-8 (byte 0x{raw[exc.start]:02x} at "
-                          f"column {exc.start + 1}); save the file as UTF-8") from None
