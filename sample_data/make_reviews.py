@@ -48,10 +48,10 @@ def make_rows(n_rows=4000, seed=0):
     while len(rows) < n_rows:
         subject, verb = rng.choice(SUBJECTS), rng.choice(VERBS)
         kind = rng.random()
-        if kind < 0.25:  # one clause
-            words, pol = clause(rng, rng.random() < 0.4)
+        if kind < 0.4:  # one clause
+            words, pol = clause(rng, rng.random() < 0.25)
             rows.append((f"{subject} {verb} {words}", label(pol)))
-        elif kind < 0.4:  # two clauses of the same polarity joined by "and"
+        elif kind < 0.65:  # two clauses of the same polarity joined by "and"
             first, pol = clause(rng, rng.random() < 0.3)
             while True:
                 second, pol2 = clause(rng, rng.random() < 0.3)
