@@ -221,7 +221,7 @@ def train(
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns); - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
     task: Annotated[Task, typer.Option("--task", help="classify a CSV of texts and labels.")] = Task.classify,
-    model: Annotated[ModelKind, typer.Option("--model", "-m", help="Model kind.")] = ModelKind.bow,
+    model: Annotated[Optional[ModelKind], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm).")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
     epochs: opt.Epochs = None,
@@ -245,12 +245,13 @@ def train(
     max_features: opt.MaxFeatures = None,
     hash_bits: opt.HashBits = None,
     # recurrent
-    hidden: opt.Hidden = 128,
-    embed: opt.Embed = 128,
+    hidden: opt.Hidden = None,
+    embed: opt.Embed = None,
     layers: opt.Layers = 1,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", "--bi", help="Read each text in both directions.")] = False,
     pool: Annotated[Pool, typer.Option("--pool", help="How the sequence output becomes one vector.")] = Pool.last,
-    dropout: opt.Dropout = 0.5,
+    dropout: opt.Dropout = None,
+    seq_len: Annotated[Optional[int], typer.Option("--seq-len", min=1, max=100000, help="lm: characters per truncated-BPTT window (default 100).")] = None,
     min_count: Annotated[int, typer.Option("--min-count", min=1, max=10**9, help="Recurrent: words seen fewer times become <unk>.")] = 2,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
@@ -259,6 +260,18 @@ def train(
     from seqcli import api, ui
 
     check_output_path(output)
+    if task == Task.lm:
+        if model == ModelKind.bow:
+            raise typer.BadParameter("a language model is recurrent: choose rnn, gru or lstm", param_hint="--model")
+        params = dict(cell=model.value if model else None, hidden=hidden, embed=embed, layers=layers,
+                      dropout=dropout, seq_len=seq_len, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
+                      clip=clip, weight_decay=weight_decay, epochs=epochs, patience=patience,
+                      val_split=val_split, seed=seed, max_steps=max_steps,
+                      max_time=opt.parse_duration(max_time), bidirectional=bidirectional)
+        return _train_lm(data, output, params, resume, as_json, quiet)
+    model = model or ModelKind.bow
+    hidden, embed = hidden or 128, embed or 128
+    dropout = 0.5 if dropout is None else dropout
     lo, hi = ngrams or (1, 1)
     params = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value, clip=clip,
                   weight_decay=weight_decay, patience=patience, val_split=val_split, seed=seed,
@@ -279,6 +292,26 @@ def train(
         if "halted" not in summary:
             ui.note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; "
                     f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    if summary.get("halted") == "interrupted":
+        sys.exit(130)
+
+
+def _train_lm(data, output, params, resume, as_json, quiet):
+    """`train --task lm`: a character language model; progress and notes as for classifiers."""
+    from seqcli import ui
+    from seqcli.lm_train import train_lm
+
+    with ui.training_display(quiet, "chars") as display:
+        summary = train_lm(data, output, params, resume=resume, report=display, notify=ui.note)
+    if "halted" in summary:
+        ui.note(f"stopped: {summary['halted']}; best model so far in {output}; continue with: "
+                f"seqcli train {data} --task lm -o {output} --resume {summary['checkpoint']}")
+    if not quiet:
+        ui.note(f"{summary['evaluated_on']}: {summary['val_loss']:.4f} nats/char = {summary['val_bpc']:.4f} bits/char; "
+                + (f"{summary['stopped']}; " if "stopped" in summary else "")
+                + f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
     if summary.get("halted") == "interrupted":
@@ -308,7 +341,7 @@ def predict(
     if not explain and (units is not None or gate is not None or layer is not None or stats or no_color):
         raise typer.BadParameter("--units, --gate, --layer, --stats and --no-color go with --explain",
                                  param_hint="--explain")
-    fitted = api.load_model(model, {"bow", "seq", "lm"} if explain else {"bow", "seq"})
+    fitted = api.load_model(model, {"bow", "seq", "lm"})
     out = sys.stdout
     flush = not out.isatty()
     if input.lower().endswith((".csv", ".tsv", ".tab")):
@@ -326,6 +359,10 @@ def predict(
         run_explain(fitted, (t for batch in batches for t in batch), units=units, gate=gate,
                     layer=layer, as_json=as_json, stats=stats, no_color=no_color)
         return
+    if fitted.kind == "lm":
+        if proba:
+            raise typer.BadParameter("a language model has no classes", param_hint="--proba")
+        return _score_lines(fitted, batches, out, as_json, flush)
     for texts, probs in api.predict_batches(fitted, batches):
         for p in probs:
             out.write(api.format_prediction(fitted.classes, p, as_json, proba))
@@ -351,6 +388,30 @@ def _version(value: bool):
 def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                 help="Print the version and exit.")] = False):
     """Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models."""
+
+
+def _score_lines(lm, batches, out, as_json, flush):
+    """Bits per character of each input line under a language model (nan for an empty line)."""
+    from seqcli import ui
+    from seqcli.charlm import describe_chars
+
+    unknown = {}
+    for texts in batches:
+        unknown.update(dict.fromkeys(lm.unknown_chars("".join(texts))))
+        for text, bits in zip(texts, lm.score_lines(texts)):
+            ok = bits == bits  # NaN when nothing on the line could be scored
+            out.write(json.dumps({"bits_per_char": round(float(bits), 4) if ok else None, "chars": len(text)})
+                      if as_json else (f"{bits:.4f}" if ok else "nan"))
+            out.write("\n")
+        if flush:
+            out.flush()
+    if unknown:
+        ui.note(f"left out of the scores, never seen by the model: {describe_chars(list(unknown))}")
+
+
+from seqcli.cli_generate import generate as _generate  # noqa: E402  (light: typer/options/errors only)
+
+app.command("generate")(guarded(_generate))
 
 
 def main():

@@ -13,7 +13,8 @@ scikit-learn's ``CountVectorizer`` / ``TfidfVectorizer`` on equivalent settings 
   argsort may break such ties differently);
 - tf-idf: smooth idf ``ln((1 + n) / (1 + df)) + 1``, optional ``1 + ln(tf)``, rows scaled to unit
   L2 norm (sklearn's defaults);
-- hashing: column = ``zlib.crc32(utf8(term)) mod 2**hash_bits``, collisions summed; no vocabulary,
+- hashing: column = ``zlib.crc32(utf8(term)) mod 2**hash_bits`` (a lone surrogate, possible only
+  from library callers, is encoded with ``surrogatepass``), collisions summed; no vocabulary,
   no alternating signs (unlike sklearn's HashingVectorizer default).
 
 Rows are returned as :class:`SparseRows`, a CSR triple in plain numpy; scipy is imported only by
@@ -330,7 +331,7 @@ class Vectorizer:
         crc32 = zlib.crc32
         cols, lengths = array("q"), []
         for text in texts:
-            ids = [crc32(g.encode("utf-8")) & mask for g in _analyze(text, cfg)]
+            ids = [crc32(g.encode("utf-8", "surrogatepass")) & mask for g in _analyze(text, cfg)]
             cols.extend(ids)
             lengths.append(len(ids))
         return _count(np.frombuffer(cols, dtype=np.int64), lengths, mask + 1)
@@ -563,7 +564,47 @@ def _svm_label(label):
 
 
 def write_npz(rows, path_or_file):
-    """Save rows with ``scipy.sparse.save_npz`` (read back with ``scipy.sparse.load_npz``)."""
+    """Save rows with ``scipy.sparse.save_npz`` (read back with ``scipy.sparse.load_npz``).
+
+    A path is written exactly as given (``save_npz`` alone would append ``.npz`` to a name without
+    it). A regular file is written to a temporary file in the same folder and renamed into place,
+    so a full disk or a crash leaves any previous file whole; a device or a pipe (``/dev/stdout``)
+    is written directly. A failed write is a one-line FeatureError naming the path.
+    """
+    import os
+    import tempfile
+
     from scipy.sparse import save_npz  # lazy: scipy is slow to import
 
-    save_npz(path_or_file, rows.to_scipy())
+    matrix = rows.to_scipy()
+    if hasattr(path_or_file, "write"):
+        save_npz(path_or_file, matrix)
+        return
+    path = os.fspath(path_or_file)
+    if os.path.isdir(path):
+        raise FeatureError(f"{path}: is a directory; give a file name for the vectors")
+    tmp = None
+    direct = os.path.exists(path) and not os.path.isfile(path)
+    try:
+        if direct:
+            with open(path, "wb") as out:
+                save_npz(out, matrix)
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".seqcli-", suffix=".tmp",
+                                   dir=os.path.dirname(os.path.abspath(path)))
+        with os.fdopen(fd, "wb") as out:
+            save_npz(out, matrix)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        kept = "" if direct else "; any previous file there is untouched"
+        raise FeatureError(f"{path}: cannot write the vectors ({exc.strerror or exc}){kept}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass  # already gone

@@ -28,6 +28,7 @@ HEADER_KEY = "__header__"
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _MAX_MEMBER_BYTES = 4 << 30  # no real seqcli model has a 4 GiB array
 _MAX_RATIO = 200  # stored members have ratio 1; deflated float arrays compress ~1.1x
+_ARRAY_KINDS = "biufU"  # bool, integers, floats, unicode; never complex, bytes, structured, dates
 
 
 def save_model(path, kind, header, arrays):
@@ -47,6 +48,10 @@ def save_model(path, kind, header, arrays):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise SeqcliError(f"{path}: is a directory; give a file name for the model")
+    if os.path.exists(path) and not os.path.isfile(path):
+        # the rename below would replace a device or a pipe (as root: /dev/full itself) by the model
+        raise SeqcliError(f"{path}: is not a regular file (a device, pipe or socket); "
+                          "give a file name for the model")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".seqcli-", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -119,6 +124,11 @@ def load_model(path, kinds=None):
     for name, arr in arrays.items():
         if arr.dtype.hasobject:
             raise SeqcliError(f"{path}: array {name!r} has object dtype; refused")
+        if arr.dtype.kind not in _ARRAY_KINDS:
+            raise SeqcliError(f"{path}: damaged model file (array {name!r} has dtype {arr.dtype}, "
+                              "which no seqcli model uses)")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise SeqcliError(f"{path}: damaged model file (array {name!r} holds NaN or infinite values)")
     return header, arrays
 
 

@@ -68,8 +68,10 @@ class _EpochMeter:
     def loss(self):
         return self.loss_sum / max(self.batches, 1)
 
-    def rate(self, what):
-        return getattr(self, what) / max(time.perf_counter() - self.started, 1e-9)
+    def rate(self, unit):
+        """Rows, tokens or characters (a language model's tokens) per second so far."""
+        count = self.rows if unit == "rows" else self.tokens
+        return count / max(time.perf_counter() - self.started, 1e-9)
 
 
 class PlainDisplay(NullDisplay):
@@ -87,6 +89,13 @@ class PlainDisplay(NullDisplay):
             self.meter.add(event)
         elif kind == "eval":
             print(format_eval(event, self.meter, self.epochs, self.unit), file=sys.stderr, flush=True)
+        elif kind == "sample":
+            print(format_sample(event), file=sys.stderr, flush=True)
+
+
+def format_sample(event):
+    """A language model's sample during training, on one line (newlines shown as ⏎)."""
+    return "  sample: " + event["text"].replace("\n", " ⏎ ")
 
 
 def format_eval(event, meter, epochs, unit):
@@ -141,6 +150,8 @@ class RichDisplay(NullDisplay):
             figures = (f"loss {self.meter.loss:.4f}  {self.unit}/s {self.meter.rate(self.unit):,.0f}"
                        f"  |g| {self.meter.grad_norm:.2f}  {self.last_eval}")
             self.progress.update(self.task, completed=event["batch"], figures=figures)
+        elif kind == "sample":
+            self.progress.console.print(format_sample(event), markup=False)
         elif kind == "eval":
             line = format_eval(event, self.meter, self.epochs, self.unit)
             self.progress.console.print(line, markup=False)
