@@ -300,42 +300,12 @@ def test_utf16_without_bom_is_refused_as_binary(folder, models, command):
 
 
 # ------------------------------------------------------------------------------ huge inputs
+#
+# The two big cases run real processes for 10-20 s. They are started once, at the start of this
+# module (when selected), and run while the quick cases above and below go on; their tests, at
+# the end of the module, collect the results.
 
 BIG_LINE_MB = 50
-
-
-def test_a_single_50_mb_line(folder, models):
-    """train (bow) and predict (bow and LSTM) survive one 50 MB line; the three run side by side.
-
-    Slow-ish (15-20 s here, most of it train tokenizing the line three times). Reading used to be
-    quadratic in the line length (one copy of the line per 64 KB chunk: 40 s for predict alone);
-    now each line is joined once. Peak RSS is printed: about 20x the line (its tokens as strings).
-    """
-    size = BIG_LINE_MB * 1_000_000
-    line = ("good film and the bad film was great or awful " * (size // 40))[:size]
-    txt = write(folder, "bigline.txt", line + "\nshort good line\n")
-    rows = separable_rows(40)
-    csv_path = write(folder, "bigline.csv", csv_text(rows[:20] + [(line, "pos")] + rows[20:]))
-    del line
-    runs = {"train": ["train", csv_path, "-o", folder / "big.npz", "--epochs", "1", "-q", "--json"],
-            "predict bow": ["predict", models["bow"], txt], "predict lstm": ["predict", models["lstm"], txt]}
-    started = time.monotonic()
-    outs = {k: open(folder / f"bigline.{k.replace(' ', '_')}.out", "w+b") for k in runs}
-    done = {k: _start_measured(a, stdout=outs[k]) for k, a in runs.items()}
-    results = {k: finish() for k, finish in done.items()}
-    seconds = time.monotonic() - started
-    for k, (rc, peak, err) in results.items():
-        assert rc == 0 and "Traceback" not in err, (k, err[-500:])
-        outs[k].seek(0)
-        results[k] = (peak, outs[k].read().decode())
-        outs[k].close()
-    summary = json.loads(results["train"][1])
-    assert summary["n_train"] + summary["n_val"] == 41
-    for k in ("predict bow", "predict lstm"):
-        assert len(results[k][1].splitlines()) == 2, k
-    print(f"\n50 MB line, side by side in {seconds:.1f}s; peak RSS: "
-          + ", ".join(f"{k} {peak:.0f} MB" for k, (peak, _) in results.items()))
-
 
 # A small launcher process runs the command and reports its peak RSS. Measuring from pytest itself
 # would be wrong on Linux: a child forked from a big process inherits that process's RSS high-water
@@ -348,47 +318,75 @@ _LAUNCHER = ("import resource, subprocess, sys\n"
              "sys.exit(rc)\n")
 
 
-def _start_measured(args, stdout=subprocess.DEVNULL):
-    """Start ``python -m seqcli ARGS`` under the launcher; returns a function giving
-    (rc, peak RSS in MB, stderr without the launcher's line)."""
+def _start_measured(args, stdout_path):
+    """Start ``python -m seqcli ARGS`` under the launcher, stdout into ``stdout_path``; returns a
+    function giving (rc, peak RSS in MB, stderr without the launcher's line, stdout bytes)."""
+    out = open(stdout_path, "w+b")
     p = subprocess.Popen([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "seqcli", *map(str, args)],
-                         stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=_env())
+                         stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=_env())
 
     def finish():
         _, err = p.communicate(timeout=300)
         err = err.decode("utf-8", "replace")
         head, _, peak = err.rpartition("\nPEAK_RSS_KB ")
-        return p.returncode, int(peak) / 1024, head
+        out.seek(0)
+        data = out.read()
+        out.close()
+        return p.returncode, int(peak) / 1024, head, data
 
     return finish
 
 
-def test_a_million_tiny_rows_in_bounded_memory(folder, models):
-    """train --model bow --epochs 1 on 1M rows and predict on 1M lines, side by side.
+def _start_big_line(folder, models):
+    size = BIG_LINE_MB * 1_000_000
+    line = ("good film and the bad film was great or awful " * (size // 40))[:size]
+    txt = write(folder, "bigline.txt", line + "\nshort good line\n")
+    rows = separable_rows(40)
+    csv_path = write(folder, "bigline.csv", csv_text(rows[:20] + [(line, "pos")] + rows[20:]))
+    del line
+    runs = {"train": ["train", csv_path, "-o", folder / "big.npz", "--epochs", "1", "-q", "--json"],
+            "predict bow": ["predict", models["bow"], txt], "predict lstm": ["predict", models["lstm"], txt]}
+    return {k: _start_measured(a, folder / f"bigline.{k.replace(' ', '_')}.out") for k, a in runs.items()}
 
-    Peak RSS of each process is measured (rusage of a small launcher's child) and must stay under 2 GB; the figures
-    are printed (run with -s to see them). Slow-ish: ~15-20 s here.
-    """
-    n = 1_000_000
+
+def _start_million(folder, models, n=1_000_000):
     words = [b"good", b"bad", b"great", b"awful", b"fine", b"dull"]
     rows = b"".join(b"%s %d,%s\n" % (words[i % 6], i % 97, b"neg" if i % 6 in (1, 3, 5) else b"pos")
                     for i in range(n))
     data = write(folder, "million.csv", b"text,label\n" + rows)
-    lines = write(folder, "million.txt", b"".join(b"%s x\n" % words[i % 6] for i in range(n)))
     del rows
-    out_path = folder / "million.out"
-    with open(out_path, "wb") as out:
-        train_done = _start_measured(["train", data, "-o", folder / "million.npz", "--model", "bow",
-                                      "--epochs", "1", "-q"])
-        pred_done = _start_measured(["predict", models["bow"], lines], stdout=out)
-        train_rc, train_mb, train_err = train_done()
-        pred_rc, pred_mb, pred_err = pred_done()
-    assert train_rc == 0, train_err[-500:]
-    assert pred_rc == 0, pred_err[-500:]
-    with open(out_path, "rb") as f:
-        assert sum(1 for _ in f) == n
-    print(f"\n1M rows: peak RSS train --model bow --epochs 1: {train_mb:.0f} MB; predict: {pred_mb:.0f} MB")
-    assert train_mb < 2048 and pred_mb < 2048
+    lines = write(folder, "million.txt", b"".join(b"%s x\n" % words[i % 6] for i in range(n)))
+    return {"train": _start_measured(["train", data, "-o", folder / "million.npz", "--model", "bow",
+                                      "--epochs", "1", "-q"], folder / "million.train.out"),
+            "predict": _start_measured(["predict", models["bow"], lines], folder / "million.predict.out")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def big_runs(request, folder, models):
+    """Start the big cases selected in this session; {name: {job: finish()}}."""
+    started = time.monotonic()
+    names = {item.name for item in request.session.items if item.module is request.module}
+    jobs = {}
+    if "test_a_single_50_mb_line" in names:
+        jobs["50 MB line"] = _start_big_line(folder, models)
+    if "test_a_million_tiny_rows_in_bounded_memory" in names:
+        jobs["1M rows"] = _start_million(folder, models)
+    yield jobs, started
+    for group in jobs.values():  # tests that did not collect (failed early) still reap theirs
+        for finish in group.values():
+            try:
+                finish()
+            except Exception:
+                pass
+
+
+def _collect(big_runs, name):
+    jobs, started = big_runs
+    if not jobs.get(name):
+        pytest.skip("started only with the module")
+    results = {k: finish() for k, finish in jobs[name].items()}
+    jobs[name] = {}
+    return results, time.monotonic() - started
 
 
 # ------------------------------------------------------------------ missing paths, directories
@@ -542,3 +540,120 @@ def test_absurd_but_allowed_sizes_run_out_of_memory_in_one_line(folder, good_csv
                         timeout=60, preexec_fn=limit)
     assert_error(rc, out, err, mentions=["out of memory"])
     assert not (folder / "huge.npz").exists()
+
+
+# ------------------------------------------------------------- generate and train --task lm
+
+
+@pytest.fixture(scope="module")
+def lm(folder):
+    from seqcli.lm_train import train_lm
+
+    corpus = folder / "fox.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog.\n" * 12, encoding="utf-8")
+    path = folder / "lm.npz"
+    train_lm(corpus, path, dict(hidden=16, embed=8, seq_len=16, batch_size=4, epochs=1, val_split=0, seed=1))
+    return path
+
+
+@pytest.mark.parametrize("option", [
+    ["--length", "-1"], ["--length", "10000000000000000"], ["--length", "nan"],
+    ["--temperature", "-1"], ["--temperature", "nan"], ["--temperature", "inf"], ["--temperature", "1e7"],
+    ["--top-k", "0"], ["--top-k", "-1"], ["--top-k", "99999999999"], ["--count", "0"], ["--count", "-1"],
+    ["--seed", "-1"], ["--seed", "99999999999"], ["--until", ""],
+], ids=" ".join)
+def test_generate_numeric_options_out_of_range_are_usage_errors(lm, option):
+    rc, out, err = run(["generate", lm, *option])
+    assert_error(rc, out, err, rc_expected=2)
+    assert "Invalid value" in err
+
+
+@pytest.mark.parametrize("option,length", [
+    (["--temperature", "0"], 40),  # 0 means argmax
+    (["--length", "0"], 0),  # only the prime
+    (["--top-k", "1000000000"], 40),  # more than the vocabulary: all of it
+    (["--temperature", "1000000"], 40),
+])
+def test_generate_extreme_but_valid_options(lm, option, length):
+    # a repeated option takes its last value: --length 0 overrides the --length 40 before it
+    rc, out, err = run(["generate", lm, "--length", "40", "--seed", "1", "--prime", "the", *option])
+    assert rc == 0 and "Traceback" not in err, err
+    assert out.startswith("the") and 3 + length <= len(out) <= 4 + length  # + a final newline
+    assert err.startswith("seqcli: ") and err.count("\n") == 1  # the one note, no warnings
+
+
+@pytest.mark.xfail(strict=True, reason="bug in nn/charlm.py:343 (Picker): a tiny positive --temperature "
+                   "overflows float32 in 'np.multiply(logits, self.inv_t, out=z)' and a RuntimeWarning "
+                   "leaks to stderr; clamp inv_t to the float32 range or treat t < 1e-3 as argmax")
+def test_generate_tiny_temperature_is_quiet(lm):
+    # a real process: in-process, pytest would catch the warning before it reached stderr
+    rc, out, err = proc(["generate", lm, "--length", "40", "--seed", "1", "--temperature", "1e-300"])
+    assert rc == 0 and err.count("\n") == 1 and "Warning" not in err, err
+
+
+def test_generate_an_absurd_length_streams_into_head(lm):
+    """--length 10**12 is allowed: the text is streamed, and ``| head -c 100`` ends it quietly."""
+    script = f'set -o pipefail; "$@" generate {lm} --length 1000000000000 --seed 3 | head -c 100'
+    started = time.monotonic()
+    p = subprocess.run(["bash", "-c", script, "bash", sys.executable, "-m", "seqcli"], capture_output=True,
+                       env=_env(), timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0 and len(p.stdout) == 100 and p.stderr == b"", p.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_generate_prime_from_a_terminal(lm):
+    rc, out, err = _run_with_tty_stdin(["generate", lm, "--prime", "-"])
+    assert_error(rc, out, err, mentions=["standard input", "terminal"])
+
+
+@pytest.mark.parametrize("option,rc_expected,mentions", [
+    (["--seq-len", "0"], 2, ["--seq-len"]), (["--seq-len", "-1"], 2, ["--seq-len"]),
+    (["--seq-len", "99999999999"], 2, ["--seq-len"]), (["--seq-len", "nan"], 2, ["--seq-len"]),
+    (["--model", "bow"], 2, ["--model"]), (["--bidirectional"], 1, ["left to right"]),
+], ids=lambda v: " ".join(v) if isinstance(v, list) and v[0].startswith("--") else None)
+def test_train_lm_bad_options(folder, lm, option, rc_expected, mentions):
+    corpus = folder / "fox.txt"
+    rc, out, err = run(["train", corpus, "--task", "lm", "-o", folder / "lm2.npz", *option])
+    assert_error(rc, out, err, rc_expected=rc_expected, mentions=mentions)
+    assert not (folder / "lm2.npz").exists()
+
+
+@pytest.mark.parametrize("content,mentions", [
+    (b"", ["empty file"]), (b"abc\x00def\n", ["binary file"]), (b"ab\n\xff\n", ["line 2", "invalid UTF-8"]),
+], ids=["empty", "nul", "bad-utf8"])
+def test_train_lm_on_hostile_corpora(folder, content, mentions):
+    corpus = write(folder, "corpus.txt", content)
+    rc, out, err = run(["train", corpus, "--task", "lm", "-o", folder / "lm3.npz", "--hidden", "8"])
+    assert_error(rc, out, err, mentions=["corpus.txt", *mentions])
+
+
+# ----------------------------------------------------------------- huge inputs: the results
+
+
+def test_a_single_50_mb_line(big_runs):
+    """train (bow) and predict (bow and LSTM) survive one 50 MB line; peak RSS is printed (about 20x
+    the line: its tokens as strings). Reading used to be quadratic in the line length (one copy of
+    the line per 64 KB chunk: 40 s for predict alone); now each line is joined once."""
+    results, seconds = _collect(big_runs, "50 MB line")
+    for k, (rc, peak, err, out) in results.items():
+        assert rc == 0 and "Traceback" not in err, (k, err[-500:])
+        assert peak < 4096, (k, peak)
+    summary = json.loads(results["train"][3])
+    assert summary["n_train"] + summary["n_val"] == 41
+    for k in ("predict bow", "predict lstm"):
+        assert len(results[k][3].splitlines()) == 2, k
+    print(f"\n50 MB line (done {seconds:.1f}s after the module started); peak RSS: "
+          + ", ".join(f"{k} {r[1]:.0f} MB" for k, r in results.items()))
+
+
+def test_a_million_tiny_rows_in_bounded_memory(big_runs):
+    """train --model bow --epochs 1 on 1M rows and predict on 1M lines: peak RSS of each (rusage of
+    a small launcher's child) stays under 2 GB; the figures are printed (run with -s)."""
+    results, seconds = _collect(big_runs, "1M rows")
+    (train_rc, train_mb, train_err, _), (pred_rc, pred_mb, pred_err, out) = results["train"], results["predict"]
+    assert train_rc == 0, train_err[-500:]
+    assert pred_rc == 0, pred_err[-500:]
+    assert out.count(b"\n") == 1_000_000
+    print(f"\n1M rows (done {seconds:.1f}s after the module started): peak RSS train --model bow "
+          f"--epochs 1: {train_mb:.0f} MB; predict: {pred_mb:.0f} MB")
+    assert train_mb < 2048 and pred_mb < 2048

@@ -67,7 +67,8 @@ def line_batches(stream, name, max_batch=512, chunk=1 << 16):
             if len(batch) >= max_batch:
                 yield batch
                 batch = []
-        if batch and interactive and not partial and not _ready(fd):
+        # nothing more has come yet: answer the complete lines now, even while a line is half-typed
+        if batch and interactive and not _ready(fd):
             yield batch
             batch = []
     if partial:
