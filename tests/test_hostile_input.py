@@ -421,8 +421,6 @@ def test_vectorize_npz_output_is_written_under_the_name_given(folder):
     assert out.exists() and not (folder / "vectors.bin.npz").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bug in cli.py vectorize: open(output, 'w') unguarded -> "
-                   "'internal error: IsADirectoryError / FileNotFoundError'")
 @pytest.mark.parametrize("target", ["{dir}", "{dir}/no/such/folder.jsonl"])
 def test_vectorize_text_output_to_a_directory_or_missing_folder(folder, target):
     assert_error(*run(["vectorize", "-o", target.format(dir=folder)], input="good film\n"),
@@ -490,8 +488,6 @@ def test_train_numeric_options_out_of_range_are_usage_errors(folder, good_csv, o
     assert not (folder / "opt.npz").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bug in options.parse_duration (called from cli.train): a huge "
-                   "--max-time says 'must be more than 0 seconds' and no message names --max-time")
 def test_train_max_time_message_names_the_option_and_the_real_limit(folder, good_csv):
     rc, out, err = run(["train", good_csv, "-o", folder / "opt.npz", "--max-time", "99999999999"])
     assert rc == 2 and "--max-time" in err and "more than 0" not in err, err
@@ -582,9 +578,6 @@ def test_generate_extreme_but_valid_options(lm, option, length):
     assert err.startswith("seqcli: ") and err.count("\n") == 1  # the one note, no warnings
 
 
-@pytest.mark.xfail(strict=True, reason="bug in nn/charlm.py:343 (Picker): a tiny positive --temperature "
-                   "overflows float32 in 'np.multiply(logits, self.inv_t, out=z)' and a RuntimeWarning "
-                   "leaks to stderr; clamp inv_t to the float32 range or treat t < 1e-3 as argmax")
 def test_generate_tiny_temperature_is_quiet(lm):
     # a real process: in-process, pytest would catch the warning before it reached stderr
     rc, out, err = proc(["generate", lm, "--length", "40", "--seed", "1", "--temperature", "1e-300"])

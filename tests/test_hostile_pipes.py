@@ -44,24 +44,6 @@ MODES = ["head -1", "head -c 10", "closed pipe", "closed stdout"]
 CASES = [(c, m) for c in COMMANDS for m in MODES] + [(c, "closed pipe") for c in MORE_COMMANDS]
 ALL_COMMANDS = {**COMMANDS, **MORE_COMMANDS}
 
-# Known bugs (outside the files this test's author may edit): the cases fail today.
-RICH_BUG = ("bug in ui_explain.make_console: rich's Console.on_broken_pipe() raises SystemExit(1), so "
-            "--explain into a closed pipe exits 1 (silently) instead of 0; override on_broken_pipe to "
-            "raise BrokenPipeError, which cli.guarded turns into a quiet exit 0")
-NONE_STDOUT_BUG = ("bug in cli.py / cli_generate.py: with stdout closed (>&-) Python sets sys.stdout to "
-                   "None and the command fails with 'internal error: AttributeError: NoneType ...'; e.g. "
-                   "in cli.main(): if sys.stdout is None: sys.stdout = open(os.devnull, 'w')")
-NO_STDOUT_SAFE = {"train --json"}  # only print(), which does nothing when sys.stdout is None
-# Notes a command writes on stderr even with -q (not errors): compared, not required to be absent.
-NOTES = {"train --task lm --json": "characters,"}
-
-
-def _known_bug(command, mode):
-    if command in ("predict --explain", "predict --explain bow") and mode != "closed stdout":
-        return RICH_BUG
-    if mode == "closed stdout" and command not in NO_STDOUT_SAFE:
-        return NONE_STDOUT_BUG
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -148,18 +130,13 @@ def results(paths):
 
 def _params():
     for command, mode in CASES:
-        bug = _known_bug(command, mode)
-        marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-        yield pytest.param(command, mode, marks=marks, id=f"{command} | {mode}")
+        yield pytest.param(command, mode, id=f"{command} | {mode}")
 
 
 @pytest.mark.parametrize("command,mode", list(_params()))
 def test_reader_going_away_ends_quietly(results, command, mode):
     rc, err = results[0][(command, mode)]
     assert "Traceback" not in err and "Broken pipe" not in err and "BrokenPipeError" not in err, err
-    if command in NOTES:  # its informational note only
-        err = "".join(line for line in err.splitlines(keepends=True)
-                      if not (line.startswith("seqcli: ") and NOTES[command] in line))
     assert (rc, err) == (0, ""), (rc, err)
 
 

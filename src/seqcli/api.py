@@ -154,8 +154,9 @@ def _read_checkpoint(path, overrides):
     Only the bounds of the run (--max-steps, --max-time) may change on resume; everything else
     is the halted run's, so the result is the same as an uninterrupted run.
     """
-    from seqcli import persist
+    from seqcli import persist, predictors
     from seqcli.estimators import ResumePoint
+    from seqcli.nn import checks
     from seqcli.train import TrainState
 
     header, arrays = persist.load_model(path, {"checkpoint"})
@@ -166,8 +167,11 @@ def _read_checkpoint(path, overrides):
         state = TrainState(**header["train_state"])
         pick = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
         point = ResumePoint(pick("cur."), pick("best."), pick("opt."), header["opt_meta"], state)
+        # the stored model must load, and the resume arrays must fit its network
+        model = predictors.MODEL_CLASSES[header["model_kind"]].from_state(header["model_header"], pick("model."))
+        checks.check_resume(model.net.params, point.params, point.best_params, point.opt_arrays)
         return header["model"], params, point, header["data_sha256"]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise SeqcliError(f"{path}: damaged checkpoint ({exc})") from None
 
 

@@ -4,7 +4,9 @@ Data goes to stdout, everything else to stderr. Expected failures (SeqcliError) 
 ``seqcli: error: ...`` and their exit code; a closed stdout (``| head``) ends quietly with 0.
 """
 
+import errno
 import functools
+import io
 import json
 import os
 import sys
@@ -91,7 +93,11 @@ def guarded(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            # flush here, not at exit: a full disk must be reported like any other failure
+            if sys.stdout is not None:
+                sys.stdout.flush()
+            return result
         except SeqcliError as exc:
             _err(exc.message)
             sys.exit(exc.exit_code)
@@ -107,6 +113,10 @@ def guarded(func):
         except (typer.Exit, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, with the way to see more
+            if isinstance(exc, OSError) and _is_stdout_error(exc):
+                _silence_stdout()  # the final flush would fail the same way
+                _err(f"cannot write the output ({exc.strerror or exc})")
+                sys.exit(1)
             if os.environ.get("SEQCLI_DEBUG") or _is_usage_error(exc):
                 raise
             _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
@@ -114,6 +124,33 @@ def guarded(func):
             sys.exit(1)
 
     return wrapper
+
+
+class _ClosedWrites:
+    def writable(self):
+        return True
+
+    def write(self, data):
+        raise BrokenPipeError(errno.EPIPE, "stdout is closed")
+
+
+class _ClosedStdoutBuffer(_ClosedWrites, io.RawIOBase):
+    pass
+
+
+class _ClosedStdout(_ClosedWrites, io.TextIOBase):
+    """sys.stdout when the process was started without one: every write raises BrokenPipeError,
+    which ``guarded`` turns into a quiet exit 0; flush (also at exit) does nothing."""
+
+    encoding = "utf-8"
+    buffer = _ClosedStdoutBuffer()
+
+
+def _is_stdout_error(exc):
+    """Whether ``exc`` came from writing stdout (ENOSPC, EIO on ``> /dev/full``): OSErrors about
+    named files are turned into SeqcliErrors naming them where they happen, so an OSError without a
+    file name that reaches ``guarded`` is taken to be the output's."""
+    return exc.filename is None and exc.errno is not None
 
 
 def _is_usage_error(exc):
@@ -173,7 +210,10 @@ def vectorize(
         corpus = texts
         if fit:
             corpus = [t for b in stream.line_batches(stream.open_source(fit), _name(fit), 1 << 30) for t in b]
-        vec = api.fit_vectorizer(corpus, cfg)
+        try:
+            vec = api.fit_vectorizer(corpus, cfg)
+        except features.FeatureError as exc:  # e.g. an empty input: say which file it was
+            raise SeqcliError(f"{_name(fit or input)}: {exc.message}") from None
     if save:
         api.save_vectorizer(save, vec)
         print(f"seqcli: saved vectorizer to {save} ({vec.n_features_} features)", file=sys.stderr)
@@ -198,15 +238,17 @@ def vectorize(
             raise SeqcliError("--format npz is binary: give --output FILE or redirect stdout")
         features.write_npz(rows, output if output else sys.stdout.buffer)
         return
-    target = open(output, "w", encoding="utf-8") if output else out
-    try:
+
+    def write(target):
         if fmt == OutFormat.svmlight:
             features.write_svmlight(rows, target)
         else:
             features.write_jsonl(rows, vec.feature_names(), target, integers=vec.config.mode != "tfidf")
-    finally:
-        if output:
-            target.close()
+
+    if output:  # through a temporary file: a full disk leaves any previous file whole
+        features.write_to_path(output, write)
+    else:
+        write(out)
 
 
 def _name(source):
@@ -304,7 +346,8 @@ def _train_lm(data, output, params, resume, as_json, quiet):
     from seqcli.lm_train import train_lm
 
     with ui.training_display(quiet, "chars") as display:
-        summary = train_lm(data, output, params, resume=resume, report=display, notify=ui.note)
+        summary = train_lm(data, output, params, resume=resume, report=display, notify=ui.note,
+                           info=(lambda message: None) if quiet else ui.note)
     if "halted" in summary:
         ui.note(f"stopped: {summary['halted']}; best model so far in {output}; continue with: "
                 f"seqcli train {data} --task lm -o {output} --resume {summary['checkpoint']}")
@@ -416,6 +459,14 @@ app.command("generate")(guarded(_generate))
 
 def main():
     """Console-script entry point."""
+    # With stdout or stderr closed (``>&-``) Python sets sys.stdout/sys.stderr to None and every
+    # write would fail with an AttributeError. A closed stdout behaves as a closed pipe (the first
+    # write ends the command quietly, without doing all the work for nobody); a closed stderr
+    # becomes /dev/null.
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
     app(prog_name="seqcli")
 
 

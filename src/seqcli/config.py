@@ -1,8 +1,8 @@
 """Frozen dataclasses for every hyperparameter, with defaults. Stored verbatim in model files."""
 
+import typing
 from dataclasses import asdict, dataclass, fields, replace
 
-from seqcli.errors import SeqcliError
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,31 @@ def to_dict(cfg):
 
 
 def from_dict(cls, data, what="config"):
-    """Rebuild a config dataclass from a stored dict; unknown or missing keys are errors."""
+    """Rebuild a config dataclass from a stored dict; unknown keys or values of the wrong type are
+    errors. TypeError / ValueError (not SeqcliError): the loader adds the file's name."""
     if not isinstance(data, dict):
-        raise SeqcliError(f"{what} is not a mapping")
+        raise TypeError(f"{what} is not a mapping")
     names = {f.name for f in fields(cls)}
     unknown = set(data) - names
     if unknown:
         raise ValueError(f"unknown {what} keys: {', '.join(sorted(unknown))}")
+    for f in fields(cls):
+        if f.name in data and not _has_type(data[f.name], f.type):
+            raise TypeError(f"{what} value {f.name}={data[f.name]!r} is not of type {f.type}")
     return cls(**data)
+
+
+def _has_type(value, annotation):
+    """Whether a JSON value fits a field annotation: int, float, bool, str, or one of them | None."""
+    args = typing.get_args(annotation)
+    if args:  # int | None, Optional[...]
+        return any(_has_type(value, a) for a in args)
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:  # JSON writes 1.0 as 1.0, but accept an integer too
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, annotation)

@@ -15,6 +15,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from seqcli import train
 from seqcli.config import BowConfig, SeqConfig, TrainConfig
+from seqcli.errors import SeqcliError
+from seqcli.nn import checks
 from seqcli.nn.functional import log_softmax
 from seqcli.nn.optim import make_optimizer
 from seqcli.predictors import BowModel, SeqModel
@@ -70,6 +72,10 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):
         optimizer = make_optimizer(tcfg.optimizer, tcfg.lr, tcfg.weight_decay)
         state = best = None
         if resume is not None:
+            try:  # the network built from the data and settings must be the checkpoint's
+                checks.check_resume(net.params, resume.params, resume.best_params, resume.opt_arrays)
+            except ValueError as exc:
+                raise SeqcliError(f"--resume: the checkpoint does not match the network ({exc})") from None
             net.params.update({k: v.copy() for k, v in resume.params.items()})
             optimizer.load_state(resume.opt_arrays, resume.opt_meta)
             state, best = resume.state, resume.best_params

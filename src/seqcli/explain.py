@@ -271,7 +271,7 @@ def _bow_pieces(vectorizer, text):
         pieces, sep = char_tokens(features._WHITESPACE_RUN.sub(" ", text), lowercase=cfg.lowercase), ""
     if cfg.hash_bits is not None:
         mask = (1 << cfg.hash_bits) - 1
-        column = lambda g: zlib.crc32(g.encode("utf-8")) & mask  # noqa: E731
+        column = lambda g: zlib.crc32(g.encode("utf-8", "surrogatepass")) & mask  # noqa: E731
     else:
         vocab = vectorizer.vocabulary_
         column = lambda g: vocab.get(g, -1)  # noqa: E731

@@ -567,33 +567,43 @@ def write_npz(rows, path_or_file):
     """Save rows with ``scipy.sparse.save_npz`` (read back with ``scipy.sparse.load_npz``).
 
     A path is written exactly as given (``save_npz`` alone would append ``.npz`` to a name without
-    it). A regular file is written to a temporary file in the same folder and renamed into place,
-    so a full disk or a crash leaves any previous file whole; a device or a pipe (``/dev/stdout``)
-    is written directly. A failed write is a one-line FeatureError naming the path.
+    it), through :func:`write_to_path`. A failed write is a one-line FeatureError naming the path.
     """
-    import os
-    import tempfile
-
     from scipy.sparse import save_npz  # lazy: scipy is slow to import
 
     matrix = rows.to_scipy()
     if hasattr(path_or_file, "write"):
         save_npz(path_or_file, matrix)
         return
-    path = os.fspath(path_or_file)
+    write_to_path(path_or_file, lambda out: save_npz(out, matrix), binary=True)
+
+
+def write_to_path(path, write, binary=False):
+    """Call ``write(file)`` on a file opened for ``path``, safely.
+
+    A regular file is written to a temporary file in the same folder and renamed into place, so a
+    full disk or a crash leaves any previous file whole; a device or a pipe (``/dev/stdout``) is
+    written directly. A failed write is a one-line FeatureError naming the path.
+    """
+    import os
+    import tempfile
+
+    path = os.fspath(path)
     if os.path.isdir(path):
         raise FeatureError(f"{path}: is a directory; give a file name for the vectors")
+    mode = "wb" if binary else "w"
+    encoding = None if binary else "utf-8"
     tmp = None
     direct = os.path.exists(path) and not os.path.isfile(path)
     try:
         if direct:
-            with open(path, "wb") as out:
-                save_npz(out, matrix)
+            with open(path, mode, encoding=encoding) as out:
+                write(out)
             return
         fd, tmp = tempfile.mkstemp(prefix=".seqcli-", suffix=".tmp",
                                    dir=os.path.dirname(os.path.abspath(path)))
-        with os.fdopen(fd, "wb") as out:
-            save_npz(out, matrix)
+        with os.fdopen(fd, mode, encoding=encoding) as out:
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)

@@ -161,26 +161,29 @@ def corpus_fingerprint(text):
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def train_lm(corpus, output, params=None, resume=None, report=None, notify=_quiet):
+def train_lm(corpus, output, params=None, resume=None, report=None, notify=_quiet, info=None):
     """Train a character language model on the text file ``corpus`` and write it to ``output``.
 
     params: hyperparameters (keys of LM_DEFAULTS; "model" is accepted for "cell"; None = default).
     resume: a checkpoint written by an earlier, halted run (only max_steps / max_time may change).
     report(event): progress events (train.run's "epoch_start" / "batch" / "eval", plus
     {"event": "sample", "step", "text"} just before each "eval"). notify(str): one-line notes.
+    info(str): notes that only describe the run (the corpus size), not a problem; default notify,
+    so ``-q`` can silence them and keep the warnings.
     Returns a summary dict; the same, minus timings, is stored in the model file. When training
     halts early (Ctrl-C, --max-steps, --max-time) the summary has "halted" and "checkpoint".
     Raises SeqcliError.
     """
     threads = (params or {}).get("threads") or LM_DEFAULTS["threads"]
     with blas_threads(threads):
-        return _train_lm(corpus, output, params, resume, report, notify)
+        return _train_lm(corpus, output, params, resume, report, notify, notify if info is None else info)
 
 
-def _train_lm(corpus, output, params, resume, report, notify):
+def _train_lm(corpus, output, params, resume, report, notify, info):
     from seqcli import data, predictors, train
     from seqcli.charlm import CharLMModel, ngram_set, start_context
     from seqcli.config import TrainConfig
+    from seqcli.nn import checks
     from seqcli.nn.charlm import CharLMNet
     from seqcli.nn.optim import make_optimizer
 
@@ -207,7 +210,7 @@ def _train_lm(corpus, output, params, resume, report, notify):
     chars, counts = CharLMModel.vocabulary(text)
     if p["val_split"] > 0 and n_val == 0:
         notify(f"{name}: too short to hold out validation text; validating on the training text")
-    notify(f"{name}: {n:,} characters, {len(chars)} distinct; training on the first {len(train_text):,}"
+    info(f"{name}: {n:,} characters, {len(chars)} distinct; training on the first {len(train_text):,}"
            + (f", validating on the last {n_val:,}" if n_val else ""))
 
     net = CharLMNet(len(chars), p["cell"], p["embed"], p["hidden"], p["layers"], p["dropout"], p["seed"])
@@ -239,6 +242,10 @@ def _train_lm(corpus, output, params, resume, report, notify):
     carry = {"state": None}
     state = best = None
     if point is not None:
+        try:  # the network built from the corpus and settings must be the checkpoint's
+            checks.check_resume(net.params, point["cur"], point["best"], point["opt"])
+        except ValueError as exc:
+            raise SeqcliError(f"{resume}: damaged checkpoint ({exc})") from None
         net.params.update({k: v.astype(net.dtype) for k, v in point["cur"].items()})
         optimizer.load_state(point["opt"], point["opt_meta"])
         state, best = point["state"], point["best"]

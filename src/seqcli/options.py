@@ -44,10 +44,15 @@ def parse_duration(text):
     else:
         parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
         if not parts or "".join(n + u for n, u in parts) != text:
-            raise typer.BadParameter(f"{text!r} is not a duration (examples: 90s, 10m, 1h30m)")
+            raise typer.BadParameter(f"{text!r} is not a duration (examples: 90s, 10m, 1h30m)",
+                                     param_hint="--max-time")
         seconds = sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
-    if not 0 < seconds < 1e9:
-        raise typer.BadParameter("must be more than 0 seconds")
+    # called from the command's body, not as a callback: name the option ourselves
+    if not seconds > 0:
+        raise typer.BadParameter("must be more than 0 seconds", param_hint="--max-time")
+    if not seconds < 1e9:
+        raise typer.BadParameter(f"{text!r} is too long: the limit is 1000000000 seconds (about 31 years)",
+                                 param_hint="--max-time")
     return seconds
 
 

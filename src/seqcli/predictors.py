@@ -6,12 +6,14 @@ scikit-learn or scipy, so ``seqcli predict`` starts fast. The scikit-learn style
 ``estimators.py`` fit them; ``persist.py`` stores them.
 """
 
+import itertools
+
 import numpy as np
 
 from seqcli import persist
 from seqcli.config import BowConfig, SeqConfig, from_dict, to_dict
 from seqcli.errors import SeqcliError
-from seqcli.text import Vocab, pad_batch, word_tokens
+from seqcli.text import WORD_RE, Vocab, pad_batch
 
 CLASSIFIER_KINDS = {"bow", "seq"}
 
@@ -72,7 +74,11 @@ class SeqModel:
         self.config, self.vocab, self.net, self.classes = config, vocab, net, list(classes)
 
     def tokenize(self, text):
-        return word_tokens(text, self.config.lowercase)[: self.config.max_len]
+        """The first max_len word tokens, as ``word_tokens(text)[:max_len]``, but the scan stops
+        there: a 50 MB line is not split into millions of tokens to keep 256."""
+        if self.config.lowercase:
+            text = text.lower()
+        return [m.group() for m in itertools.islice(WORD_RE.finditer(text), self.config.max_len)]
 
     def encode(self, texts):
         """Token id lists, one per text (unknown words -> 1, truncated to max_len tokens)."""
@@ -100,8 +106,12 @@ class SeqModel:
         from seqcli.nn.seqnet import SeqNet
 
         config = from_dict(SeqConfig, header["config"], "recurrent model config")
+        if config.max_len < 1:
+            raise ValueError(f"max_len must be at least 1, not {config.max_len}")
         vocab = Vocab(arrays["vocab"].tolist())
         net = SeqNet.from_config(header["net"], _prefixed(arrays, "net."))
+        if len(vocab) != net.n_vocab:  # a longer vocabulary would index past the embedding
+            raise ValueError(f"vocabulary has {len(vocab)} entries, the embedding {net.n_vocab}")
         classes = _classes(header, net.config()["n_classes"])
         return cls(config, vocab, net, classes)
 

@@ -99,8 +99,25 @@ def make_console(no_color=False, file=None):
 
     file = file or sys.stdout
     live = stream_is_live(file) and not no_color
-    return Console(file=file, no_color=not live, force_terminal=True if live else None,
+    return _PipeConsole(file=file, no_color=not live, force_terminal=True if live else None,
                    highlight=False, soft_wrap=False, emoji=False, markup=False)
+
+
+def _pipe_console_class():
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        """rich's Console.on_broken_pipe() exits 1; raise BrokenPipeError instead so that
+        cli.guarded ends ``--explain | head`` quietly with 0, like every other command."""
+
+        def on_broken_pipe(self):
+            raise BrokenPipeError
+
+    return PipeConsole
+
+
+def _PipeConsole(**kwargs):  # noqa: N802  (a lazy class: rich is imported only when needed)
+    return _pipe_console_class()(**kwargs)
 
 
 def colour_enabled(console, no_color=False):

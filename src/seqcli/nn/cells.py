@@ -70,6 +70,15 @@ def _orthogonal(n, rng, dtype):
     return (q * np.sign(np.diag(r))).astype(dtype)
 
 
+def param_shapes(kind, n_x, n_a):
+    """The shapes ``init_params`` gives, without allocating anything (to check stored arrays)."""
+    G = len(GATES[kind])
+    shapes = {"Wax": (G * n_a, n_x), "Waa": (G * n_a, n_a), "ba": (G * n_a, 1)}
+    if kind == "gru":
+        shapes["bc"] = (n_a, 1)
+    return shapes
+
+
 def init_params(kind, n_x, n_a, rng, dtype=np.float32):
     """Fresh parameters for a cell of ``kind`` ("rnn", "gru", "lstm").
 

@@ -24,7 +24,7 @@ path (see its docstring) and the tests check it against ``forward``.
 
 import numpy as np
 
-from . import cells
+from . import cells, checks
 from .functional import log_softmax, softmax_cross_entropy
 from .layers import Dense, Embedding, inverted_dropout
 
@@ -66,18 +66,27 @@ class CharLMNet:
     @classmethod
     def from_config(cls, config, params):
         """Rebuild a network from ``config()`` and saved arrays (dtype taken from the arrays)."""
-        dtype = np.asarray(params["out.Wya"]).dtype
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"parameters have dtype {dtype}, expected float32 or float64")
+        dtype = checks.check_arrays(params, cls._param_shapes(config))  # before allocating anything
         net = cls(**{**config, "dtype": dtype})
-        extra, missing = set(params) - set(net.params), set(net.params) - set(params)
-        if extra or missing:
-            raise ValueError(f"parameter keys differ (unexpected {sorted(extra)}, missing {sorted(missing)})")
         for k, v in params.items():
-            if np.shape(v) != net.params[k].shape:
-                raise ValueError(f"parameter {k!r} has shape {np.shape(v)}, expected {net.params[k].shape}")
             net.params[k] = np.array(v, dtype=dtype)
         return net
+
+    @staticmethod
+    def _param_shapes(config):
+        """The parameter shapes ``config`` implies, computed from checked sizes without allocating."""
+        n_vocab = checks.config_int(config, "n_vocab", 1, checks.MAX_VOCAB)
+        embed = checks.config_int(config, "embed", 1, checks.MAX_UNITS)
+        hidden = checks.config_int(config, "hidden", 1, checks.MAX_UNITS)
+        layers = checks.config_int(config, "layers", 1, checks.MAX_LAYERS)
+        cell = checks.config_choice(config, "cell", cells.GATES)
+        checks.config_dropout(config)
+        shapes, n_in = {"embed.E": (embed, n_vocab)}, embed
+        for i in range(layers):
+            shapes.update({f"rnn.l{i}.{k}": v for k, v in cells.param_shapes(cell, n_in, hidden).items()})
+            n_in = hidden
+        shapes.update({"out.Wya": (n_vocab, hidden), "out.by": (n_vocab, 1)})
+        return shapes
 
     def layer_params(self, i):
         """Layer i's parameters under the cell's own names (Wax, Waa, ba[, bc])."""
@@ -321,7 +330,9 @@ class Picker:
 
     def __init__(self, n_vocab, temperature=1.0, top_k=None, argmax=False, rng=None):
         self.argmax = bool(argmax) or temperature == 0
-        self.inv_t = 0.0 if self.argmax else 1.0 / float(temperature)
+        # clamped into float32's range: 1 / 1e-300 would overflow (with a RuntimeWarning) when cast
+        # for the float32 product; at 1e30 the noise is negligible anyway, so it is still argmax
+        self.inv_t = 0.0 if self.argmax else min(1.0 / float(temperature), 1e30)
         self.top_k = None if top_k is None or top_k >= n_vocab else int(top_k)
         self.rng = rng if rng is not None else np.random.default_rng()
         self.rows = max(16, min(4096, (1 << 18) // n_vocab))   # noise rows per block (<= 1 MB)

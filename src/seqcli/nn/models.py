@@ -7,6 +7,7 @@ with grads keyed like params, and ``predict_proba(...) -> (n_y, m)``.
 
 import numpy as np
 
+from seqcli.nn import checks
 from seqcli.nn.functional import softmax, softmax_cross_entropy
 
 
@@ -31,12 +32,12 @@ class BowNet:
 
     @classmethod
     def from_config(cls, config, params):
-        net = cls(config["n_features"], config["n_classes"], dtype=params["W"].dtype)
-        for name, arr in params.items():
-            if name not in net.params or net.params[name].shape != arr.shape:
-                raise ValueError(f"parameter {name!r} has shape {arr.shape}, expected "
-                                 f"{net.params[name].shape if name in net.params else 'no such parameter'}")
-            net.params[name] = arr
+        # sizes and arrays are checked before anything is allocated (see nn/checks.py)
+        n_x = checks.config_int(config, "n_features", 1, checks.MAX_FEATURES)
+        n_y = checks.config_int(config, "n_classes", 1, checks.MAX_CLASSES)
+        dtype = checks.check_arrays(params, {"W": (n_y, n_x), "b": (n_y, 1)})
+        net = cls(n_x, n_y, dtype=dtype)
+        net.params.update(params)
         return net
 
     def logits(self, rows):

@@ -15,8 +15,9 @@ Parameter keys (all in ``net.params``, one flat dict):
 
 import numpy as np
 
+from . import cells, checks
 from .functional import softmax, softmax_cross_entropy
-from .layers import Bidirectional, Dense, Embedding, Pool, Recurrent, Stack, inverted_dropout
+from .layers import POOLS, Bidirectional, Dense, Embedding, Pool, Recurrent, Stack, inverted_dropout
 
 
 class SeqNet:
@@ -76,19 +77,33 @@ class SeqNet:
     @classmethod
     def from_config(cls, config, params):
         """Rebuild a network from ``config()`` and saved arrays (dtype taken from the arrays)."""
-        dtype = np.asarray(params["out.Wya"]).dtype
+        dtype = checks.check_arrays(params, cls._param_shapes(config))  # before allocating anything
         net = cls(**{**config, "dtype": dtype})
-        for k, v in params.items():
-            if k not in net._params:
-                raise KeyError(f"unexpected parameter {k!r}")
-            if np.shape(v) != net._params[k].shape:
-                raise ValueError(f"parameter {k!r} has shape {np.shape(v)}, expected {net._params[k].shape}")
-        missing = set(net._params) - set(params)
-        if missing:
-            raise KeyError(f"missing parameters: {sorted(missing)}")
         for k in net._params:
             net._params[k] = np.array(params[k], dtype=dtype)
         return net
+
+    @staticmethod
+    def _param_shapes(config):
+        """The parameter shapes ``config`` implies, computed from checked sizes without allocating."""
+        n_vocab = checks.config_int(config, "n_vocab", 1, checks.MAX_VOCAB)
+        n_classes = checks.config_int(config, "n_classes", 1, checks.MAX_CLASSES)
+        embed = checks.config_int(config, "embed", 1, checks.MAX_UNITS)
+        hidden = checks.config_int(config, "hidden", 1, checks.MAX_UNITS)
+        layers = checks.config_int(config, "layers", 1, checks.MAX_LAYERS)
+        cell = checks.config_choice(config, "cell", cells.GATES)
+        checks.config_choice(config, "pool", POOLS)
+        checks.config_dropout(config)
+        if not isinstance(config.get("bidirectional", False), bool):
+            raise ValueError("network bidirectional must be true or false")
+        directions = ("fw", "bw") if config.get("bidirectional") else ("fw",)
+        shapes, n_in = {"embed.E": (embed, n_vocab)}, embed
+        for i in range(layers):
+            for d in directions:
+                shapes.update({f"enc.l{i}.{d}.{k}": v for k, v in cells.param_shapes(cell, n_in, hidden).items()})
+            n_in = hidden * len(directions)
+        shapes.update({"out.Wya": (n_classes, n_in), "out.by": (n_classes, 1)})
+        return shapes
 
     # -- computation -------------------------------------------------------------------------------
 
