@@ -157,15 +157,11 @@ def _read_checkpoint(path, overrides):
     from seqcli import persist, predictors
     from seqcli.estimators import ResumePoint
     from seqcli.nn import checks
-    from seqcli.train import TrainState
+    from seqcli.train import resume_parts
 
     header, arrays = persist.load_model(path, {"checkpoint"})
     try:
-        params = dict(header["params"])
-        for key in ("max_steps", "max_time"):
-            params[key] = overrides.get(key)
-        state = TrainState(**header["train_state"])
-        pick = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        params, state, pick = resume_parts(header, arrays, overrides)
         point = ResumePoint(pick("cur."), pick("best."), pick("opt."), header["opt_meta"], state)
         # the stored model must load, and the resume arrays must fit its network
         model = predictors.MODEL_CLASSES[header["model_kind"]].from_state(header["model_header"], pick("model."))

@@ -120,7 +120,7 @@ def iter_lines(source: str, *, allow_tty: bool = False) -> Iterator[str]:
     ``next``. ``allow_tty=True`` lets ``-`` read from a terminal (lines typed interactively).
     """
     stream = _open(source, allow_tty)
-    return _close_after(_split_lines(_decode(stream, display_name(source))), stream, source)
+    return _close_after(split_lines(_decode(stream, display_name(source))), stream, source)
 
 
 def read_corpus(source: str) -> str:
@@ -244,12 +244,18 @@ def _decode_error(
     )
 
 
-def _split_lines(pieces: Iterable[str]) -> Iterator[str]:
-    """Cut decoded text into lines at LF, dropping the LF and a CR just before it."""
+def split_lines(pieces: Iterable[str], piece_ends: bool = False) -> Iterator[str | None]:
+    """Cut decoded text into lines at LF, dropping the LF and a CR just before it.
+
+    piece_ends: also yield None each time a piece is used up, so a caller reading a pipe can
+    answer the lines it has before it waits for more (see stream.line_batches).
+    """
     partial: list[str] = []  # pieces of a line whose end has not arrived yet
     for text in pieces:
         if "\n" not in text:
             partial.append(text)
+            if piece_ends:
+                yield None
             continue
         lines = text.split("\n")
         if partial:
@@ -259,6 +265,8 @@ def _split_lines(pieces: Iterable[str]) -> Iterator[str]:
         partial = [last] if last else []
         for line in lines:
             yield line[:-1] if line.endswith("\r") else line
+        if piece_ends:
+            yield None
     if partial:
         line = "".join(partial)
         yield line[:-1] if line.endswith("\r") else line
@@ -276,7 +284,7 @@ def _read_table(
     need_labels: bool,
 ) -> Table:
     """``read_table`` on an open stream."""
-    lines = _split_lines(_decode(stream, name))
+    lines = split_lines(_decode(stream, name))
     first = next(lines, None)
     if first is None:
         raise SeqcliError(f"{name}: empty file")

@@ -393,18 +393,14 @@ def _write_checkpoint(path, net, optimizer, state, best, carry, p, fingerprint):
 def _read_checkpoint(path, overrides):
     """(params, resume point) from a language model checkpoint; only the bounds of the run change."""
     from seqcli import persist
-    from seqcli.train import TrainState
+    from seqcli.train import resume_parts
 
     header, arrays = persist.load_model(path, {"checkpoint"})
     if header.get("model_kind") != "lm":
         raise SeqcliError(f"{path}: is a checkpoint of a classifier, not of a language model; "
                           "resume it without --task lm")
     try:
-        params = dict(header["params"])
-        for key in ("max_steps", "max_time"):
-            params[key] = overrides.get(key)
-        state = TrainState(**header["train_state"])
-        pick = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        params, state, pick = resume_parts(header, arrays, overrides)
         carry = None
         if header["carry_layers"]:
             carry = []

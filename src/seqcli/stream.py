@@ -51,29 +51,18 @@ def line_batches(stream, name, max_batch=512, chunk=1 << 16):
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         fd, interactive = None, False
     source = _FdReader(fd, chunk) if fd is not None else stream
-    partial, batch = [], []  # pieces of the line whose end has not come yet; lines of this batch
-    for text in data.decoded_pieces(source, name, chunk):
-        if "\n" not in text:
-            partial.append(text)
-            continue
-        lines = text.split("\n")
-        if partial:
-            partial.append(lines[0])
-            lines[0] = "".join(partial)
-        last = lines.pop()
-        partial = [last] if last else []
-        for line in lines:
-            batch.append(line[:-1] if line.endswith("\r") else line)
+    batch = []
+    for line in data.split_lines(data.decoded_pieces(source, name, chunk), piece_ends=True):
+        if line is not None:
+            batch.append(line)
             if len(batch) >= max_batch:
                 yield batch
                 batch = []
-        # nothing more has come yet: answer the complete lines now, even while a line is half-typed
-        if batch and interactive and not _ready(fd):
+        # a piece is used up and nothing more has come yet: answer the complete lines now,
+        # even while the next line is half-typed
+        elif batch and interactive and not _ready(fd):
             yield batch
             batch = []
-    if partial:
-        line = "".join(partial)
-        batch.append(line[:-1] if line.endswith("\r") else line)
     if batch:
         yield batch
 

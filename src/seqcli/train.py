@@ -40,6 +40,25 @@ class TrainState:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def resume_parts(header, arrays, overrides):
+    """What every checkpoint holds: (params, TrainState, pick) from its header and arrays.
+
+    Only the run's bounds (max_steps, max_time) come from ``overrides`` (the new command line);
+    everything else is the halted run's, so a resumed run ends as an uninterrupted one would.
+    ``pick(prefix)`` returns the arrays stored under that prefix, with the prefix removed.
+    Raises KeyError/TypeError/ValueError on a damaged header (callers name the file).
+    """
+    params = dict(header["params"])
+    for key in ("max_steps", "max_time"):
+        params[key] = overrides.get(key)
+    state = TrainState(**header["train_state"])
+
+    def pick(prefix):
+        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+    return params, state, pick
+
+
 class Halted(Exception):
     """Training stopped before its end (Ctrl-C, --max-steps, --max-time); ``state`` can resume it."""
 
