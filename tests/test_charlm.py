@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from gradcheck import numeric_grad, rel_error
 
 from seqcli import predictors
 from seqcli.charlm import CharLMModel, ngram_hashes, ngram_set
@@ -14,11 +15,6 @@ from seqcli.nn.charlm import CharLMNet, Picker, Sampler
 
 CELLS = ["rnn", "gru", "lstm"]
 REPEAT = "the quick brown fox jumps over the lazy dog.\n"
-
-
-def rel_error(num, ana):
-    num, ana = np.asarray(num, np.float64), np.asarray(ana, np.float64)
-    return np.linalg.norm(num - ana) / max(np.linalg.norm(num) + np.linalg.norm(ana), 1e-12)
 
 
 def tiny_net(cell, layers=1, dropout=0.0, V=6, seed=0):
@@ -50,18 +46,8 @@ def test_loss_gradients_of_every_parameter(cell, layers):
 
     _, grads, _ = net.loss(ids, targets, state, mask, rng=np.random.default_rng(9))
     assert set(grads) == set(net.params)
-    h = 1e-5
     for name, v in net.params.items():
-        num = np.zeros_like(v)
-        for i in np.ndindex(v.shape):
-            old = v[i]
-            v[i] = old + h
-            fp = f()
-            v[i] = old - h
-            fm = f()
-            v[i] = old
-            num[i] = (fp - fm) / (2 * h)
-        assert rel_error(num, grads[name]) <= 1e-6, name
+        assert rel_error(numeric_grad(f, v, h=1e-5), grads[name]) <= 1e-6, name
 
 
 @pytest.mark.parametrize("cell", CELLS)
