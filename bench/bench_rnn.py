@@ -8,7 +8,9 @@ Needs seqcli and torch importable by the same interpreter (a throw-away venv:
 Why two worker processes: torch and NumPy each bring a BLAS thread pool, and in one process they
 interfere and distort the timings. So one worker imports only NumPy/seqcli, the other only torch,
 and the parent alternates between them, one measurement at a time, so both see the same machine
-state (interleaved, never concurrent). Each measurement is the median of ``--reps`` runs after
+state (interleaved, never concurrent). The NumPy worker keeps freed memory for reuse as
+seqcli's training loop does (train.reuse_freed_memory), the counterpart of torch's caching
+allocator. Each measurement is the median of ``--reps`` runs after
 warm-up. Shapes: E = input size, H = hidden units, B = batch, T = steps; float32; full-length
 batches (no padding).
 """
@@ -29,10 +31,16 @@ if side == "torch":
     torch.set_num_threads(threads)
 else:
     from seqcli.nn import cells
+    from seqcli.train import reuse_freed_memory
+    reuse_freed_memory()  # what seqcli's training loop does (torch has its caching allocator)
 
 
 def median_time(fn, reps):
-    fn(); fn()  # warm-up: first calls allocate and fault pages in
+    # warm-up for at least 0.3 s: the first calls of a process grow the heap and fault pages in
+    # (measured: the first shape timed in a fresh worker ran 3x slower after only two calls)
+    start, calls = time.perf_counter(), 0
+    while calls < 3 or time.perf_counter() - start < 0.3:
+        fn(); calls += 1
     times = []
     for _ in range(reps):
         t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
@@ -100,20 +108,24 @@ def main():
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     ours, theirs = start("numpy", args.threads), start("torch", args.threads)
+    cases = [(cell, name, what) for cell in args.cells.split(",") for name in args.configs.split(",")
+             for what in ("fwd", "fwd+bwd")]
+    # one untimed round over every case first: the first shape a fresh worker runs was measured
+    # 2-3x slower than the same shape run later, whatever its own warm-up
+    for cell, name, what in cases:
+        req = {"cell": cell, "shape": CONFIGS[name], "what": "fwd" if what == "fwd" else "fwd_bwd", "reps": 1}
+        ask(ours, req), ask(theirs, req)
     rows = []
     print(f"{'cell':5} {'cfg':3} {'E,H,B,T':>16} {'what':8} {'numpy ms':>9} {'torch ms':>9} {'ratio':>6}")
-    for cell in args.cells.split(","):
-        for name in args.configs.split(","):
-            shape = CONFIGS[name]
-            for what in ("fwd", "fwd+bwd"):
-                req = {"cell": cell, "shape": shape, "what": "fwd" if what == "fwd" else "fwd_bwd",
-                       "reps": args.reps}
-                t_np, t_torch = ask(ours, req), ask(theirs, req)
-                ratio = t_np / t_torch
-                rows.append({"cell": cell, "config": name, "shape": shape, "what": what,
-                             "numpy_ms": t_np * 1e3, "torch_ms": t_torch * 1e3, "ratio": ratio})
-                print(f"{cell:5} {name:3} {','.join(map(str, shape)):>16} {what:8} {t_np * 1e3:9.2f} "
-                      f"{t_torch * 1e3:9.2f} {ratio:6.2f}", flush=True)
+    for cell, name, what in cases:
+        shape = CONFIGS[name]
+        req = {"cell": cell, "shape": shape, "what": "fwd" if what == "fwd" else "fwd_bwd", "reps": args.reps}
+        t_np, t_torch = ask(ours, req), ask(theirs, req)
+        ratio = t_np / t_torch
+        rows.append({"cell": cell, "config": name, "shape": shape, "what": what,
+                     "numpy_ms": t_np * 1e3, "torch_ms": t_torch * 1e3, "ratio": ratio})
+        print(f"{cell:5} {name:3} {','.join(map(str, shape)):>16} {what:8} {t_np * 1e3:9.2f} "
+              f"{t_torch * 1e3:9.2f} {ratio:6.2f}", flush=True)
     for w in (ours, theirs):
         w.stdin.close()
         w.wait()

@@ -40,6 +40,27 @@ class TrainState:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def reuse_freed_memory():
+    """Ask glibc to keep freed large blocks for reuse instead of returning them to the system.
+
+    Why: every forward pass allocates its caches (for an LSTM at B 32, H 128, T 40 about 5 MB);
+    glibc serves blocks that large with mmap and unmaps them on free, so the next pass pays a
+    page fault per 4 KB again. That measured 6.0 ms vs 3.8 ms per LSTM forward here (torch avoids
+    it with a caching allocator). Raising the mmap and trim thresholds makes freed blocks reusable.
+    Only affects this process; a no-op where glibc's mallopt is not available.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(mallopt(M_MMAP_THRESHOLD, 1 << 30) and mallopt(M_TRIM_THRESHOLD, 1 << 30))
+
+
 def resume_parts(header, arrays, overrides):
     """What every checkpoint holds: (params, TrainState, pick) from its header and arrays.
 
@@ -110,6 +131,7 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     """
     report = report or (lambda event: None)
     state = state or TrainState()
+    reuse_freed_memory()
     rng = np.random.default_rng(cfg.seed + 7919)
     if state.rng_state is not None:
         rng.bit_generator.state = state.rng_state
