@@ -94,8 +94,11 @@ def train_classifier(data_path, output, model="bow", params=None, text_col=None,
     X_tr, X_va, y_tr, y_va = split_stratified(table.texts, np.array(table.labels), est.val_split, est.seed)
     ckpt = checkpoint_path(output)
 
+    saved = []  # set once this run has written a validated best model to output
+
     def save_best(m):
         predictors.save(output, m)
+        saved.append(True)
 
     def save_checkpoint(m, resume_point, reason):
         _write_checkpoint(ckpt, m, model, est, resume_point, fp)
@@ -107,8 +110,13 @@ def train_classifier(data_path, output, model="bow", params=None, text_col=None,
                 on_halt=save_checkpoint)
     except train.Halted as halt:
         halted = halt.reason
+        if halt.state.best_epoch < 0:
+            # stopped before the first validation: there is no model worth writing, and an
+            # existing file at output (perhaps a good model) must not be replaced by random weights
+            return {"model": model, "halted": halted, "checkpoint": ckpt, "model_written": False,
+                    "output": output, "seconds": round(time.perf_counter() - started, 3)}
     except train.Diverged as exc:
-        kept = f"; the best weights so far are in {output}" if os.path.exists(output) else ""
+        kept = f"; the best weights so far are in {output}" if saved or point is not None else ""
         raise SeqcliError(f"training diverged: {exc}{kept}") from None
     seconds = time.perf_counter() - started
     fitted = est.model_

@@ -158,11 +158,18 @@ def _is_usage_error(exc):
     return hasattr(exc, "exit_code") and hasattr(exc, "show")
 
 
-def check_output_path(path):
-    """Fail before any work when the model could not be written to ``path``."""
+def check_output_path(path, inputs=()):
+    """Fail before any work when the model could not be written to ``path`` or would replace
+    one of the ``inputs`` (the training data)."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise SeqcliError(f"{path}: is a directory; give a file name for the model (-o)")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise SeqcliError(f"{path}: not a regular file; give a file name for the model (-o)")
+    for source in inputs:
+        if source not in (None, "-") and os.path.exists(path) and os.path.exists(source) \
+                and os.path.samefile(path, source):
+            raise SeqcliError(f"{path}: is the training data; give another file name for the model (-o)")
     if not os.path.isdir(folder):
         raise SeqcliError(f"{path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
@@ -301,7 +308,7 @@ def train(
     """Fit a model on DATA and write it to --output (best validation checkpoint, written atomically)."""
     from seqcli import api, ui
 
-    check_output_path(output)
+    check_output_path(output, [data])
     if task == Task.lm:
         if model == ModelKind.bow:
             raise typer.BadParameter("a language model is recurrent: choose rnn, gru or lstm", param_hint="--model")
@@ -327,9 +334,11 @@ def train(
         summary = api.train_classifier(data, output, model.value, params, text_col, label_col,
                                        resume=resume, report=display, notify=ui.note)
     if "halted" in summary:  # shown even with --quiet: it says how not to lose the run
-        ui.note(f"stopped: {summary['halted']}; best model so far in {output}; "
+        kept = (f"best model so far in {output}" if summary.get("model_written", True)
+                else f"no model yet (stopped before the first validation; {output} untouched)")
+        ui.note(f"stopped: {summary['halted']}; {kept}; "
                 f"continue with: seqcli train {data} -o {output} --resume {summary['checkpoint']}")
-    if not quiet:
+    if not quiet and "metrics" in summary:
         ui.print_classification_report(summary["metrics"], summary["evaluated_on"])
         if "halted" not in summary:
             ui.note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; "
@@ -387,7 +396,11 @@ def predict(
     fitted = api.load_model(model, {"bow", "seq", "lm"})
     out = sys.stdout
     flush = not out.isatty()
-    if input.lower().endswith((".csv", ".tsv", ".tab")):
+    is_table = input.lower().endswith((".csv", ".tsv", ".tab"))
+    if text_col is not None and not is_table:
+        raise typer.BadParameter("only applies to a .csv/.tsv INPUT (plain text is one text per line)",
+                                 param_hint="--text-col")
+    if is_table:
         from seqcli import data, ui
 
         table = data.read_table(input, text_col, None, need_labels=False)

@@ -606,7 +606,9 @@ def write_to_path(path, write, binary=False):
             write(out)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
+        from seqcli.persist import file_mode
+
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:

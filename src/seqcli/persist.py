@@ -67,7 +67,7 @@ def save_model(path, kind, header, arrays):
                                                   allow_pickle=False)
             raw.flush()
             os.fsync(raw.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)
@@ -76,6 +76,13 @@ def save_model(path, kind, header, arrays):
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def file_mode():
+    """rw for everyone the umask allows, as open() would give (mkstemp makes files 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _remove_quietly(path):

@@ -50,7 +50,7 @@ def line_batches(stream, name, max_batch=512, chunk=1 << 16):
         interactive = not _is_regular(fd)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         fd, interactive = None, False
-    source = _FdReader(fd, chunk) if fd is not None else stream
+    source = _FdReader(fd, chunk, name) if fd is not None else stream
     batch = []
     for line in data.split_lines(data.decoded_pieces(source, name, chunk), piece_ends=True):
         if line is not None:
@@ -71,11 +71,14 @@ class _FdReader:
     """``read(n)`` straight from a file descriptor: returns what a pipe already holds, never
     waits for a full chunk, and leaves nothing in a Python buffer that ``select`` cannot see."""
 
-    def __init__(self, fd, chunk):
-        self.fd, self.chunk = fd, chunk
+    def __init__(self, fd, chunk, name):
+        self.fd, self.chunk, self.name = fd, chunk, name
 
     def read(self, size=-1):
-        return os.read(self.fd, size if size and size > 0 else self.chunk)
+        try:
+            return os.read(self.fd, size if size and size > 0 else self.chunk)
+        except OSError as exc:  # an input error must not pass for a failure to write the output
+            raise SeqcliError(f"{self.name}: cannot read ({exc.strerror or exc})") from None
 
 
 def _is_regular(fd):
