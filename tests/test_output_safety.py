@@ -49,3 +49,23 @@ def test_text_col_needs_a_table_input(tmp_path, tiny_model):
 def test_an_unreadable_input_is_a_read_error_not_a_write_error(tmp_path, tiny_model):
     rc, _, err = run_seqcli(["predict", tiny_model, "/proc/self/mem"])
     assert rc == 1 and "cannot read" in err and "cannot write" not in err
+
+
+def test_vocab_and_stats_go_to_the_output_file(tmp_path):
+    out = tmp_path / "v.tsv"
+    rc, stdout, _ = run_seqcli(["vectorize", "--vocab", "-o", out], input="good film\nbad film\n")
+    assert rc == 0 and stdout == "" and out.read_text() == "bad\t1\nfilm\t2\ngood\t1\n"
+    rc, stdout, _ = run_seqcli(["vectorize", "--stats", "--ngrams", "1:2", "-o", out], input="good film\n")
+    assert rc == 0 and stdout == "" and out.read_text() == "1-grams\t2\n2-grams\t1\n"
+    rc, _, err = run_seqcli(["vectorize", "--vocab", "--hash-bits", "4"], input="good film\n")
+    assert rc == 2 and "--vocab" in err
+
+
+def test_resume_says_which_options_it_ignores(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("".join(SAMPLE_REVIEWS.read_text().splitlines(keepends=True)[:301]))
+    out = tmp_path / "z.npz"
+    assert run_seqcli(["train", data, "-o", out, "--epochs", "3", "--max-steps", "7", "-q"])[0] == 0
+    rc, _, err = run_seqcli(["train", data, "-o", out, "--resume", tmp_path / "z.ckpt.npz", "-m", "lstm",
+                             "--epochs", "30", "-q"])
+    assert rc == 0 and "ignored: --model, --epochs" in err

@@ -224,20 +224,27 @@ def vectorize(
     if save:
         api.save_vectorizer(save, vec)
         print(f"seqcli: saved vectorizer to {save} ({vec.n_features_} features)", file=sys.stderr)
-    out = sys.stdout
-    if stats:
-        rows = vec.ngram_stats(texts)
-        if as_json:
-            out.write(json.dumps({"ngram_vocabulary": {str(n): k for n, k in rows}}) + "\n")
+    def emit(write):  # to --output through a temporary file (a full disk leaves it whole), or stdout
+        if output:
+            features.write_to_path(output, write)
         else:
-            for n, k in rows:
-                out.write(f"{n}-grams\t{k}\n")
+            write(sys.stdout)
+
+    if stats:
+        counts = vec.ngram_stats(texts)
+        emit(lambda out: out.write(json.dumps({"ngram_vocabulary": {str(n): k for n, k in counts}}) + "\n"
+                                   if as_json else "".join(f"{n}-grams\t{k}\n" for n, k in counts)))
         return
     if vocab:
-        names = vec.feature_names()
-        for j, name in enumerate(names):
-            df = int(vec.df_[j]) if vec.df_ is not None else 0
-            out.write(json.dumps({"token": name, "df": df}, ensure_ascii=False) + "\n" if as_json else f"{name}\t{df}\n")
+        if vec.config.hash_bits:
+            raise typer.BadParameter("a hashing vectorizer keeps no vocabulary", param_hint="--vocab")
+
+        def write_vocab(out):
+            for name, df in zip(vec.feature_names(), vec.df_.tolist()):
+                out.write(json.dumps({"token": name, "df": df}, ensure_ascii=False) + "\n" if as_json
+                          else f"{name}\t{df}\n")
+
+        emit(write_vocab)
         return
     rows = vec.transform(texts)
     if fmt == OutFormat.npz:
@@ -252,10 +259,7 @@ def vectorize(
         else:
             features.write_jsonl(rows, vec.feature_names(), target, integers=vec.config.mode != "tfidf")
 
-    if output:  # through a temporary file: a full disk leaves any previous file whole
-        features.write_to_path(output, write)
-    else:
-        write(out)
+    emit(write)
 
 
 def _name(source):
@@ -309,6 +313,15 @@ def train(
     from seqcli import api, ui
 
     check_output_path(output, [data])
+    if resume is not None:
+        from seqcli import ui
+
+        given = {"--model": model, "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
+                 "--hidden": hidden, "--embed": embed, "--dropout": dropout, "--seq-len": seq_len,
+                 "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight}
+        ignored = [name for name, value in given.items() if value is not None]
+        if ignored:  # a resumed run must end as the halted one would have: its settings win
+            ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
     if task == Task.lm:
         if model == ModelKind.bow:
             raise typer.BadParameter("a language model is recurrent: choose rnn, gru or lstm", param_hint="--model")
