@@ -320,19 +320,24 @@ _LAUNCHER = ("import resource, subprocess, sys\n"
 
 def _start_measured(args, stdout_path):
     """Start ``python -m seqcli ARGS`` under the launcher, stdout into ``stdout_path``; returns a
-    function giving (rc, peak RSS in MB, stderr without the launcher's line, stdout bytes)."""
+    function giving (rc, peak RSS in MB, stderr without the launcher's line, stdout bytes); it
+    waits only once, so the module's teardown can call it again to reap every process."""
     out = open(stdout_path, "w+b")
     p = subprocess.Popen([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "seqcli", *map(str, args)],
                          stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=_env())
 
+    result = []
+
     def finish():
-        _, err = p.communicate(timeout=300)
-        err = err.decode("utf-8", "replace")
-        head, _, peak = err.rpartition("\nPEAK_RSS_KB ")
-        out.seek(0)
-        data = out.read()
-        out.close()
-        return p.returncode, int(peak) / 1024, head, data
+        if not result:
+            _, err = p.communicate(timeout=300)
+            err = err.decode("utf-8", "replace")
+            head, _, peak = err.rpartition("\nPEAK_RSS_KB ")
+            out.seek(0)
+            data = out.read()
+            out.close()
+            result.append((p.returncode, int(peak) / 1024, head, data))
+        return result[0]
 
     return finish
 
@@ -374,10 +379,7 @@ def big_runs(request, folder, models):
     yield jobs, started
     for group in jobs.values():  # tests that did not collect (failed early) still reap theirs
         for finish in group.values():
-            try:
-                finish()
-            except Exception:
-                pass
+            finish()
 
 
 def _collect(big_runs, name):

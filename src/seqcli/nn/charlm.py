@@ -256,6 +256,21 @@ class Sampler:
         return [tuple(v[:, None].copy() for v in ((L["a"], L["c"]) if "c" in L else (L["a"],)))
                 for L in self.layers]
 
+    def _fused_preactivation(self, L, i, a, x, j):
+        """Write layer i's gate pre-activations into L["g"] (LSTM and simple RNN: one fused product).
+
+        Layer 0 adds a row of its precomputed input table (embedding times Wax, plus ba) for
+        character ``j``; higher layers stack [x; a] in L["xa"] and take one product with [Wax Waa].
+        """
+        g = L["g"]
+        if i == 0:
+            np.matmul(L["Waa"], a, out=g)
+            g += L["table"][j]
+        else:
+            L["xa"][:self.n] = x
+            np.matmul(L["W"], L["xa"], out=g)
+            g += L["ba"]
+
     def step(self, j):
         """Feed character id ``j``; return the logits (n_vocab,) over the next character (a view)."""
         n = self.n
@@ -264,13 +279,7 @@ class Sampler:
         for i, L in enumerate(self.layers):
             g, a = L["g"], L["a"]
             if self.kind == "lstm":
-                if i == 0:
-                    matmul(L["Waa"], a, out=g)
-                    g += L["table"][j]
-                else:
-                    L["xa"][:n] = x
-                    matmul(L["W"], L["xa"], out=g)
-                    g += L["ba"]
+                self._fused_preactivation(L, i, a, x, j)
                 tanh(g, out=g)                       # one tanh for all four gate blocks
                 s = g[:3 * n]
                 s *= 0.5
@@ -304,13 +313,7 @@ class Sampler:
                 cc *= g[:n]
                 a += cc
             else:
-                if i == 0:
-                    matmul(L["Waa"], a, out=g)
-                    g += L["table"][j]
-                else:
-                    L["xa"][:n] = x
-                    matmul(L["W"], L["xa"], out=g)
-                    g += L["ba"]
+                self._fused_preactivation(L, i, a, x, j)
                 tanh(g, out=a)
             x = a
         matmul(self.Wya, x, out=self.logits)
