@@ -1,6 +1,6 @@
 """Time forward+backward of seqcli's NumPy RNN / GRU / LSTM layers against PyTorch CPU.
 
-    python bench/bench_rnn.py [--reps 20] [--threads 2] [--cells lstm,gru,rnn] [--configs a,b,c]
+    python bench/bench_rnn.py [--rounds 10] [--reps 3] [--threads 2] [--cells lstm,gru,rnn] [--configs a,b,c]
 
 Needs seqcli and torch importable by the same interpreter (a throw-away venv:
 ``pip install -e . torch==2.13.0``); torch is never a dependency of seqcli.
@@ -10,13 +10,16 @@ interfere and distort the timings. So one worker imports only NumPy/seqcli, the 
 and the parent alternates between them, one measurement at a time, so both see the same machine
 state (interleaved, never concurrent). The NumPy worker keeps freed memory for reuse as
 seqcli's training loop does (train.reuse_freed_memory), the counterpart of torch's caching
-allocator. Each measurement is the median of ``--reps`` runs after
-warm-up. Shapes: E = input size, H = hidden units, B = batch, T = steps; float32; full-length
-batches (no padding).
+allocator. This machine is a shared VM whose speed drifts by tens of percent within minutes, so
+the interleaving is fine-grained: ``--rounds`` passes over all cases, each timing ``--reps`` runs
+of ours and then ``--reps`` of torch's (each turn after untimed warm-up calls); a figure is the
+median over all its rounds. Shapes:
+E = input size, H = hidden units, B = batch, T = steps; float32; full-length batches (no padding).
 """
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 
@@ -35,16 +38,20 @@ else:
     reuse_freed_memory()  # what seqcli's training loop does (torch has its caching allocator)
 
 
-def median_time(fn, reps):
-    # warm-up for at least 0.3 s: the first calls of a process grow the heap and fault pages in
-    # (measured: the first shape timed in a fresh worker ran 3x slower after only two calls)
+def warm_up(fn, seconds):
+    # the first calls of a process grow the heap and fault pages in (measured: the first shape
+    # timed in a fresh worker ran 3x slower after only two calls); later, each turn still starts
+    # with idle BLAS/OpenMP threads and cold caches, so every turn runs untimed calls first
     start, calls = time.perf_counter(), 0
-    while calls < 3 or time.perf_counter() - start < 0.3:
+    while calls < 2 or time.perf_counter() - start < seconds:
         fn(); calls += 1
-    times = []
+
+
+def times(fn, reps):
+    out = []
     for _ in range(reps):
-        t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        t0 = time.perf_counter(); fn(); out.append(time.perf_counter() - t0)
+    return out
 
 
 def numpy_case(cell, E, H, B, T, what):
@@ -78,10 +85,16 @@ def torch_case(cell, E, H, B, T, what):
 
 
 case = torch_case if side == "torch" else numpy_case
+prepared = {}  # each case is built and warmed up once, then timed in every round
 for line in sys.stdin:
     req = json.loads(line)
-    fn = case(req["cell"], *req["shape"], req["what"])
-    print(json.dumps({"seconds": median_time(fn, req["reps"])}), flush=True)
+    key = (req["cell"], tuple(req["shape"]), req["what"])
+    if key not in prepared:
+        prepared[key] = case(req["cell"], *req["shape"], req["what"])
+        warm_up(prepared[key], 0.3)
+    else:
+        warm_up(prepared[key], 0.3)
+    print(json.dumps({"seconds": times(prepared[key], req["reps"])}), flush=True)
 '''
 
 
@@ -101,34 +114,39 @@ def ask(worker, req):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=10, help="passes over all cases, interleaved")
+    ap.add_argument("--reps", type=int, default=3, help="timed runs per case and side in each round")
     ap.add_argument("--threads", type=int, default=2, help="threads for torch (numpy's BLAS uses its default)")
     ap.add_argument("--cells", default="lstm,gru,rnn")
     ap.add_argument("--configs", default="a,b,c")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     ours, theirs = start("numpy", args.threads), start("torch", args.threads)
-    cases = [(cell, name, what) for cell in args.cells.split(",") for name in args.configs.split(",")
-             for what in ("fwd", "fwd+bwd")]
-    # one untimed round over every case first: the first shape a fresh worker runs was measured
-    # 2-3x slower than the same shape run later, whatever its own warm-up
+    cases = [(cell, name, "fwd" if what == "fwd" else "fwd_bwd") for cell in args.cells.split(",")
+             for name in args.configs.split(",") for what in ("fwd", "fwd+bwd")]
+    # one untimed round over every case first (builds and warms each up): the first shape a fresh
+    # worker runs was measured 2-3x slower than the same shape run later, whatever its own warm-up
     for cell, name, what in cases:
-        req = {"cell": cell, "shape": CONFIGS[name], "what": "fwd" if what == "fwd" else "fwd_bwd", "reps": 1}
+        req = {"cell": cell, "shape": CONFIGS[name], "what": what, "reps": 1}
         ask(ours, req), ask(theirs, req)
-    rows = []
-    print(f"{'cell':5} {'cfg':3} {'E,H,B,T':>16} {'what':8} {'numpy ms':>9} {'torch ms':>9} {'ratio':>6}")
-    for cell, name, what in cases:
-        shape = CONFIGS[name]
-        req = {"cell": cell, "shape": shape, "what": "fwd" if what == "fwd" else "fwd_bwd", "reps": args.reps}
-        t_np, t_torch = ask(ours, req), ask(theirs, req)
-        ratio = t_np / t_torch
-        rows.append({"cell": cell, "config": name, "shape": shape, "what": what,
-                     "numpy_ms": t_np * 1e3, "torch_ms": t_torch * 1e3, "ratio": ratio})
-        print(f"{cell:5} {name:3} {','.join(map(str, shape)):>16} {what:8} {t_np * 1e3:9.2f} "
-              f"{t_torch * 1e3:9.2f} {ratio:6.2f}", flush=True)
+    samples = {case: ([], []) for case in cases}
+    for _ in range(args.rounds):
+        for case in cases:
+            req = {"cell": case[0], "shape": CONFIGS[case[1]], "what": case[2], "reps": args.reps}
+            samples[case][0].extend(ask(ours, req))
+            samples[case][1].extend(ask(theirs, req))
     for w in (ours, theirs):
         w.stdin.close()
         w.wait()
+    rows = []
+    print(f"{'cell':5} {'cfg':3} {'E,H,B,T':>16} {'what':8} {'numpy ms':>9} {'torch ms':>9} {'ratio':>6}")
+    for (cell, name, what), (t_ours, t_torch) in samples.items():
+        t_np, t_th = statistics.median(t_ours), statistics.median(t_torch)
+        what = what.replace("_", "+")
+        rows.append({"cell": cell, "config": name, "shape": CONFIGS[name], "what": what,
+                     "numpy_ms": t_np * 1e3, "torch_ms": t_th * 1e3, "ratio": t_np / t_th})
+        print(f"{cell:5} {name:3} {','.join(map(str, CONFIGS[name])):>16} {what:8} {t_np * 1e3:9.2f} "
+              f"{t_th * 1e3:9.2f} {t_np / t_th:6.2f}", flush=True)
     if args.json:
         print(json.dumps(rows))
 

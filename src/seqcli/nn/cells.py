@@ -31,12 +31,18 @@ gradient of that recurrence: a gradient arriving on a padded output flows back t
 from. The layers never read padded outputs (pooling uses real steps only, and a cell ignores its input at
 padded steps), so padded steps get no gradient from the loss: ``dx`` is exactly 0 there.
 
-Speed (the whole-sequence functions): the input projection ``Wax x<t> + ba`` of all steps is one batched
-product before the loop, leaving one ``Waa a<t-1>`` product per step; the sigmoid rows of the weights are
-pre-scaled by 1/2 so a single ``tanh`` over all gates serves every gate (σ(z) = ½·tanh(z/2) + ½); every
-buffer is allocated before the loop and written with ``out=``; the backward pass writes the gradients of
-the pre-activations of all steps into one ``(T_x, G*n_a, m)`` buffer (contiguous per step), turned into
-``(G*n_a, T_x*m)`` by one copy after the loop, so the weight gradients are ONE large product.
+Speed (the whole-sequence functions): the RNN and the LSTM keep the stacked input
+``S[t] = [x<t>; a<t-1>; 1]`` of every step in one buffer and compute every pre-activation of a step
+with ONE product ``[Wax | Waa | ba] @ S[t]``; each step writes a<t> straight into the a rows of
+S[t+1], so the next step's input is ready without a copy (the GRU cannot stack: its reset gate
+scales only the recurrent part, so it keeps a batched input projection before the loop plus one
+``Waa a<t-1>`` product per step). The sigmoid rows of the weights are pre-scaled by 1/2 so a single
+``tanh`` over all gates serves every gate (σ(z) = ½·tanh(z/2) + ½); every buffer is allocated before
+the loop and written with ``out=``. The backward pass writes the gradients of the pre-activations
+straight into a ``(G*n_a, T_x, m)`` buffer, whose reshape to ``(G*n_a, T_x*m)`` is free, so the
+gradients of all weights (and, through the row of ones, of the bias) are ONE large product with the
+stacked inputs, and dx is one more. The derivatives of the nonlinearities are computed inside the
+loop, while that step's gates are in cache: measured faster than whole-sequence arrays.
 The dtype follows the parameters (float32 for training, float64 for gradient checks).
 
 The step functions are the plain, readable statement of each cell (they allocate freely); the tests
@@ -121,6 +127,51 @@ def _halve_sigmoid_rows(p, n_a, n_sig):
     return p["Wax"] * s, p["Waa"] * s, p["ba"] * s
 
 
+def _stacked_weights(p, n_sig):
+    """W = [Wax | Waa | ba], (G n_a, n_x + n_a + 1), with the first ``n_sig`` gate blocks scaled by 1/2
+    (for σ(z) = ½tanh(z/2)+½): one product ``W @ [x<t>; a<t-1>; 1]`` gives every pre-activation of a step."""
+    Wax, Waa = p["Wax"], p["Waa"]
+    n_x, n_a = Wax.shape[1], Waa.shape[1]
+    W = np.empty((Waa.shape[0], n_x + n_a + 1), Waa.dtype)
+    W[:, :n_x], W[:, n_x:n_x + n_a], W[:, n_x + n_a:] = Wax, Waa, p["ba"]
+    W[: n_sig * n_a] *= 0.5
+    return W
+
+
+def _stacked_inputs(x, a0, n_a, dtype):
+    """S (T_x + 1, n_x + n_a + 1, m) with S[t] = [x<t>; a<t-1>; 1], a0 in place and the rest of the a
+    rows left for the forward pass, which writes a<t> straight into S[t + 1] (the next step's input).
+    S[T_x] holds only the last state (its x rows are zeros).  The a rows, ``S[:, n_x:n_x + n_a]``, are
+    a_hist (T_x + 1, n_a, m): each step one contiguous block."""
+    T, n_x, m = x.shape
+    S = np.empty((T + 1, n_x + n_a + 1, m), dtype)
+    S[:T, :n_x] = x
+    S[T, :n_x] = 0.0
+    S[0, n_x:n_x + n_a] = a0
+    S[:, n_x + n_a] = 1.0
+    return S
+
+
+def _grads_from_stacked(dz_rows, S, Wax):
+    """All gradients that follow from the pre-activation gradients, each ONE large product.
+
+    dz_rows: (G n_a, T_x, m) gradient of the pre-activations of every step, written by the backward
+    loop straight in this layout so that ``dz_rows.reshape(G n_a, T_x*m)`` needs no copy;
+    S: (T_x + 1, n_x + n_a + 1, m) the stacked inputs of the forward pass; Wax: (G n_a, n_x).
+    Returns dWax (G n_a, n_x), dWaa (G n_a, n_a), dba (G n_a, 1), dx (T_x, n_x, m).
+    """
+    rows, T, m = dz_rows.shape
+    n_x = Wax.shape[1]
+    K = S.shape[1]
+    dz2 = dz_rows.reshape(rows, T * m)
+    S2 = np.empty((K, T, m), S.dtype)            # [x; a; 1] of every step as columns: one copy
+    S2[...] = S[:T].transpose(1, 0, 2)
+    dW = dz2 @ S2.reshape(K, T * m).T            # the ones row gives dba
+    dx = (Wax.T @ dz2).reshape(n_x, T, m).transpose(1, 0, 2)
+    return (np.ascontiguousarray(dW[:, :n_x]), np.ascontiguousarray(dW[:, n_x:K - 1]),
+            np.ascontiguousarray(dW[:, K - 1:]), np.ascontiguousarray(dx))
+
+
 def _rows(*seqs):
     """Time-major sequences (T, n_i, m) -> one (sum n_i, T*m) array: features as rows, every
     (step, example) a column. One copy, so that a sum over steps becomes one matrix product."""
@@ -132,24 +183,6 @@ def _rows(*seqs):
         out[i:i + s.shape[1]] = s.transpose(1, 0, 2)
         i += s.shape[1]
     return out.reshape(rows, T * m)
-
-
-def _grads_from_dz(dz, x, a_prev, Wax, dz_rec=None):
-    """All gradients that follow from the pre-activation gradients, each ONE large product.
-
-    dz: (T, G n_a, m) gradient of the pre-activations of every step (input side);
-    x: (T, n_x, m); a_prev: (T, n_a, m) the state each step read; Wax: (G n_a, n_x);
-    dz_rec: (T, G n_a, m) gradient of the recurrent products Waa a<t-1>, if it differs from dz (GRU).
-    Returns dWax (G n_a, n_x), dWaa (G n_a, n_a), dba (G n_a, 1), dx (T, n_x, m).
-    """
-    n_x = x.shape[1]
-    dz2 = _rows(dz)                                  # (G n_a, T*m)
-    dba = dz2.sum(axis=1, keepdims=True)
-    dx = np.matmul(Wax.T, dz)                        # (T, n_x, m), a batched product
-    if dz_rec is None:                               # both weights in one product
-        dW = dz2 @ _rows(x, a_prev).T
-        return np.ascontiguousarray(dW[:, :n_x]), np.ascontiguousarray(dW[:, n_x:]), dba, dx
-    return dz2 @ _rows(x).T, _rows(dz_rec) @ _rows(a_prev).T, dba, dx
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -179,8 +212,8 @@ def rnn_step_backward(da_next, cache):
 
 class RNNCache(NamedTuple):
     a: np.ndarray       # (T_x, n_a, m) hidden state after every step (a view of a_hist[1:])
-    a_hist: np.ndarray  # (T_x + 1, n_a, m) with a_hist[0] = a0
-    x: np.ndarray       # (T_x, n_x, m)
+    a_hist: np.ndarray  # (T_x + 1, n_a, m) with a_hist[0] = a0 (a view into S)
+    S: np.ndarray       # (T_x + 1, n_x + n_a + 1, m) stacked inputs [x<t>; a<t-1>; 1]
     drop: object        # (T_x, 1, m) bool, True at padded steps; None without a mask
     full: np.ndarray    # (T_x,) bool, True at steps without padding
     p: dict
@@ -192,26 +225,20 @@ def rnn_forward(x, a0, p, mask=None):
     x (T_x, n_x, m), a0 (n_a, m), mask (T_x, m) or None.
     Returns a (T_x, n_a, m) and an RNNCache.
     """
-    T, _, m = x.shape
+    T, n_x, m = x.shape
     dtype = p["Waa"].dtype
-    x = np.asarray(x, dtype)
     n_a = p["Waa"].shape[1]
     drop, full = _mask_info(mask, T, m)
-    a_hist = np.empty((T + 1, n_a, m), dtype)
-    a_hist[0] = a0
-    z = a_hist[1:]
-    np.matmul(p["Wax"], x, out=z)  # the input projection of every step at once
-    z += p["ba"]
-    tmp = np.empty((n_a, m), dtype)
-    Waa = p["Waa"]
+    W = _stacked_weights(p, 0)
+    S = _stacked_inputs(x, a0, n_a, dtype)
+    a_hist = S[:, n_x:n_x + n_a]
     for t in range(T):
-        np.matmul(Waa, a_hist[t], out=tmp)
         a = a_hist[t + 1]
-        a += tmp
+        np.matmul(W, S[t], out=a)  # Waa a<t-1> + Wax x<t> + ba, straight into the next step's input
         np.tanh(a, out=a)
         if not full[t]:
             np.copyto(a, a_hist[t], where=drop[t])  # padded: carry the state
-    return a_hist[1:], RNNCache(a_hist[1:], a_hist, x, drop, full, p)
+    return a_hist[1:], RNNCache(a_hist[1:], a_hist, S, drop, full, p)
 
 
 def rnn_backward(da, cache):
@@ -219,25 +246,25 @@ def rnn_backward(da, cache):
 
     Returns dx (T_x, n_x, m), da0 (n_a, m), dp (keys of p).
     """
-    _, a_hist, x, drop, full, p = cache
+    _, a_hist, S, drop, full, p = cache
     T, n_a, m = da.shape
-    dtype = a_hist.dtype
+    dtype = S.dtype
     dtanh = 1.0 - a_hist[1:] ** 2           # (T, n_a, m), all steps at once
-    dz = np.empty((T, n_a, m), dtype)
+    dz_rows = np.empty((n_a, T, m), dtype)  # d(pre-activation), written in the layout the products want
     WaaT = np.ascontiguousarray(p["Waa"].T)
     da_next = np.zeros((n_a, m), dtype)     # gradient reaching a<t> from step t+1
     ga = np.empty((n_a, m), dtype)          # total gradient on a<t>
     keep = None if drop is None else ~drop
     for t in range(T - 1, -1, -1):
         np.add(da_next, da[t], out=ga)
-        dz_t = dz[t]
+        dz_t = dz_rows[:, t]
         np.multiply(ga, dtanh[t], out=dz_t)
         if not full[t]:
             dz_t *= keep[t]  # padded columns: the cell did not run there
         np.matmul(WaaT, dz_t, out=da_next)
         if not full[t]:
             np.copyto(da_next, ga, where=drop[t])  # the carried state passes its gradient straight back
-    dWax, dWaa, dba, dx = _grads_from_dz(dz, x, a_hist[:-1], p["Wax"])
+    dWax, dWaa, dba, dx = _grads_from_stacked(dz_rows, S, p["Wax"])
     return dx, da_next, {"Wax": dWax, "Waa": dWaa, "ba": dba}
 
 
@@ -294,8 +321,8 @@ class LSTMCache(NamedTuple):
     gates: np.ndarray   # (T_x, 4 n_a, m) the fused gate activations [gu; gf; go; cc]
     tanh_c: np.ndarray  # (T_x, n_a, m) tanh(c<t>)
     c_hist: np.ndarray  # (T_x + 1, n_a, m) with c_hist[0] = c0
-    a_hist: np.ndarray  # (T_x + 1, n_a, m) with a_hist[0] = a0
-    x: np.ndarray       # (T_x, n_x, m)
+    a_hist: np.ndarray  # (T_x + 1, n_a, m) with a_hist[0] = a0 (a view into S)
+    S: np.ndarray       # (T_x + 1, n_x + n_a + 1, m) stacked inputs [x<t>; a<t-1>; 1]
     drop: object        # (T_x, 1, m) bool, True at padded steps; None without a mask
     full: np.ndarray    # (T_x,) bool
     p: dict
@@ -307,28 +334,22 @@ def lstm_forward(x, a0, p, mask=None, c0=None):
     x (T_x, n_x, m), a0 (n_a, m), mask (T_x, m) or None, c0 (n_a, m) or None (zeros).
     Returns a (T_x, n_a, m) and an LSTMCache (cache.gu, .gf, .go, .cc, .c, .a are all (T_x, n_a, m)).
     """
-    T, _, m = x.shape
+    T, n_x, m = x.shape
     dtype = p["Waa"].dtype
-    x = np.asarray(x, dtype)
     n = p["Waa"].shape[1]
     drop, full = _mask_info(mask, T, m)
-    Wax, Waa, ba = _halve_sigmoid_rows(p, n, 3)
-
+    W = _stacked_weights(p, 3)
+    S = _stacked_inputs(x, a0, n, dtype)
+    a_hist = S[:, n_x:n_x + n]
     gates = np.empty((T, 4 * n, m), dtype)
-    np.matmul(Wax, x, out=gates)  # input projection of all steps in one batched product
-    gates += ba
-    a_hist = np.empty((T + 1, n, m), dtype)
     c_hist = np.empty((T + 1, n, m), dtype)
-    a_hist[0] = a0
     c_hist[0] = 0.0 if c0 is None else c0
     tanh_c = np.empty((T, n, m), dtype)
-    tmp = np.empty((4 * n, m), dtype)
-    fc = tmp[:n]  # scratch for gf * c<t-1> (tmp is free again by then)
+    fc = np.empty((n, m), dtype)  # scratch for gf * c<t-1>
 
     for t in range(T):
         g = gates[t]
-        np.matmul(Waa, a_hist[t], out=tmp)
-        g += tmp
+        np.matmul(W, S[t], out=g)        # every pre-activation of the step in one product
         np.tanh(g, out=g)                # one tanh for all four gate blocks
         sg = g[:3 * n]
         sg *= 0.5
@@ -340,14 +361,14 @@ def lstm_forward(x, a0, p, mask=None, c0=None):
         if not full[t]:
             np.copyto(c, c_prev, where=drop[t])
         np.tanh(c, out=tanh_c[t])
-        a = a_hist[t + 1]
+        a = a_hist[t + 1]                            # = the a rows of the next step's input
         np.multiply(g[2 * n:3 * n], tanh_c[t], out=a)  # go * tanh(c)
         if not full[t]:
             np.copyto(a, a_hist[t], where=drop[t])
 
     cache = LSTMCache(
         gates[:, :n], gates[:, n:2 * n], gates[:, 2 * n:3 * n], gates[:, 3 * n:],
-        c_hist[1:], a_hist[1:], gates, tanh_c, c_hist, a_hist, x, drop, full, p,
+        c_hist[1:], a_hist[1:], gates, tanh_c, c_hist, a_hist, S, drop, full, p,
     )
     return a_hist[1:], cache
 
@@ -357,17 +378,13 @@ def lstm_backward(da, cache):
 
     Returns dx (T_x, n_x, m), da0 (n_a, m), dp (keys of p).
     """
-    gates, tanh_c, c_hist, a_hist, x, drop, full, p = cache[6:]
+    gates, tanh_c, c_hist, _, S, drop, full, p = cache[6:]
     T, n, m = da.shape
     dtype = gates.dtype
-    # derivatives of the nonlinearities for all steps at once, outside the loop:
-    # σ' = σ - σ² for the three gates, tanh' = 1 - cc² for the candidate
-    dact = gates * gates
-    np.subtract(gates[:, :3 * n], dact[:, :3 * n], out=dact[:, :3 * n])
-    np.subtract(1.0, dact[:, 3 * n:], out=dact[:, 3 * n:])
-    dtanh_c = 1.0 - tanh_c * tanh_c
-
-    dz = np.empty((T, 4 * n, m), dtype)      # d(pre-activation) of every gate and step
+    dz_rows = np.empty((4 * n, T, m), dtype)  # d(pre-activation) of every gate and step
+    dg = np.empty((4 * n, m), dtype)          # gradient on the gate activations of one step
+    dact = np.empty((4 * n, m), dtype)        # derivative of each gate's nonlinearity, one step
+    dtanh = np.empty((n, m), dtype)           # derivative of tanh(c<t>)
     WaaT = np.ascontiguousarray(p["Waa"].T)
     da_next = np.zeros((n, m), dtype)         # gradient reaching a<t> from step t+1
     dc = np.zeros((n, m), dtype)              # gradient reaching c<t> (then: total on c<t>)
@@ -385,22 +402,30 @@ def lstm_backward(da, cache):
             np.copyto(dc_keep, dc)
             ga *= keep[t]
             dc *= keep[t]
-        g, dz_t = gates[t], dz[t]
-        np.multiply(ga, tanh_c[t], out=dz_t[2 * n:3 * n])   # dgo
+        # the derivatives are computed here, per step, while gates[t] is in cache: measured faster
+        # than whole-sequence arrays made before the loop, which cost extra trips through memory
+        g, tc = gates[t], tanh_c[t]
+        np.multiply(g, g, out=dact)
+        np.subtract(g[:3 * n], dact[:3 * n], out=dact[:3 * n])  # σ' = σ - σ² (gu, gf, go)
+        np.subtract(1.0, dact[3 * n:], out=dact[3 * n:])        # tanh' = 1 - cc²
+        np.multiply(tc, tc, out=dtanh)
+        np.subtract(1.0, dtanh, out=dtanh)
+        np.multiply(ga, tc, out=dg[2 * n:3 * n])            # dgo
         np.multiply(ga, g[2 * n:3 * n], out=tmp)
-        tmp *= dtanh_c[t]
+        tmp *= dtanh
         dc += tmp                                           # total gradient on c<t>
-        np.multiply(dc, g[3 * n:], out=dz_t[:n])            # dgu = dc * cc
-        np.multiply(dc, c_hist[t], out=dz_t[n:2 * n])       # dgf = dc * c<t-1>
-        np.multiply(dc, g[:n], out=dz_t[3 * n:])            # dcc = dc * gu
-        dz_t *= dact[t]
+        np.multiply(dc, g[3 * n:], out=dg[:n])              # dgu = dc * cc
+        np.multiply(dc, c_hist[t], out=dg[n:2 * n])         # dgf = dc * c<t-1>
+        np.multiply(dc, g[:n], out=dg[3 * n:])              # dcc = dc * gu
+        dz_t = dz_rows[:, t]
+        np.multiply(dg, dact, out=dz_t)
         dc *= g[n:2 * n]                                    # -> gradient on c<t-1>
         np.matmul(WaaT, dz_t, out=da_next)
         if not full[t]:
             np.copyto(da_next, ga_keep, where=drop[t])  # carried states pass their gradients back
             np.copyto(dc, dc_keep, where=drop[t])
 
-    dWax, dWaa, dba, dx = _grads_from_dz(dz, x, a_hist[:-1], p["Wax"])
+    dWax, dWaa, dba, dx = _grads_from_stacked(dz_rows, S, p["Wax"])
     return dx, da_next, {"Wax": dWax, "Waa": dWaa, "ba": dba}
 
 
@@ -548,8 +573,12 @@ def gru_backward(da, cache):
         if not full[t]:
             np.copyto(da_next, ga_keep, where=drop[t])
 
-    dWax, dWaa, dba, dx = _grads_from_dz(dzx, x, a_hist[:-1], p["Wax"], dz_rec=dza)
+    # every weight gradient is ONE large product over all (step, example) columns
+    dzx2 = _rows(dzx)
+    dWax, dba = dzx2 @ _rows(x).T, dzx2.sum(axis=1, keepdims=True)
+    dWaa = _rows(dza) @ _rows(a_hist[:-1]).T
     dbc = dza[:, 2 * n:].sum(axis=(0, 2))[:, None]
+    dx = np.matmul(p["Wax"].T, dzx)
     return dx, da_next, {"Wax": dWax, "Waa": dWaa, "ba": dba, "bc": dbc}
 
 
