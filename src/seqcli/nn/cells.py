@@ -127,29 +127,28 @@ def _halve_sigmoid_rows(p, n_a, n_sig):
     return p["Wax"] * s, p["Waa"] * s, p["ba"] * s
 
 
-def _stacked_weights(p, n_sig):
-    """W = [Wax | Waa | ba], (G n_a, n_x + n_a + 1), with the first ``n_sig`` gate blocks scaled by 1/2
-    (for σ(z) = ½tanh(z/2)+½): one product ``W @ [x<t>; a<t-1>; 1]`` gives every pre-activation of a step."""
+def _stacked(x, a0, p, n_sig):
+    """The buffers of the one-product-per-step form (RNN, LSTM).
+
+    x (T_x, n_x, m), a0 (n_a, m); the first ``n_sig`` gate blocks of the weights are scaled by 1/2
+    (for σ(z) = ½tanh(z/2)+½). Returns
+      W (G n_a, n_x + n_a + 1) = [Wax | Waa | ba]: ``W @ S[t]`` is every pre-activation of step t;
+      S (T_x + 1, n_x + n_a + 1, m) with S[t] = [x<t>; a<t-1>; 1]; a0 is in place, the forward pass
+        writes a<t> straight into S[t + 1] (the next step's input); S[T_x] holds only the last state;
+      a_hist (T_x + 1, n_a, m), the a rows of S (a view: each step one contiguous block).
+    """
+    T, n_x, m = x.shape
     Wax, Waa = p["Wax"], p["Waa"]
-    n_x, n_a = Wax.shape[1], Waa.shape[1]
-    W = np.empty((Waa.shape[0], n_x + n_a + 1), Waa.dtype)
+    n_a, dtype = Waa.shape[1], Waa.dtype
+    W = np.empty((Waa.shape[0], n_x + n_a + 1), dtype)
     W[:, :n_x], W[:, n_x:n_x + n_a], W[:, n_x + n_a:] = Wax, Waa, p["ba"]
     W[: n_sig * n_a] *= 0.5
-    return W
-
-
-def _stacked_inputs(x, a0, n_a, dtype):
-    """S (T_x + 1, n_x + n_a + 1, m) with S[t] = [x<t>; a<t-1>; 1], a0 in place and the rest of the a
-    rows left for the forward pass, which writes a<t> straight into S[t + 1] (the next step's input).
-    S[T_x] holds only the last state (its x rows are zeros).  The a rows, ``S[:, n_x:n_x + n_a]``, are
-    a_hist (T_x + 1, n_a, m): each step one contiguous block."""
-    T, n_x, m = x.shape
     S = np.empty((T + 1, n_x + n_a + 1, m), dtype)
     S[:T, :n_x] = x
     S[T, :n_x] = 0.0
     S[0, n_x:n_x + n_a] = a0
     S[:, n_x + n_a] = 1.0
-    return S
+    return W, S, S[:, n_x:n_x + n_a]
 
 
 def _grads_from_stacked(dz_rows, S, Wax):
@@ -225,13 +224,9 @@ def rnn_forward(x, a0, p, mask=None):
     x (T_x, n_x, m), a0 (n_a, m), mask (T_x, m) or None.
     Returns a (T_x, n_a, m) and an RNNCache.
     """
-    T, n_x, m = x.shape
-    dtype = p["Waa"].dtype
-    n_a = p["Waa"].shape[1]
+    T, _, m = x.shape
     drop, full = _mask_info(mask, T, m)
-    W = _stacked_weights(p, 0)
-    S = _stacked_inputs(x, a0, n_a, dtype)
-    a_hist = S[:, n_x:n_x + n_a]
+    W, S, a_hist = _stacked(x, a0, p, 0)
     for t in range(T):
         a = a_hist[t + 1]
         np.matmul(W, S[t], out=a)  # Waa a<t-1> + Wax x<t> + ba, straight into the next step's input
@@ -334,13 +329,11 @@ def lstm_forward(x, a0, p, mask=None, c0=None):
     x (T_x, n_x, m), a0 (n_a, m), mask (T_x, m) or None, c0 (n_a, m) or None (zeros).
     Returns a (T_x, n_a, m) and an LSTMCache (cache.gu, .gf, .go, .cc, .c, .a are all (T_x, n_a, m)).
     """
-    T, n_x, m = x.shape
+    T, _, m = x.shape
     dtype = p["Waa"].dtype
     n = p["Waa"].shape[1]
     drop, full = _mask_info(mask, T, m)
-    W = _stacked_weights(p, 3)
-    S = _stacked_inputs(x, a0, n, dtype)
-    a_hist = S[:, n_x:n_x + n]
+    W, S, a_hist = _stacked(x, a0, p, 3)
     gates = np.empty((T, 4 * n, m), dtype)
     c_hist = np.empty((T + 1, n, m), dtype)
     c_hist[0] = 0.0 if c0 is None else c0
