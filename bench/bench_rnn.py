@@ -12,8 +12,9 @@ state (interleaved, never concurrent). The NumPy worker keeps freed memory for r
 seqcli's training loop does (train.reuse_freed_memory), the counterpart of torch's caching
 allocator. This machine is a shared VM whose speed drifts by tens of percent within minutes, so
 the interleaving is fine-grained: ``--rounds`` passes over all cases, each timing ``--reps`` runs
-of ours and then ``--reps`` of torch's (each turn after untimed warm-up calls); a figure is the
-median over all its rounds. Shapes:
+of ours and ``--reps`` of torch's (who goes first alternates; each turn starts with 0.3 s of
+untimed calls). The times are medians over all rounds; the ratio is the median of the rounds'
+ratios, so that a drift between rounds cancels. Shapes:
 E = input size, H = hidden units, B = batch, T = steps; float32; full-length batches (no padding).
 """
 
@@ -35,6 +36,8 @@ if side == "torch":
 else:
     from seqcli.nn import cells
     from seqcli.train import reuse_freed_memory
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(threads)  # the same number of BLAS threads as torch gets
     reuse_freed_memory()  # what seqcli's training loop does (torch has its caching allocator)
 
 
@@ -85,15 +88,13 @@ def torch_case(cell, E, H, B, T, what):
 
 
 case = torch_case if side == "torch" else numpy_case
-prepared = {}  # each case is built and warmed up once, then timed in every round
+prepared = {}  # each case is built once, then warmed up and timed in every round
 for line in sys.stdin:
     req = json.loads(line)
     key = (req["cell"], tuple(req["shape"]), req["what"])
     if key not in prepared:
         prepared[key] = case(req["cell"], *req["shape"], req["what"])
-        warm_up(prepared[key], 0.3)
-    else:
-        warm_up(prepared[key], 0.3)
+    warm_up(prepared[key], 0.3)
     print(json.dumps({"seconds": times(prepared[key], req["reps"])}), flush=True)
 '''
 
@@ -116,7 +117,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=10, help="passes over all cases, interleaved")
     ap.add_argument("--reps", type=int, default=3, help="timed runs per case and side in each round")
-    ap.add_argument("--threads", type=int, default=2, help="threads for torch (numpy's BLAS uses its default)")
+    ap.add_argument("--threads", type=int, default=2, help="threads for torch and for numpy's BLAS")
     ap.add_argument("--cells", default="lstm,gru,rnn")
     ap.add_argument("--configs", default="a,b,c")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
@@ -129,24 +130,29 @@ def main():
     for cell, name, what in cases:
         req = {"cell": cell, "shape": CONFIGS[name], "what": what, "reps": 1}
         ask(ours, req), ask(theirs, req)
-    samples = {case: ([], []) for case in cases}
-    for _ in range(args.rounds):
+    samples = {case: ([], [], []) for case in cases}  # our times, torch's, per-round ratios
+    for r in range(args.rounds):
         for case in cases:
             req = {"cell": case[0], "shape": CONFIGS[case[1]], "what": case[2], "reps": args.reps}
-            samples[case][0].extend(ask(ours, req))
-            samples[case][1].extend(ask(theirs, req))
+            if r % 2:   # who goes first alternates, so neither side always follows the other
+                t_th, t_np = ask(theirs, req), ask(ours, req)
+            else:
+                t_np, t_th = ask(ours, req), ask(theirs, req)
+            samples[case][0].extend(t_np)
+            samples[case][1].extend(t_th)
+            samples[case][2].append(statistics.median(t_np) / statistics.median(t_th))
     for w in (ours, theirs):
         w.stdin.close()
         w.wait()
     rows = []
     print(f"{'cell':5} {'cfg':3} {'E,H,B,T':>16} {'what':8} {'numpy ms':>9} {'torch ms':>9} {'ratio':>6}")
-    for (cell, name, what), (t_ours, t_torch) in samples.items():
-        t_np, t_th = statistics.median(t_ours), statistics.median(t_torch)
+    for (cell, name, what), (t_ours, t_torch, ratios) in samples.items():
+        t_np, t_th, ratio = statistics.median(t_ours), statistics.median(t_torch), statistics.median(ratios)
         what = what.replace("_", "+")
         rows.append({"cell": cell, "config": name, "shape": CONFIGS[name], "what": what,
-                     "numpy_ms": t_np * 1e3, "torch_ms": t_th * 1e3, "ratio": t_np / t_th})
+                     "numpy_ms": t_np * 1e3, "torch_ms": t_th * 1e3, "ratio": ratio})
         print(f"{cell:5} {name:3} {','.join(map(str, CONFIGS[name])):>16} {what:8} {t_np * 1e3:9.2f} "
-              f"{t_th * 1e3:9.2f} {t_np / t_th:6.2f}", flush=True)
+              f"{t_th * 1e3:9.2f} {ratio:6.2f}", flush=True)
     if args.json:
         print(json.dumps(rows))
 

@@ -34,15 +34,20 @@ padded steps), so padded steps get no gradient from the loss: ``dx`` is exactly 
 Speed (the whole-sequence functions): the RNN and the LSTM keep the stacked input
 ``S[t] = [x<t>; a<t-1>; 1]`` of every step in one buffer and compute every pre-activation of a step
 with ONE product ``[Wax | Waa | ba] @ S[t]``; each step writes a<t> straight into the a rows of
-S[t+1], so the next step's input is ready without a copy (the GRU cannot stack: its reset gate
-scales only the recurrent part, so it keeps a batched input projection before the loop plus one
-``Waa a<t-1>`` product per step). The sigmoid rows of the weights are pre-scaled by 1/2 so a single
-``tanh`` over all gates serves every gate (σ(z) = ½·tanh(z/2) + ½); every buffer is allocated before
-the loop and written with ``out=``. The backward pass writes the gradients of the pre-activations
-straight into a ``(G*n_a, T_x, m)`` buffer, whose reshape to ``(G*n_a, T_x*m)`` is free, so the
-gradients of all weights (and, through the row of ones, of the bias) are ONE large product with the
-stacked inputs, and dx is one more. The derivatives of the nonlinearities are computed inside the
-loop, while that step's gates are in cache: measured faster than whole-sequence arrays.
+S[t+1], so the next step's input is ready without a copy. Their backward passes write the gradients
+of the pre-activations straight into a ``(G*n_a, T_x, m)`` buffer, whose reshape to
+``(G*n_a, T_x*m)`` is free, so the gradients of all weights (and, through the row of ones, of the
+bias) are ONE large product with the stacked inputs, and dx is one more. The LSTM computes the
+derivatives of its nonlinearities inside the loop, while that step's gates are in cache (measured
+faster than whole-sequence arrays, which cost extra trips through memory). The GRU cannot stack: its
+reset gate scales only the recurrent part, so it keeps a batched input projection before the loop plus
+one ``Waa a<t-1>`` product per step, and gathers its gradients into ``(rows, T_x*m)`` arrays by one
+copy each (``_rows``). Everywhere, the sigmoid rows of the weights are pre-scaled by 1/2 so a single
+``tanh`` over all gates serves every gate (σ(z) = ½·tanh(z/2) + ½), and every buffer is allocated
+before the loop and written with ``out=``.
+
+The sequence output ``a`` of the RNN and the LSTM is a view into the cache's S (each step contiguous,
+the whole not): the backward pass reads it, so callers must not write into it (none does).
 The dtype follows the parameters (float32 for training, float64 for gradient checks).
 
 The step functions are the plain, readable statement of each cell (they allocate freely); the tests
@@ -127,22 +132,33 @@ def _halve_sigmoid_rows(p, n_a, n_sig):
     return p["Wax"] * s, p["Waa"] * s, p["ba"] * s
 
 
+def _rows(*seqs):
+    """Time-major sequences (T, n_i, m) -> one (sum n_i, T*m) array: features as rows, every
+    (step, example) a column. One copy, so that a sum over steps becomes one matrix product."""
+    T, _, m = seqs[0].shape
+    rows = sum(s.shape[1] for s in seqs)
+    out = np.empty((rows, T, m), seqs[0].dtype)
+    i = 0
+    for s in seqs:
+        out[i:i + s.shape[1]] = s.transpose(1, 0, 2)
+        i += s.shape[1]
+    return out.reshape(rows, T * m)
+
+
 def _stacked(x, a0, p, n_sig):
     """The buffers of the one-product-per-step form (RNN, LSTM).
 
     x (T_x, n_x, m), a0 (n_a, m); the first ``n_sig`` gate blocks of the weights are scaled by 1/2
     (for σ(z) = ½tanh(z/2)+½). Returns
       W (G n_a, n_x + n_a + 1) = [Wax | Waa | ba]: ``W @ S[t]`` is every pre-activation of step t;
-      S (T_x + 1, n_x + n_a + 1, m) with S[t] = [x<t>; a<t-1>; 1]; a0 is in place, the forward pass
+      S (T_x + 1, n_x + n_a + 1, m) with S[t] = [x<t>; a<t-1>; 1] (x copied in: the backward pass
+        needs it, the caller's array may change); a0 is in place, the forward pass
         writes a<t> straight into S[t + 1] (the next step's input); S[T_x] holds only the last state;
       a_hist (T_x + 1, n_a, m), the a rows of S (a view: each step one contiguous block).
     """
     T, n_x, m = x.shape
-    Wax, Waa = p["Wax"], p["Waa"]
-    n_a, dtype = Waa.shape[1], Waa.dtype
-    W = np.empty((Waa.shape[0], n_x + n_a + 1), dtype)
-    W[:, :n_x], W[:, n_x:n_x + n_a], W[:, n_x + n_a:] = Wax, Waa, p["ba"]
-    W[: n_sig * n_a] *= 0.5
+    n_a, dtype = p["Waa"].shape[1], p["Waa"].dtype
+    W = np.concatenate(_halve_sigmoid_rows(p, n_a, n_sig), axis=1)
     S = np.empty((T + 1, n_x + n_a + 1, m), dtype)
     S[:T, :n_x] = x
     S[T, :n_x] = 0.0
@@ -163,25 +179,10 @@ def _grads_from_stacked(dz_rows, S, Wax):
     n_x = Wax.shape[1]
     K = S.shape[1]
     dz2 = dz_rows.reshape(rows, T * m)
-    S2 = np.empty((K, T, m), S.dtype)            # [x; a; 1] of every step as columns: one copy
-    S2[...] = S[:T].transpose(1, 0, 2)
-    dW = dz2 @ S2.reshape(K, T * m).T            # the ones row gives dba
+    dW = dz2 @ _rows(S[:T]).T                    # the ones row of S gives dba
     dx = (Wax.T @ dz2).reshape(n_x, T, m).transpose(1, 0, 2)
     return (np.ascontiguousarray(dW[:, :n_x]), np.ascontiguousarray(dW[:, n_x:K - 1]),
             np.ascontiguousarray(dW[:, K - 1:]), np.ascontiguousarray(dx))
-
-
-def _rows(*seqs):
-    """Time-major sequences (T, n_i, m) -> one (sum n_i, T*m) array: features as rows, every
-    (step, example) a column. One copy, so that a sum over steps becomes one matrix product."""
-    T, _, m = seqs[0].shape
-    rows = sum(s.shape[1] for s in seqs)
-    out = np.empty((rows, T, m), seqs[0].dtype)
-    i = 0
-    for s in seqs:
-        out[i:i + s.shape[1]] = s.transpose(1, 0, 2)
-        i += s.shape[1]
-    return out.reshape(rows, T * m)
 
 
 # ----------------------------------------------------------------------------------------------------
