@@ -64,9 +64,9 @@ def numpy_case(cell, E, H, B, T, what):
     a0 = np.zeros((H, B), np.float32)
     da = rng.standard_normal((T, H, B)).astype(np.float32)
     def fwd():
-        return cells.forward(cell, x, a0, p)
+        return cells.forward(cell, x, (a0,), p)
     def fwd_bwd():
-        a, cache = cells.forward(cell, x, a0, p)
+        a, cache = cells.forward(cell, x, (a0,), p)
         cells.backward(cell, da, cache)
     return fwd if what == "fwd" else fwd_bwd
 

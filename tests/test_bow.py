@@ -8,9 +8,10 @@ from gradcheck import numeric_grad, rel_error
 import pytest
 
 from conftest import RT_POLARITY, separable_rows
-from seqcli import predictors
-from seqcli.estimators import BowClassifier, class_weights, take_rows
-from seqcli.nn.models import BowNet
+from seqcli import models
+from seqcli.estimators import BowClassifier
+from seqcli.tasks.classify import class_weights, take_rows
+from seqcli.nn.bownet import BowNet
 
 
 # ---------------------------------------------------------------------------------- gradient check
@@ -168,8 +169,8 @@ def test_saved_then_loaded_model_gives_identical_probabilities(tmp_path):
     probe = X[:10] + ["", "unknown words only", "good", "the film was bad and bad and bad"]
     live = est.predict_proba(probe)
     path = tmp_path / "m.npz"
-    predictors.save(path, est.model_)
-    loaded = predictors.load(path, {"bow"})
+    models.save(path, est.model_)
+    loaded = models.load(path, {"bow"})
     assert loaded.classes == est.classes_.tolist()
     np.testing.assert_array_equal(loaded.predict_proba(probe), live)
     assert loaded.header["kind"] == "bow"
@@ -179,8 +180,8 @@ def test_load_without_kinds_accepts_a_bow_model(tmp_path):
     X, y = _texts_labels(40)
     est = BowClassifier(epochs=2).fit(X, y)
     path = tmp_path / "m.npz"
-    predictors.save(path, est.model_)
-    loaded = predictors.load(path)  # default kinds: every model kind seqcli knows
+    models.save(path, est.model_)
+    loaded = models.load(path)  # default kinds: every model kind seqcli knows
     np.testing.assert_array_equal(loaded.predict_proba(X[:5]), est.predict_proba(X[:5]))
 
 

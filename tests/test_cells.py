@@ -72,11 +72,11 @@ def test_sequence_gradients(kind, lengths):
     w = rng.normal(size=(T, N_A, M))  # the loss reads every output, padded ones included
 
     def f():
-        a, _ = cells.forward(kind, x, a0, p, mask)
+        a, _ = cells.forward(kind, x, (a0,), p, mask)
         return float((w * a).sum())
 
-    a, cache = cells.forward(kind, x, a0, p, mask)
-    dx, da0, dp = cells.backward(kind, w, cache)
+    a, cache = cells.forward(kind, x, (a0,), p, mask)
+    dx, (da0, *_), dp = cells.backward(kind, w, cache)
     assert dp.keys() == p.keys()
     assert dx.shape == x.shape and da0.shape == a0.shape
     for name, arr, ana in [("x", x, dx), ("a0", a0, da0)] + [(k, p[k], dp[k]) for k in p]:
@@ -89,8 +89,8 @@ def test_sequence_matches_steps(kind):
     rng = np.random.default_rng(3)
     p = make_params(kind)
     x, a0, w = rng.normal(size=(T, N_X, M)), rng.normal(size=(N_A, M)), rng.normal(size=(T, N_A, M))
-    a_seq, cache = cells.forward(kind, x, a0, p)
-    dx_seq, da0_seq, dp_seq = cells.backward(kind, w, cache)
+    a_seq, cache = cells.forward(kind, x, (a0,), p)
+    dx_seq, (da0_seq, *_), dp_seq = cells.backward(kind, w, cache)
 
     a_prev, c_prev, steps = a0, np.zeros_like(a0), []
     for t in range(T):
@@ -125,7 +125,7 @@ def test_mask_keeps_state_at_padded_steps(kind):
     p = make_params(kind)
     x, a0 = rng.normal(size=(T, N_X, M)), rng.normal(size=(N_A, M))
     lengths = [5, 2, 0]
-    a, cache = cells.forward(kind, x, a0, p, prefix_mask(lengths, T))
+    a, cache = cells.forward(kind, x, (a0,), p, prefix_mask(lengths, T))
     for i, L in enumerate(lengths):
         last = a0[:, i] if L == 0 else a[L - 1, :, i]
         for t in range(L, T):
@@ -135,7 +135,7 @@ def test_mask_keeps_state_at_padded_steps(kind):
     # a gap in the middle (general masks) also carries the state
     mask = np.ones((T, M))
     mask[2, 0] = 0
-    a, _ = cells.forward(kind, x, a0, p, mask)
+    a, _ = cells.forward(kind, x, (a0,), p, mask)
     np.testing.assert_array_equal(a[2, :, 0], a[1, :, 0])
     assert not np.array_equal(a[3, :, 0], a[2, :, 0])
 
@@ -150,18 +150,18 @@ def test_padded_steps_get_no_gradient(kind):
     x, a0 = rng.normal(size=(T, N_X, M)), np.zeros((N_A, M))
     mask = prefix_mask(lengths, T)
     w = rng.normal(size=(T, N_A, M)) * mask[:, None, :]
-    _, cache = cells.forward(kind, x, a0, p, mask)
+    _, cache = cells.forward(kind, x, (a0,), p, mask)
     dx, _, dp = cells.backward(kind, w, cache)
     for i, L in enumerate(lengths):
         assert np.all(dx[L:, :, i] == 0.0)
     # row 1 alone, unpadded
-    _, c1 = cells.forward(kind, x[:3, :, 1:2], a0[:, 1:2], p)
+    _, c1 = cells.forward(kind, x[:3, :, 1:2], (a0[:, 1:2],), p)
     dx1, _, dp1 = cells.backward(kind, w[:3, :, 1:2], c1)
     np.testing.assert_allclose(dx[:3, :, 1:2], dx1, atol=1e-12)
     # gradient of the batch = sum of the rows' gradients
     total = {k: np.zeros_like(v) for k, v in p.items()}
     for i, L in enumerate(lengths):
-        _, ci = cells.forward(kind, x[:L, :, i:i + 1], a0[:, i:i + 1], p)
+        _, ci = cells.forward(kind, x[:L, :, i:i + 1], (a0[:, i:i + 1],), p)
         for k, g in cells.backward(kind, w[:L, :, i:i + 1], ci)[2].items():
             total[k] += g
     for k in p:
@@ -172,9 +172,9 @@ def test_padded_steps_get_no_gradient(kind):
 def test_length_zero_sequence(kind):
     p = make_params(kind)
     x, a0 = np.zeros((0, N_X, 2)), np.ones((N_A, 2))
-    a, cache = cells.forward(kind, x, a0, p)
+    a, cache = cells.forward(kind, x, (a0,), p)
     assert a.shape == (0, N_A, 2)
-    dx, da0, dp = cells.backward(kind, np.zeros((0, N_A, 2)), cache)
+    dx, (da0, *_), dp = cells.backward(kind, np.zeros((0, N_A, 2)), cache)
     assert dx.shape == (0, N_X, 2)
     np.testing.assert_array_equal(da0, 0.0)
     assert all(np.all(g == 0) and g.shape == p[k].shape for k, g in dp.items())
@@ -187,8 +187,8 @@ def test_float32_matches_float64(kind):
     p32 = {k: v.astype(np.float32) for k, v in p64.items()}
     x, w = rng.normal(size=(T, N_X, M)), rng.normal(size=(T, N_A, M))
     mask = prefix_mask([5, 2, 1], T)
-    a64, c64 = cells.forward(kind, x, np.zeros((N_A, M)), p64, mask)
-    a32, c32 = cells.forward(kind, x.astype(np.float32), np.zeros((N_A, M), np.float32), p32, mask)
+    a64, c64 = cells.forward(kind, x, (np.zeros((N_A, M)),), p64, mask)
+    a32, c32 = cells.forward(kind, x.astype(np.float32), (np.zeros((N_A, M), np.float32),), p32, mask)
     assert a32.dtype == np.float32
     np.testing.assert_allclose(a32, a64, atol=1e-5)
     _, _, dp64 = cells.backward(kind, w, c64)
@@ -214,3 +214,41 @@ def test_init():
     # the same seed gives the same parameters
     again = cells.init_params("lstm", 5, 6, np.random.default_rng(0))
     assert all(np.array_equal(p[k], again[k]) for k in p)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("lengths", [None, [5, 2, 0]], ids=["full", "padded"])
+def test_initial_state_in_and_final_state_out_are_differentiated(kind, lengths):
+    """The state handed in (a0, and c0 for the LSTM) gets its gradient, and a gradient on the final
+    state (an encoder handing its state to a decoder) flows back to each row's last real step."""
+    rng = np.random.default_rng(7)
+    p = make_params(kind)
+    x = rng.normal(size=(T, N_X, M))
+    state0 = tuple(rng.normal(size=(N_A, M)) for _ in cells.STATE[kind])
+    mask = None if lengths is None else prefix_mask(lengths, T)
+    w = rng.normal(size=(T, N_A, M))
+    w_last = tuple(rng.normal(size=(N_A, M)) for _ in cells.STATE[kind])
+
+    def f():
+        a, cache = cells.forward(kind, x, state0, p, mask)
+        last = cells.final_state(kind, cache)
+        return float((w * a).sum() + sum((wl * s).sum() for wl, s in zip(w_last, last)))
+
+    _, cache = cells.forward(kind, x, state0, p, mask)
+    dx, dstate0, dp = cells.backward(kind, w, cache, w_last)
+    assert len(dstate0) == len(state0)
+    for name, arr, ana in ([("x", x, dx)] + [(f"state0[{i}]", s, d) for i, (s, d) in enumerate(zip(state0, dstate0))]
+                           + [(k, p[k], dp[k]) for k in p]):
+        assert rel_error(numeric_grad(f, arr), ana) < 1e-6, name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_final_state_of_a_padded_row_is_its_state_at_its_true_end(kind):
+    rng = np.random.default_rng(8)
+    p = make_params(kind)
+    x = rng.normal(size=(T, N_X, M))
+    _, cache = cells.forward(kind, x, None, p, prefix_mask([5, 2, 0], T))
+    _, alone = cells.forward(kind, x[:2, :, 1:2], None, p)
+    for full, one in zip(cells.final_state(kind, cache), cells.final_state(kind, alone)):
+        np.testing.assert_allclose(full[:, 1:2], one, atol=1e-12)
+        np.testing.assert_array_equal(full[:, 2], 0.0)       # length 0: the (zero) initial state

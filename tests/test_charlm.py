@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from gradcheck import numeric_grad, rel_error
 
-from seqcli import predictors
-from seqcli.charlm import CharLMModel, ngram_hashes, ngram_set
-from seqcli.lm_train import make_streams, train_lm
-from seqcli.nn.charlm import CharLMNet, Picker, Sampler
+from seqcli import models
+from seqcli.models.charlm import CharLMModel, ngram_hashes, ngram_set
+from seqcli.tasks.lm import make_streams
+from lmtrain import train_lm
+from seqcli.nn.lmnet import CharLMNet, Picker, Sampler
 
 CELLS = ["rnn", "gru", "lstm"]
 REPEAT = "the quick brown fox jumps over the lazy dog.\n"
@@ -120,8 +121,8 @@ def test_non_ascii_vocabulary_round_trip(tmp_path):
     ids = model.encode(text)
     assert model.decode(ids) == text
     path = tmp_path / "lm.npz"
-    predictors.save(path, model)
-    back = predictors.load(path)
+    models.save(path, model)
+    back = models.load(path)
     assert back.kind == "lm" and back.chars == chars
     assert back.decode(back.encode(text)) == text
     np.testing.assert_array_equal(back.counts, counts)
@@ -137,7 +138,7 @@ def test_corpus_bom_dropped_and_crlf_read_as_lf(tmp_path):
     corpus.write_bytes(b"\xef\xbb\xbf" + "ab\r\nçd\r\n".encode("utf-8") * 20)
     out = tmp_path / "m.npz"
     train_lm(corpus, out, dict(hidden=8, embed=4, seq_len=8, batch_size=2, epochs=1))
-    model = predictors.load(out)
+    model = models.load(out)
     assert model.chars == ["\n", "a", "b", "d", "ç"]
 
 
@@ -207,7 +208,7 @@ def test_tiny_model_overfits_and_reproduces_the_text_with_argmax(overfit):
     corpus, out, summary, events = overfit
     assert summary["evaluated_on"] == "training"
     assert summary["val_loss"] < 0.03, summary
-    model = predictors.load(out)
+    model = models.load(out)
     text = "".join(model.sample("the quick", len(REPEAT) * 2, argmax=True))
     assert text == (REPEAT * 3)[len("the quick"):][: len(REPEAT) * 2]
     assert model.novelty(text, "the quick") == (len(text), 0)
@@ -217,7 +218,7 @@ def test_tiny_model_overfits_and_reproduces_the_text_with_argmax(overfit):
 
 def test_scoring_one_value_per_line(overfit):
     _, out, _, _ = overfit
-    model = predictors.load(out)
+    model = models.load(out)
     lines = ["the quick brown fox jumps over the lazy dog.", "zyx wvu tsr qpo", "", "the lazy dog ☃"]
     bpc = model.score_lines(lines)
     assert bpc.shape == (4,)
@@ -235,7 +236,7 @@ def test_same_seed_same_model_file_and_same_samples(tmp_path):
     train_lm(corpus, a, params)
     train_lm(corpus, b, params)
     assert a.read_bytes() == b.read_bytes()
-    model = predictors.load(a)
+    model = models.load(a)
     one = "".join(model.sample("To ", 200, temperature=1.3, rng=7))
     two = "".join(model.sample("To ", 200, temperature=1.3, rng=7))
     other = "".join(model.sample("To ", 200, temperature=1.3, rng=8))
@@ -245,7 +246,7 @@ def test_same_seed_same_model_file_and_same_samples(tmp_path):
 
 def test_until_stops_after_the_string(overfit):
     _, out, _, _ = overfit
-    model = predictors.load(out)
+    model = models.load(out)
     text = "".join(model.sample("the", 1000, argmax=True, until="dog."))
     assert text == " quick brown fox jumps over the lazy dog."
 
@@ -260,10 +261,10 @@ def test_halted_run_resumes_to_the_same_model(tmp_path):
     part = tmp_path / "part.npz"
     first = train_lm(corpus, part, {**params, "max_steps": 7})
     assert first["halted"].startswith("reached --max-steps") and (tmp_path / "part.ckpt.npz").exists()
-    assert predictors.load(part).kind == "lm"          # the best model so far is usable at once
+    assert models.load(part).kind == "lm"          # the best model so far is usable at once
     done = train_lm(corpus, part, {}, resume=first["checkpoint"])
     assert "halted" not in done and not (tmp_path / "part.ckpt.npz").exists()
-    a, b = predictors.load(whole), predictors.load(part)
+    a, b = models.load(whole), models.load(part)
     for k in a.net.params:
         np.testing.assert_array_equal(a.net.params[k], b.net.params[k])
 
@@ -296,7 +297,7 @@ def test_language_model_file_is_refused_where_a_classifier_is_needed(overfit):
 
     _, out, _, _ = overfit
     with pytest.raises(SeqcliError, match="character language model"):
-        predictors.load(out, {"bow", "seq"})
+        models.load(out, {"bow", "seq"})
 
 
 def test_damaged_vocabulary_is_a_one_line_error(overfit, tmp_path):
@@ -309,7 +310,7 @@ def test_damaged_vocabulary_is_a_one_line_error(overfit, tmp_path):
     bad = tmp_path / "bad.npz"
     persist.save_model(bad, "lm", {k: v for k, v in header.items() if k not in ("format", "format_version", "seqcli_version", "kind")}, arrays)
     with pytest.raises(SeqcliError, match="damaged model file"):
-        predictors.load(bad)
+        models.load(bad)
 
 
 def test_bits_are_nats_over_ln2(overfit):

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 from seqcli import compare as cmp
+from seqcli.compare import plan as compare_plan
+from seqcli.compare import report, trials
+from seqcli.compare import specs as model_specs
 from seqcli.errors import SeqcliError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,7 +49,7 @@ def cli(args):
     import typer
     from typer.testing import CliRunner
 
-    from seqcli.cli_compare import compare
+    from seqcli.cli.compare import compare
 
     app = typer.Typer(add_completion=False)
     app.command()(compare)
@@ -57,7 +60,7 @@ def cli(args):
 # ------------------------------------------------------------------------------------ model specs
 
 def test_specs_aliases_and_options():
-    specs = cmp.parse_models(["bow,bigram,bilstm", "lstm:hidden=256,layers=2,gru:bi=yes,dropout=0"])
+    specs = model_specs.parse_models(["bow,bigram,bilstm", "lstm:hidden=256,layers=2,gru:bi=yes,dropout=0"])
     assert [s.name for s in specs] == ["bow", "bigram", "bilstm", "lstm:hidden=256,layers=2",
                                        "gru:bi=yes,dropout=0"]
     assert [s.kind for s in specs] == ["bow", "bow", "lstm", "lstm", "gru"]
@@ -65,20 +68,20 @@ def test_specs_aliases_and_options():
     assert specs[2].params == {"bidirectional": True}
     assert specs[3].params == {"hidden": 256, "layers": 2}
     assert specs[4].params == {"bidirectional": True, "dropout": 0.0}
-    bow = cmp.parse_models("bow:ngrams=1:3,mode=binary,min_df=2")[0]
+    bow = model_specs.parse_models("bow:ngrams=1:3,mode=binary,min_df=2")[0]
     assert bow.params == {"ngram_min": 1, "ngram_max": 3, "mode": "binary", "min_df": 2}
 
 
 def test_spec_options_override_command_line_values():
-    lstm, bow = cmp.parse_models("lstm:hidden=8,bow")
+    lstm, bow = model_specs.parse_models("lstm:hidden=8,bow")
     common = {"hidden": 32, "embed": 16, "epochs": 2, "lr": None, "seed": 5}
-    assert cmp.estimator_params(lstm, common) == {"hidden": 8, "embed": 16, "epochs": 2, "seed": 5}
-    assert cmp.estimator_params(bow, common) == {"epochs": 2, "seed": 5}  # no hidden/embed for bow
+    assert model_specs.estimator_params(lstm, common) == {"hidden": 8, "embed": 16, "epochs": 2, "seed": 5}
+    assert model_specs.estimator_params(bow, common) == {"epochs": 2, "seed": 5}  # no hidden/embed for bow
 
 
 def test_spec_model_file(tmp_path):
     path = tmp_path / "m.npz"
-    spec = cmp.parse_models(f"bow,{path}")[1]
+    spec = model_specs.parse_models(f"bow,{path}")[1]
     assert (spec.kind, spec.path, spec.trained) == ("file", str(path), False)
 
 
@@ -100,17 +103,17 @@ def test_spec_model_file(tmp_path):
     ("model.npz:hidden=2", "unknown model"),
 ])
 def test_bad_specs_are_one_line_errors(spec, fragment):
-    assert fragment in one_line_error(cmp.parse_models, spec)
+    assert fragment in one_line_error(model_specs.parse_models, spec)
 
 
 def test_saved_model_takes_no_options(tmp_path):
-    assert "takes no options" in one_line_error(cmp.parse_models, f"{tmp_path}/m.npz,hidden=3")
+    assert "takes no options" in one_line_error(model_specs.parse_models, f"{tmp_path}/m.npz,hidden=3")
 
 
 # ----------------------------------------------------------------------------------------- splits
 
 def test_folds_are_stratified_and_cover_every_row_once(reviews):
-    plan = cmp.make_plan(reviews, folds=4)
+    plan = compare_plan.make_plan(reviews, folds=4)
     tested = np.concatenate([te for _, te in plan.splits])
     assert sorted(tested) == list(range(300))
     for tr, te in plan.splits:
@@ -126,26 +129,26 @@ def test_folds_are_stratified_and_cover_every_row_once(reviews):
     ({"val_split": 1.5}, "--val-split must be between 0 and 1"),
 ])
 def test_bad_splits(reviews, kw, fragment):
-    assert fragment in one_line_error(cmp.make_plan, reviews, **kw)
+    assert fragment in one_line_error(compare_plan.make_plan, reviews, **kw)
 
 
 def test_too_few_rows_per_class_for_k_folds(tmp_path):
     path = tmp_path / "small.csv"
     path.write_text("text,label\na b,x\nb c,x\nc d,y\nd e,y\ne f,y\n", encoding="utf-8")
-    msg = one_line_error(cmp.make_plan, str(path), folds=3)
+    msg = one_line_error(compare_plan.make_plan, str(path), folds=3)
     assert msg == f"{path}: --folds 3 needs at least 3 rows of every class, but 'x' has 2; use --folds 2 or fewer"
     one = tmp_path / "one.csv"
     one.write_text("text,label\na,x\nb,x\n", encoding="utf-8")
-    assert "at least two classes" in one_line_error(cmp.make_plan, str(one))
+    assert "at least two classes" in one_line_error(compare_plan.make_plan, str(one))
 
 
 def test_val_split_and_test_file(reviews, tmp_path):
-    plan = cmp.make_plan(reviews, val_split=0.2, seed=1)
+    plan = compare_plan.make_plan(reviews, val_split=0.2, seed=1)
     (tr, te), = plan.splits
     assert len(te) == 60 and len(tr) == 240 and plan.method["method"] == "val_split"
     test = tmp_path / "test.csv"
     test.write_text("text,label\nthe plot was dull,neg\nthe cast was lovely,pos\n", encoding="utf-8")
-    plan = cmp.make_plan(reviews, test=str(test))
+    plan = compare_plan.make_plan(reviews, test=str(test))
     (tr, te), = plan.splits
     assert list(tr) == list(range(300)) and list(te) == [300, 301]
     assert plan.texts[300] == "the plot was dull"
@@ -159,15 +162,15 @@ def test_identical_results_for_jobs_1_and_2(reviews):
     one = run(reviews, models, jobs=1, **kw)
     two = run(reviews, models, jobs=2, **kw)
     assert one["run"]["jobs"] == 1 and two["run"]["jobs"] == 2
-    assert cmp.without_timings(one) == cmp.without_timings(two)
-    assert json.dumps(cmp.without_timings(one)) == json.dumps(cmp.without_timings(two))
+    assert report.without_timings(one) == report.without_timings(two)
+    assert json.dumps(report.without_timings(one)) == json.dumps(report.without_timings(two))
 
 
 def test_threading_backend_gives_the_same_results(reviews):
     a = run(reviews, ["bow,rnn:hidden=8,embed=8"], folds=2, jobs=1)
     b = run(reviews, ["bow,rnn:hidden=8,embed=8"], folds=2, jobs=2, backend="threading")
     assert b["run"]["backend"] == "threading"
-    assert cmp.without_timings(a) == cmp.without_timings(b)
+    assert report.without_timings(a) == report.without_timings(b)
 
 
 def test_progress_reports_every_model_and_fold(reviews):
@@ -188,7 +191,7 @@ def test_unigram_bag_of_words_cannot_tell_the_probe_pair_apart(reviews):
 
 def test_probe_pair_identical_for_each_single_bow_model(reviews):
     """Not only the fold average: every fitted unigram model scores the pair identically."""
-    from seqcli.api import make_estimator
+    from seqcli.estimators import make_estimator
     from seqcli.data import read_table
 
     table = read_table(reviews)
@@ -239,13 +242,13 @@ def test_json_document_schema(reviews):
     g = doc["gradients"]["rnn:hidden=8,embed=8"]
     assert set(g) == {"distance", "mean_norm", "rows", "per_step_factor"}
     assert g["distance"] == list(range(len(g["distance"]))) and len(g["distance"]) >= 5
-    assert all(v > 0 for v in g["mean_norm"]) and all(r >= cmp.GRADIENT_MIN_ROWS for r in g["rows"])
+    assert all(v > 0 for v in g["mean_norm"]) and all(r >= trials.GRADIENT_MIN_ROWS for r in g["rows"])
 
 
 # --------------------------------------------------------------------------- saved-model evaluation
 
 def test_saved_model_is_evaluated_as_it_is(reviews, tmp_path):
-    from seqcli import api, predictors
+    from seqcli import api, models
     from seqcli.data import read_table
 
     train = tmp_path / "train.csv"
@@ -255,14 +258,14 @@ def test_saved_model_is_evaluated_as_it_is(reviews, tmp_path):
     train.write_text("\n".join(lines[:201]) + "\n", encoding="utf-8")
     test.write_text("\n".join(lines[:1] + lines[201:]) + "\n", encoding="utf-8")
     model_path = tmp_path / "bigram.npz"
-    api.train_classifier(str(train), str(model_path), "bow", {"epochs": 3, "ngram_min": 1, "ngram_max": 2})
+    api.train(str(train), str(model_path), 'classify', "bow", {"epochs": 3, "ngram_min": 1, "ngram_max": 2})
 
     doc = run(str(train), [f"bow,{model_path}"], folds=None, test=str(test))
     saved = doc["models"][1]
     assert saved["name"] == str(model_path) and saved["source"] == "file" and saved["path"] == str(model_path)
     assert saved["train_seconds"] is None and "params" not in saved
     assert saved["file_bytes"] == os.path.getsize(model_path)
-    model = predictors.load(str(model_path), {"bow", "seq"})
+    model = models.load(str(model_path), {"bow", "seq"})
     assert saved["n_params"] == sum(p.size for p in model.net.params.values())
     table = read_table(str(test))
     proba = model.predict_proba(table.texts)
@@ -277,7 +280,7 @@ def test_saved_model_with_other_classes_is_refused(reviews, tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("text,label\n" + "".join(f"word{i} x,{'ab'[i % 2]}\n" for i in range(20)), encoding="utf-8")
     path = tmp_path / "other.npz"
-    api.train_classifier(str(other), str(path), "bow", {"epochs": 1})
+    api.train(str(other), str(path), 'classify', "bow", {"epochs": 1})
     assert "are none of the labels" in one_line_error(run, reviews, [f"bow,{path}"])
 
 
@@ -298,7 +301,7 @@ def test_input_gradients_agree_with_the_embedding_gradient(cell, bi):
     ids = rng.integers(1, 9, (5, 4))
     ids[np.arange(5)[:, None] >= lengths[None, :]] = 0
     y = np.array([0, 2, 1, 2])
-    dx = cmp.input_gradients(net, ids, lengths, y)
+    dx = trials.input_gradients(net, ids, lengths, y)
     assert dx.shape == (5, 4, 4)
     _, grads = net.loss(ids, lengths, y)
     dE = np.zeros_like(net.params["embed.E"])
@@ -310,20 +313,20 @@ def test_input_gradients_agree_with_the_embedding_gradient(cell, bi):
 
 
 def test_gradient_profile_counts_rows_by_distance():
-    from seqcli.api import make_estimator
+    from seqcli.estimators import make_estimator
 
     texts = ["a b c d", "b c", "d a b", "c"] * 5
     labels = ["x", "y", "x", "y"] * 5
     est = make_estimator("rnn", {"hidden": 4, "embed": 4, "epochs": 1, "val_split": 0}).fit(texts, labels)
-    prof = cmp.gradient_profile(est.model_, texts, labels)
+    prof = trials.gradient_profile(est.model_, texts, labels)
     assert prof["count"] == [20, 15, 10, 5]   # 20 rows reach distance 0, 15 distance 1, ...
-    summary = cmp.summarize_gradients([prof, prof], min_rows=25)
+    summary = report.summarize_gradients([prof, prof], min_rows=25)
     assert summary["distance"] == [0, 1] and summary["rows"] == [40, 30]
     assert summary["mean_norm"][0] == pytest.approx(prof["sum"][0] / 20)
 
 
 def test_gradient_plot_draws_every_model():
-    from seqcli.ui_compare import gradient_plot
+    from seqcli.ui.compare import gradient_plot
 
     lines, legend = gradient_plot({"rnn": {"distance": [0, 1, 2, 3], "mean_norm": [1.0, 0.1, 0.01, 0.001]},
                                    "lstm": {"distance": [0, 1, 2, 3], "mean_norm": [1.0, 0.8, 0.6, 0.5]}},
@@ -339,22 +342,22 @@ def test_gradient_plot_draws_every_model():
 # ------------------------------------------------------------------------------------ backends
 
 def test_unknown_backend_and_scheduler_misuse():
-    assert "unknown --backend 'nope'" in one_line_error(cmp.check_backend, "nope", None)
-    assert "is for --backend dask" in one_line_error(cmp.check_backend, "loky", "tcp://127.0.0.1:1")
-    assert cmp.check_backend(None, None) is None
-    assert cmp.check_backend("threading", None) == "threading"
+    assert "unknown --backend 'nope'" in one_line_error(trials.check_backend, "nope", None)
+    assert "is for --backend dask" in one_line_error(trials.check_backend, "loky", "tcp://127.0.0.1:1")
+    assert trials.check_backend(None, None) is None
+    assert trials.check_backend("threading", None) == "threading"
 
 
 def test_dask_without_the_extra_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
-    msg = one_line_error(cmp.check_backend, "dask", "tcp://127.0.0.1:8786")
+    msg = one_line_error(trials.check_backend, "dask", "tcp://127.0.0.1:8786")
     assert "pip install 'seqcli[dask]'" in msg
 
 
 @pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
 def test_dask_cluster_gives_the_same_results(reviews, processes):
     distributed = pytest.importorskip("distributed")
-    assert "needs --scheduler" in one_line_error(cmp.check_backend, "dask", None)
+    assert "needs --scheduler" in one_line_error(trials.check_backend, "dask", None)
     models = ["bow,rnn:hidden=8,embed=8"]
     local = run(reviews, models, folds=2, probes=PAIR)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=processes,
@@ -362,14 +365,14 @@ def test_dask_cluster_gives_the_same_results(reviews, processes):
         remote = run(reviews, models, folds=2, probes=PAIR, jobs=-1, backend="dask",
                      scheduler=cluster.scheduler_address)
     assert remote["run"]["backend"] == "dask" and remote["run"]["scheduler"] == cluster.scheduler_address
-    assert cmp.without_timings(remote) == cmp.without_timings(local)
+    assert report.without_timings(remote) == report.without_timings(local)
 
 
 def test_dask_scheduler_out_of_reach(reviews, monkeypatch):
     pytest.importorskip("distributed")
     import socket
 
-    monkeypatch.setattr(cmp, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(trials, "DASK_CONNECT_TIMEOUT", "1s")
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -416,7 +419,7 @@ def test_cli_errors_are_one_line(reviews, args, fragment):
 def test_cli_module_imports_nothing_heavy():
     import subprocess
 
-    code = ("import sys, seqcli.cli_compare; "
+    code = ("import sys, seqcli.cli.compare; "
             "print(sorted(m for m in ('sklearn', 'joblib', 'rich', 'numpy', 'seqcli.compare') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from seqcli import explain as ex
-from seqcli import ui_explain as ue
+from seqcli.ui import explain as ue
 from seqcli.errors import SeqcliError
 from seqcli.nn import cells
 from seqcli.text import pad_batch
@@ -50,8 +50,8 @@ def models():
 
 @pytest.fixture(scope="module")
 def lm():
-    from seqcli.charlm import CharLMModel
-    from seqcli.nn.charlm import CharLMNet
+    from seqcli.models.charlm import CharLMModel
+    from seqcli.nn.lmnet import CharLMNet
 
     corpus = "the cat sat on the mat\nthe dog ate the hat\n"
     chars, counts = CharLMModel.vocabulary(corpus)
@@ -341,7 +341,7 @@ def test_lm_characters_coloured_by_one_unit_and_saturation_per_layer(lm):
     ids = np.concatenate([[lm.newline], lm.encode(text, skip_unknown=True)])
     _, cache, _ = lm.net.forward(ids.reshape(-1, 1))
     for i in range(2):
-        st = cells.states("lstm", cache[1][i])
+        st = cells.states("lstm", cache.rnn.caches[i])
         for f in ("gu", "gf", "go", "cc", "c", "a"):
             assert np.array_equal(np.array(rec["gates"][f"l{i}.fw.{f}"]["values"], np.float32),
                                   st[f][1:, :, 0].T)
@@ -376,6 +376,6 @@ def test_colour_decision(models, monkeypatch):
 
 
 def test_importing_the_explain_modules_does_not_import_rich():
-    code = "import sys, seqcli.ui_explain, seqcli.explain; print('rich' in sys.modules)"
+    code = "import sys, seqcli.ui.explain, seqcli.explain; print('rich' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -80,7 +80,7 @@ def folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def models(folder):
     """A bag-of-words and a tiny LSTM classifier, fitted in-process (no subprocess: fast)."""
-    from seqcli import predictors
+    from seqcli import models
     from seqcli.estimators import BowClassifier, SeqClassifier
 
     rows = separable_rows(60)
@@ -90,7 +90,7 @@ def models(folder):
                       ("lstm", SeqClassifier(cell="lstm", hidden=8, embed=8, epochs=1))):
         est.fit(texts, labels)
         out[name] = folder / f"{name}.npz"
-        predictors.save(out[name], est.model_)
+        models.save(out[name], est.model_)
     return out
 
 
@@ -545,7 +545,7 @@ def test_absurd_but_allowed_sizes_run_out_of_memory_in_one_line(folder, good_csv
 
 @pytest.fixture(scope="module")
 def lm(folder):
-    from seqcli.lm_train import train_lm
+    from lmtrain import train_lm
 
     corpus = folder / "fox.txt"
     corpus.write_text("the quick brown fox jumps over the lazy dog.\n" * 12, encoding="utf-8")

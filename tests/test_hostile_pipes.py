@@ -48,9 +48,9 @@ ALL_COMMANDS = {**COMMANDS, **MORE_COMMANDS}
 
 @pytest.fixture(scope="module")
 def paths(tmp_path_factory):
-    from seqcli import predictors
+    from seqcli import models
     from seqcli.estimators import BowClassifier, SeqClassifier
-    from seqcli.lm_train import train_lm
+    from lmtrain import train_lm
 
     folder = tmp_path_factory.mktemp("hostile_pipes")
     rows = separable_rows(60)
@@ -65,7 +65,7 @@ def paths(tmp_path_factory):
                       ("lstm", SeqClassifier(cell="lstm", hidden=8, embed=8, epochs=1))):
         est.fit(texts, labels)
         out[name] = folder / f"{name}.npz"
-        predictors.save(out[name], est.model_)
+        models.save(out[name], est.model_)
     out["lm"] = folder / "lm.npz"
     train_lm(out["corpus"], out["lm"], dict(hidden=16, embed=8, seq_len=16, batch_size=4, epochs=1,
                                              val_split=0, seed=1))

@@ -135,7 +135,7 @@ def test_backward_direction_starts_at_true_end(kind):
     out, _ = layer.forward(x, LENGTHS)
     p_bw = {k.split(".", 1)[1]: v for k, v in P.items() if k.startswith("bw.")}
     L = 2
-    a, _ = cells.forward(kind, x[:L, :, 1:2][::-1].copy(), np.zeros((N_A, 1)), p_bw)
+    a, _ = cells.forward(kind, x[:L, :, 1:2][::-1].copy(), (np.zeros((N_A, 1)),), p_bw)
     np.testing.assert_allclose(out[:L, N_A:, 1], a[::-1, :, 0], atol=1e-12)
     np.testing.assert_array_equal(out[:, :, 2], 0.0)  # length 0: the zero initial state everywhere
 

@@ -12,11 +12,11 @@ import typer
 from typer.testing import CliRunner
 
 from seqcli.cli import guarded
-from seqcli.cli_generate import generate, unescape
-from seqcli.lm_train import train_lm
+from seqcli.cli.generate import generate, unescape
+from lmtrain import train_lm
 
 REPEAT = "the quick brown fox jumps over the lazy dog.\n"
-APP_SRC = ("import typer\nfrom seqcli.cli import guarded\nfrom seqcli.cli_generate import generate\n"
+APP_SRC = ("import typer\nfrom seqcli.cli import guarded\nfrom seqcli.cli.generate import generate\n"
            "app = typer.Typer(add_completion=False)\napp.command()(guarded(generate))\napp()\n")
 
 app = typer.Typer(add_completion=False)

@@ -62,10 +62,10 @@ def run(args, data: bytes):
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    from seqcli import api, predictors
+    from seqcli import api, models
     from seqcli.estimators import BowClassifier, SeqClassifier
     from seqcli.features import VectorizerConfig
-    from seqcli.lm_train import train_lm
+    from lmtrain import train_lm
 
     folder = tmp_path_factory.mktemp("properties")
     rows = separable_rows(60)
@@ -76,7 +76,7 @@ def models(tmp_path_factory):
                       ("lstm", SeqClassifier(cell="lstm", hidden=8, embed=8, epochs=1))):
         est.fit(texts, labels)
         out[name] = folder / f"{name}.npz"
-        predictors.save(out[name], est.model_)
+        models.save(out[name], est.model_)
     corpus = folder / "corpus.txt"
     corpus.write_text("the quick brown fox jumps over the lazy dog. good film, bad film!\n" * 10, encoding="utf-8")
     out["lm"] = folder / "lm.npz"
@@ -171,13 +171,13 @@ any_text = st.one_of(st.text(max_size=50), line, st.sampled_from(SPECIAL),
 @given(texts=st.lists(any_text, max_size=6))
 def test_models_take_any_python_string(models, texts):
     """Library callers may pass any str, lone surrogates too: one row of finite output per text."""
-    from seqcli import predictors
+    from seqcli import models as seqcli_models
 
     for name in ("bow", "bow-char-hash", "lstm"):
-        proba = predictors.load(models[name]).predict_proba(texts)
+        proba = seqcli_models.load(models[name]).predict_proba(texts)
         assert proba.shape == (len(texts), 2) and np.isfinite(proba).all()
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
-    bits = predictors.load(models["lm"]).score_lines(texts)
+    bits = seqcli_models.load(models["lm"]).score_lines(texts)
     assert len(bits) == len(texts)
 
 
@@ -187,15 +187,15 @@ def test_models_take_any_python_string(models, texts):
 @pytest.fixture(scope="module")
 def round_tripped(models, tmp_path_factory):
     """Each model loaded, saved under a new name and loaded again: (original, reloaded) pairs."""
-    from seqcli import predictors
+    from seqcli import models as seqcli_models
 
     folder = tmp_path_factory.mktemp("round_trip")
     pairs = {}
     for name in ("bow", "bow-char-hash", "lstm", "lm"):
-        original = predictors.load(models[name])
-        predictors.save(folder / f"{name}.npz", original)
-        again = predictors.load(folder / f"{name}.npz")
-        predictors.save(folder / f"{name}-2.npz", again)  # and a second trip gives the same bytes
+        original = seqcli_models.load(models[name])
+        seqcli_models.save(folder / f"{name}.npz", original)
+        again = seqcli_models.load(folder / f"{name}.npz")
+        seqcli_models.save(folder / f"{name}-2.npz", again)  # and a second trip gives the same bytes
         assert (folder / f"{name}.npz").read_bytes() == (folder / f"{name}-2.npz").read_bytes()
         pairs[name] = original, again
     return pairs

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLE_REVIEWS, _env, run_seqcli
-from seqcli import train
+from seqcli.training import loop as train
 from seqcli.config import TrainConfig
 
 SMALL = ["--hidden", "8", "--embed", "8", "--epochs", "3", "-q"]
@@ -98,4 +98,4 @@ def test_diverged_training_from_the_cli_is_one_line(monkeypatch, small_csv, tmp_
 
     monkeypatch.setattr(train, "run", boom)
     with pytest.raises(errors.SeqcliError, match="training diverged: the loss became nan"):
-        api.train_classifier(str(small_csv), str(tmp_path / "m.npz"), "bow", {"epochs": 1})
+        api.train(str(small_csv), str(tmp_path / "m.npz"), 'classify', "bow", {"epochs": 1})

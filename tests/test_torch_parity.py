@@ -86,8 +86,8 @@ def test_parity(kind, lengths):
         out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=T)
     (out * torch.tensor(w.transpose(0, 2, 1).copy())).sum().backward()
 
-    a, cache = cells.forward(kind, x, a0, p, mask)
-    dx, da0, dp = cells.backward(kind, w, cache)
+    a, cache = cells.forward(kind, x, (a0,), p, mask)
+    dx, (da0, *_), dp = cells.backward(kind, w, cache)
 
     out_np = out.detach().numpy().transpose(0, 2, 1)  # (T, n_a, m)
     if mask is not None:

@@ -1,20 +1,19 @@
-"""The library facade behind the CLI: train, predict, vectorize. Never prints.
+"""The library facade behind every command: train (every task), predict, score, generate, explain,
+compare, vectorize. Never prints.
 
 Each function takes plain values, does one job and returns results (or yields output lines);
-diagnostics go through the ``notify`` callable it is given. Heavy modules (scikit-learn, the
-training code) are imported inside the functions that need them, so ``predict`` starts fast.
+diagnostics go through the ``notify`` callable it is given. Heavy modules (scikit-learn, the training
+code) are imported inside the functions that need them, so ``predict`` starts fast.
 """
 
-import hashlib
 import json
-import math
 import os
 
 import numpy as np
 
 from seqcli.errors import SeqcliError
 
-SEQ_CELLS = ("rnn", "gru", "lstm")
+BUDGET = ("max_steps", "max_time")   # the only settings a resumed run takes from its new command line
 
 
 def _quiet(message):
@@ -23,175 +22,108 @@ def _quiet(message):
 
 # ----------------------------------------------------------------------------------------- train
 
-def checkpoint_path(output):
-    """Where the resumable training state of ``output`` goes: model.npz -> model.ckpt.npz."""
-    root, ext = os.path.splitext(output)
-    return f"{root}.ckpt{ext or '.npz'}"
+def train(data, output, task=None, model=None, params=None, columns=None, val=None, resume=None,
+          report=None, notify=_quiet, info=None):
+    """Train a model of ``task`` ("classify", "lm"; default classify) on ``data`` and write it to ``output``.
 
-
-def data_fingerprint(texts, labels):
-    """sha256 over the training rows, so --resume can tell it is given the same data."""
-    h = hashlib.sha256()
-    for t, y in zip(texts, labels):
-        h.update(t.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-        h.update(str(y).encode("utf-8", "surrogatepass"))
-        h.update(b"\x01")
-    return h.hexdigest()
-
-
-def make_estimator(model, params):
-    """A fresh estimator for model kind ``model`` ("bow" or a cell) with hyperparameters ``params``."""
-    from seqcli.estimators import BowClassifier, SeqClassifier
-
-    if model == "bow":
-        cls = BowClassifier
-    elif model in SEQ_CELLS:
-        cls = SeqClassifier
-    else:
-        raise SeqcliError(f"unknown model {model!r} (choose bow, rnn, gru or lstm)")
-    known = cls._get_param_names()
-    kwargs = {k: v for k, v in params.items() if k in known and v is not None}
-    if cls is SeqClassifier:
-        kwargs["cell"] = model
-    return cls(**kwargs)
-
-
-def train_classifier(data_path, output, model="bow", params=None, text_col=None, label_col=None,
-                     resume=None, report=None, notify=_quiet):
-    """Fit a classifier on a CSV/TSV file and write it to ``output``.
-
-    params: estimator hyperparameters (see estimators.BowClassifier / SeqClassifier).
-    resume: path of a checkpoint written by an earlier, halted run of the same command.
-    Returns a summary dict (also stored, minus timings, in the model file). Raises SeqcliError.
-    When training halts early, the summary has "halted": reason and "checkpoint": path.
+    params: hyperparameters, one flat dict (see config.py; None = the model's default).
+    columns: {"text_col", "label_col"} for tables; val: a validation file instead of a split of DATA.
+    resume: a checkpoint written by a halted run: the run continues with the checkpoint's task, model,
+    settings and data options (only the budget, --max-steps / --max-time, comes from ``params``).
+    report(event): progress events; notify(str): warnings; info(str): notes that only describe the run.
+    Returns a summary dict (also stored, minus timings, in the model file). When training halts early
+    the summary has "halted" and "checkpoint". Raises SeqcliError.
     """
-    import time
-
-    from seqcli import data
+    from seqcli import models, tasks
+    from seqcli.training import checkpoint
+    from seqcli.training.fit import fit
 
     params = dict(params or {})
-    point = None
+    identity = point = None
     if resume is not None:
-        model, params, point, fingerprint = _read_checkpoint(resume, params)
-    table = data.read_table(data_path, text_col, label_col)  # bad data fails before slow imports
-
-    from seqcli import predictors, train
-    from seqcli.estimators import split_stratified
-    from seqcli.metrics import classification_report
-
-    if table.skipped:
-        notify(table.skipped_summary())
-    if len(set(table.labels)) < 2:
-        raise SeqcliError(f"{table.source}: every usable row has the label {table.labels[0]!r}; "
-                          "a classifier needs at least two classes")
-    fp = data_fingerprint(table.texts, table.labels)
-    if point is not None and fp != fingerprint:
-        raise SeqcliError(f"{resume}: this checkpoint was made on other data than {table.source}; "
-                          "resume with the same data file")
-    est = make_estimator(model, params)
-    # the split is made here (not inside fit) so the final report uses the very validation rows
-    X_tr, X_va, y_tr, y_va = split_stratified(table.texts, np.array(table.labels), est.val_split, est.seed)
-    ckpt = checkpoint_path(output)
-
-    saved = []  # set once this run has written a validated best model to output
-
-    def save_best(m):
-        predictors.save(output, m)
-        saved.append(True)
-
-    def save_checkpoint(m, resume_point, reason):
-        _write_checkpoint(ckpt, m, model, est, resume_point, fp)
-
-    started = time.perf_counter()
-    halted = None
-    try:
-        est.fit(X_tr, y_tr, X_va, y_va, report=report, resume=point, on_best=save_best,
-                on_halt=save_checkpoint)
-    except train.Halted as halt:
-        halted = halt.reason
-        if halt.state.best_epoch < 0:
-            # stopped before the first validation: there is no model worth writing, and an
-            # existing file at output (perhaps a good model) must not be replaced by random weights
-            return {"model": model, "halted": halted, "checkpoint": ckpt, "model_written": False,
-                    "output": output, "seconds": round(time.perf_counter() - started, 3)}
-    except train.Diverged as exc:
-        kept = f"; the best weights so far are in {output}" if saved or point is not None else ""
-        raise SeqcliError(f"training diverged: {exc}{kept}") from None
-    seconds = time.perf_counter() - started
-    fitted = est.model_
-    eval_texts, eval_labels = (X_va, y_va) if X_va is not None else (X_tr, y_tr)
-    proba = fitted.predict_proba(list(eval_texts))
-    pred = np.array(fitted.classes)[proba.argmax(axis=1)]
-    metrics = classification_report(eval_labels, pred, fitted.classes, proba)
-    summary = {
-        "model": model, "classes": fitted.classes, "n_train": len(X_tr),
-        "n_val": 0 if X_va is None else len(X_va), "evaluated_on": "validation" if X_va is not None else "training",
-        "skipped_rows": len(table.skipped), "metrics": metrics,
-    }
-    if halted:
-        summary.update(halted=halted, checkpoint=ckpt)
-    else:
-        state = est.train_state_
-        summary.update(epochs_run=state.epoch, best_epoch=state.best_epoch + 1, stopped=state.stop_reason)
-        if os.path.exists(ckpt):
-            os.unlink(ckpt)  # the run is complete: its resume point is no longer needed
-    predictors.save(output, fitted, training=summary)
-    summary.update(output=output, seconds=round(seconds, 3), n_params=int(sum(p.size for p in fitted.net.params.values())))
+        identity, point = checkpoint.load(resume, {k: params.get(k) for k in BUDGET})
+        if task is not None and task != identity["task"]:
+            raise SeqcliError(f"{resume}: is a checkpoint of a --task {identity['task']} run, not --task {task}; "
+                              "resume it without --task", exit_code=2)
+        task, model, params = identity["task"], identity["model"], identity["params"]
+        stored = identity.get("data") or {}
+        columns = columns or stored.get("columns")
+        val = val if val is not None else stored.get("val")
+    task = task or "classify"
+    mod = tasks.module(task)
+    model = model or mod.MODELS[0]
+    with _task_threads(task):
+        prepared = mod.prepare(data, model, params, columns, val, notify, info, report)
+        job = prepared.job
+        if report is not None:
+            report({"event": "start", "task": task, "model": model, "unit": job.unit})
+        job.identity["data"] = {"columns": columns, "val": val}
+        if identity is not None and job.identity["data_sha256"] != identity["data_sha256"]:
+            other, noun = mod.OTHER_DATA
+            raise SeqcliError(f"{resume}: this checkpoint was made on {other} than "
+                              f"{_display(data)}; resume with the same {noun}")
+        outcome = fit(job, output, point, report)
+        if outcome.halted and not outcome.has_model:
+            # stopped before the first validation: there is no model worth writing, and an existing
+            # file at output (perhaps a good model) must not be replaced by random weights
+            return {"task": task, "model": model, "halted": outcome.halted, "checkpoint": outcome.checkpoint,
+                    "model_written": False, "output": output, "seconds": round(outcome.seconds, 3)}
+        summary = {"task": task, "model": model, **mod.summary(prepared, outcome)}
+    if outcome.halted:
+        summary.update(halted=outcome.halted, checkpoint=outcome.checkpoint)
+    elif os.path.exists(checkpoint.path_for(output)):
+        os.unlink(checkpoint.path_for(output))  # the run is complete: its resume point is no longer needed
+    models.save(output, job.model, training=summary)
+    n_params = int(sum(p.size for p in job.model.net.params.values()))
+    summary.update(output=output, seconds=round(outcome.seconds, 3), n_params=n_params)
+    summary[f"{job.unit}_per_second"] = round((outcome.rows if job.unit == "rows" else outcome.tokens)
+                                              / max(outcome.seconds, 1e-9))
     return summary
 
 
-def _write_checkpoint(path, fitted, model, est, point, fingerprint):
-    from seqcli import persist
+def _task_threads(task):
+    """BLAS threads while training: one for a language model (small products per step)."""
+    import contextlib
 
-    header, arrays = fitted.to_state()  # the model at its best weights
-    ckpt_arrays = {f"model.{k}": v for k, v in arrays.items()}
-    ckpt_arrays.update({f"cur.{k}": v for k, v in point.params.items()})
-    ckpt_arrays.update({f"best.{k}": v for k, v in point.best_params.items()})
-    ckpt_arrays.update({f"opt.{k}": v for k, v in point.opt_arrays.items()})
-    params = {k: v for k, v in est.get_params().items()}
-    persist.save_model(path, "checkpoint", {
-        "model_kind": fitted.kind, "model": model, "model_header": header, "params": params,
-        "opt_meta": point.opt_meta, "train_state": point.state.to_json(), "data_sha256": fingerprint,
-    }, ckpt_arrays)
+    from seqcli.threads import blas_threads
+
+    return blas_threads(1) if task == "lm" else contextlib.nullcontext()
 
 
-def _read_checkpoint(path, overrides):
-    """(model name, estimator params, ResumePoint, data fingerprint) from a checkpoint file.
-
-    Only the bounds of the run (--max-steps, --max-time) may change on resume; everything else
-    is the halted run's, so the result is the same as an uninterrupted run.
-    """
-    from seqcli import persist, predictors
-    from seqcli.estimators import ResumePoint
-    from seqcli.nn import checks
-    from seqcli.train import resume_parts
-
-    header, arrays = persist.load_model(path, {"checkpoint"})
-    try:
-        params, state, pick = resume_parts(header, arrays, overrides)
-        point = ResumePoint(pick("cur."), pick("best."), pick("opt."), header["opt_meta"], state)
-        # the stored model must load, and the resume arrays must fit its network
-        model = predictors.MODEL_CLASSES[header["model_kind"]].from_state(header["model_header"], pick("model."))
-        checks.check_resume(model.net.params, point.params, point.best_params, point.opt_arrays)
-        return header["model"], params, point, header["data_sha256"]
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise SeqcliError(f"{path}: damaged checkpoint ({exc})") from None
+def _display(source):
+    return "<stdin>" if source in (None, "-") else str(source)
 
 
 # --------------------------------------------------------------------------------------- predict
 
 def load_model(path, kinds=None):
     """Load a model file for prediction (one-line SeqcliError on any problem)."""
-    from seqcli import predictors
+    from seqcli import models
 
-    return predictors.load(path, kinds)
+    return models.load(path, kinds)
 
 
-def predict_batches(model, batches):
-    """For each batch of texts, yield (texts, probabilities (m, n_classes))."""
+def input_batches(source, text_col=None, notify=_quiet):
+    """Batches (lists) of texts to predict: the lines of a text file or stdin, streamed as they come
+    (one text per line, empty lines included), or the text column of a .csv/.tsv file."""
+    from seqcli import data, stream
+
+    if source.lower().endswith((".csv", ".tsv", ".tab")):
+        table = data.read_table(source, text_col, None, need_labels=False)
+        if table.skipped:
+            notify(table.skipped_summary())
+        return (table.texts[i: i + 512] for i in range(0, len(table.texts), 512))
+    if text_col is not None:
+        raise SeqcliError("--text-col only applies to a .csv/.tsv INPUT (plain text is one text per line)",
+                          exit_code=2)
+    return stream.line_batches(stream.open_source(source), _display(source))
+
+
+def predict_lines(model, batches, as_json=False, with_proba=False):
+    """For each batch of texts, the list of output lines (without newlines) of a classifier."""
     for texts in batches:
-        yield texts, model.predict_proba(texts)
+        probs = model.predict_proba(texts)
+        yield [format_prediction(model.classes, p, as_json, with_proba) for p in probs]
 
 
 def format_prediction(classes, probs, as_json=False, with_proba=False):
@@ -207,12 +139,155 @@ def format_prediction(classes, probs, as_json=False, with_proba=False):
     return line
 
 
+def score_lines(lm, batches, as_json=False, notify=_quiet):
+    """For each batch of texts, the list of output lines of a language model: each text's bits per
+    character (nan when nothing could be scored). Characters it never saw are left out, said once."""
+    from seqcli.models.charlm import describe_chars
+
+    unknown = {}
+    for texts in batches:
+        unknown.update(dict.fromkeys(lm.unknown_chars("".join(texts))))
+        lines = []
+        for text, bits in zip(texts, lm.score_lines(texts)):
+            ok = bits == bits  # NaN when nothing on the line could be scored
+            lines.append(json.dumps({"bits_per_char": round(float(bits), 4) if ok else None, "chars": len(text)})
+                         if as_json else (f"{bits:.4f}" if ok else "nan"))
+        yield lines
+    if unknown:
+        notify(f"left out of the scores, never seen by the model: {describe_chars(list(unknown))}")
+
+
+# -------------------------------------------------------------------------------------- generate
+
+class Generation:
+    """Samples from a character language model, character by character (``for piece in gen``).
+
+    Iterating yields strings: each sample's prime (when ``echo``), then its characters one at a time,
+    then a newline when the sample does not end with one. Afterwards ``generated``, ``checked`` and
+    ``novel`` hold the counts of the memorisation check (8-character substrings not in the training
+    text) and ``first`` the first sample's text (for --explain).
+    """
+
+    NOVELTY_CHUNK = 1 << 16   # characters per novelty check (keeps memory flat for any length)
+
+    def __init__(self, lm, prime="", length=500, temperature=1.0, top_k=None, greedy=False, seed=0,
+                 until=None, count=1, echo=True, keep_first=0):
+        self.lm, self.prime, self.length, self.temperature = lm, prime, length, temperature
+        self.top_k, self.greedy, self.seed, self.until = top_k, greedy, seed, until
+        self.count, self.echo, self.keep_first = count, echo, keep_first
+        self.generated = self.checked = self.novel = 0
+        self.first = ""
+
+    def __iter__(self):
+        from seqcli.threads import blas_threads
+
+        rng = np.random.default_rng(self.seed)
+        with blas_threads(1):   # one small product per character: more threads only add waiting
+            for i in range(self.count):
+                yield from self._one(rng, keep=i == 0)
+
+    def _one(self, rng, keep):
+        lm = self.lm
+        if self.echo and self.prime:
+            yield self.prime
+        last, context, chunk, kept = self.prime[-1:] if self.echo else "", self.prime, [], []
+        for ch in lm.sample(self.prime, self.length, self.temperature, self.top_k, self.greedy, rng, self.until):
+            yield ch
+            chunk.append(ch)
+            if keep and len(kept) < self.keep_first:
+                kept.append(ch)
+            last = ch
+            if len(chunk) >= self.NOVELTY_CHUNK:
+                context = self._check("".join(chunk), context)
+                chunk = []
+        if chunk:
+            self._check("".join(chunk), context)
+        if keep:
+            self.first = "".join(kept)
+        if last and last != "\n":
+            yield "\n"
+
+    def _check(self, text, context):
+        c, n = self.lm.novelty(text, context)
+        self.checked, self.novel, self.generated = self.checked + c, self.novel + n, self.generated + len(text)
+        return text[-8:]
+
+    def note(self):
+        """'500 characters (seed 7); novel 8-grams: 96.2% (481 of 500 not in the training text)'."""
+        samples = f" in {self.count} samples" if self.count > 1 else ""
+        how = "argmax" if self.greedy else f"seed {self.seed}"
+        head = f"{self.generated:,} characters{samples} ({how})"
+        if self.checked == 0:
+            return f"{head}; too short for the novelty check (it compares 8-character substrings)"
+        sampled = f", estimated from a 1/{2 ** self.lm.keep_bits} sample" if self.lm.keep_bits else ""
+        return (f"{head}; novel 8-grams: {100.0 * self.novel / self.checked:.1f}% "
+                f"({self.novel:,} of {self.checked:,} not in the training text{sampled})")
+
+
+def read_prime(source):
+    """The prime text from a file or ``-`` (stdin)."""
+    from seqcli import data
+
+    return data.read_corpus(source)
+
+
+def prime_unknown(lm, prime):
+    """(the characters of ``prime`` the model never saw, described for a message)."""
+    from seqcli.models.charlm import describe_chars
+
+    unknown = lm.unknown_chars(prime)
+    return unknown, describe_chars(unknown)
+
+
+# --------------------------------------------------------------------------------------- explain
+
+def explain(model, texts, units=None, gates=None, layer=None):
+    """One explanation record per text (see explain.py)."""
+    from seqcli import explain as ex
+
+    return ex.explain(model, texts, units=units, gates=gates, layer=layer)
+
+
+def saturation(model, texts, layer=None):
+    """Shares of saturated gate values over ``texts`` (see explain.saturation)."""
+    from seqcli import explain as ex
+
+    return ex.saturation(model, texts, layer=layer)
+
+
+# --------------------------------------------------------------------------------------- compare
+
+def compare(data, models=None, **options):
+    """Compare models on DATA side by side (see compare.run_compare); one JSON-ready dict."""
+    from seqcli.compare import run_compare
+
+    return run_compare(data, models, **options)
+
+
+def read_probes(path):
+    from seqcli.compare import read_probes as read
+
+    return read(path)
+
+
 # ------------------------------------------------------------------------------------- vectorize
 
-def fit_vectorizer(texts, config):
-    from seqcli.features import Vectorizer
+def read_texts(source):
+    """Every line of a text file or stdin, as a list (one document per line)."""
+    from seqcli import stream
 
-    return Vectorizer(config).fit(texts)
+    return [t for batch in stream.line_batches(stream.open_source(source), _display(source), 1 << 30)
+            for t in batch]
+
+
+def fit_vectorizer(texts, config, source="-"):
+    """A Vectorizer fitted on ``texts``; an empty vocabulary is an error naming ``source``."""
+    from seqcli.features import FeatureError, Vectorizer
+
+    try:
+        return Vectorizer(config).fit(texts)
+    except FeatureError as exc:
+        raise SeqcliError(f"{_display(source)}: {exc.message}") from None
 
 
 def save_vectorizer(path, vectorizer):
@@ -233,5 +308,22 @@ def load_vectorizer(path):
         raise SeqcliError(f"{path}: damaged vectorizer file ({' '.join(str(exc).split())})") from None
 
 
-def is_finite_number(x):
-    return isinstance(x, (int, float)) and math.isfinite(x)
+def write_vectors(vectorizer, texts, fmt, target):
+    """Write the vectors of ``texts`` in ``fmt`` (jsonl, svmlight, npz) to ``target`` (a text stream,
+    or for npz a binary stream or a path)."""
+    from seqcli import features
+
+    rows = vectorizer.transform(texts)
+    if fmt == "npz":
+        features.write_npz(rows, target)
+    elif fmt == "svmlight":
+        features.write_svmlight(rows, target)
+    else:
+        features.write_jsonl(rows, vectorizer.feature_names(), target, integers=vectorizer.config.mode != "tfidf")
+
+
+def write_output(path, write):
+    """Call ``write(stream)`` with a temporary file that becomes ``path`` only when it is whole."""
+    from seqcli import features
+
+    features.write_to_path(path, write)

@@ -232,7 +232,7 @@ def explain_lm(model, text, units=None, gates=None, layer=None):
     if len(fed):
         logits, cache, _ = net.forward(fed.reshape(-1, 1))
         for i in layers:
-            st = cells.states(net.cell, cache[1][i])
+            st = cells.states(net.cell, cache.rnn.caches[i])
             for f in (gates if gates is not None else FIELDS[net.cell]):
                 full[f"l{i}.fw.{f}"] = st[f][start:, :, 0].T
         P = softmax(logits, axis=0)                          # (n_vocab, len(fed)): column t predicts t+1

@@ -30,18 +30,18 @@ from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import compress
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
 
+from seqcli.config import VectorizerConfig, from_dict
 from seqcli.errors import SeqcliError
 from seqcli.text import char_tokens, word_tokens
 
 STATE_FORMAT = "seqcli-vectorizer"
 STATE_VERSION = 1
-MAX_HASH_BITS = 24  # df_/idf_ have 2**bits entries: 2**24 int64 is already 128 MiB
 
 _WHITESPACE_RUN = re.compile(r"\s\s+")  # sklearn's char analyzer collapses these to one space
 
@@ -56,48 +56,6 @@ class FeatureError(SeqcliError, ValueError):
 
 # --------------------------------------------------------------------------------------------
 # configuration and the sparse row container
-
-
-@dataclass(frozen=True)
-class VectorizerConfig:
-    """How texts become feature rows (validated on construction; ``ValueError`` when invalid)."""
-
-    analyzer: str = "word"  # "word" | "char"
-    ngram_min: int = 1
-    ngram_max: int = 1
-    mode: str = "counts"  # "counts" | "binary" | "tfidf"
-    sublinear_tf: bool = False  # tfidf only: tf -> 1 + ln(tf)
-    min_df: int = 1  # keep terms found in at least this many documents
-    max_features: int | None = None  # keep this many terms with the largest total count
-    hash_bits: int | None = None  # hashing trick with 2**hash_bits columns; no vocabulary
-    lowercase: bool = True
-
-    def __post_init__(self):
-        def is_int(v):
-            return isinstance(v, Integral) and not isinstance(v, bool)
-
-        if self.analyzer not in ("word", "char"):
-            raise FeatureError(f"analyzer must be 'word' or 'char', not {self.analyzer!r}")
-        if self.mode not in ("counts", "binary", "tfidf"):
-            raise FeatureError(f"mode must be 'counts', 'binary' or 'tfidf', not {self.mode!r}")
-        if not (is_int(self.ngram_min) and is_int(self.ngram_max)
-                and 1 <= self.ngram_min <= self.ngram_max):
-            raise FeatureError(f"n-gram range must satisfy 1 <= min <= max, "
-                               f"got {self.ngram_min!r}:{self.ngram_max!r}")
-        if not (is_int(self.min_df) and self.min_df >= 1):
-            raise FeatureError(f"min_df must be an integer >= 1, not {self.min_df!r}")
-        if self.max_features is not None and not (is_int(self.max_features)
-                                                  and self.max_features >= 1):
-            raise FeatureError(f"max_features must be an integer >= 1, not {self.max_features!r}")
-        if self.hash_bits is not None:
-            if not (is_int(self.hash_bits) and 1 <= self.hash_bits <= MAX_HASH_BITS):
-                raise FeatureError(f"hash_bits must be an integer in 1..{MAX_HASH_BITS}, "
-                                   f"not {self.hash_bits!r}")
-            if self.min_df != 1 or self.max_features is not None:
-                raise FeatureError("min_df and max_features need a vocabulary; "
-                                   "they cannot be combined with hash_bits")
-        if not isinstance(self.sublinear_tf, bool) or not isinstance(self.lowercase, bool):
-            raise FeatureError("sublinear_tf and lowercase must be true or false")
 
 
 class SparseRows(NamedTuple):
@@ -416,13 +374,10 @@ class Vectorizer:
         if not isinstance(version, int) or not 1 <= version <= STATE_VERSION:
             raise FeatureError(f"vectorizer state version {version!r} is not supported "
                                f"(this seqcli reads up to {STATE_VERSION})")
-        raw = header.get("config")
-        if not isinstance(raw, dict):
-            raise FeatureError("vectorizer state: 'config' must be a mapping")
-        unknown = set(raw) - {f.name for f in fields(VectorizerConfig)}
-        if unknown:
-            raise FeatureError(f"vectorizer state: unknown config keys {sorted(unknown)}")
-        config = VectorizerConfig(**raw)  # validates values
+        try:
+            config = from_dict(VectorizerConfig, header.get("config"), "config")
+        except (TypeError, ValueError) as exc:
+            raise FeatureError(f"vectorizer state: {exc}") from None
         n_docs, n_cols = header.get("n_docs"), header.get("n_cols")
         if not (isinstance(n_docs, int) and n_docs >= 0 and isinstance(n_cols, int) and n_cols >= 0):
             raise FeatureError("vectorizer state: n_docs and n_cols must be integers >= 0")

@@ -63,6 +63,9 @@ from .functional import sigmoid
 GATES = {"rnn": ("a",), "gru": ("gu", "gr", "cc"), "lstm": ("gu", "gf", "go", "cc")}
 """Order of the fused gate blocks (rows of Wax, Waa, ba) for each cell kind."""
 
+STATE = {"rnn": ("a",), "gru": ("a",), "lstm": ("a", "c")}
+"""What a cell carries from one step to the next (and hands from one window or encoder to the next)."""
+
 STATE_FIELDS = {
     "rnn": ("a",),
     "gru": ("gu", "gr", "cc", "a"),
@@ -242,7 +245,7 @@ def rnn_backward(da, cache):
 
     Returns dx (T_x, n_x, m), da0 (n_a, m), dp (keys of p).
     """
-    _, a_hist, S, drop, full, p = cache
+    a_hist, S, drop, full, p = cache.a_hist, cache.S, cache.drop, cache.full, cache.p
     T, n_a, m = da.shape
     dtype = S.dtype
     dtanh = 1.0 - a_hist[1:] ** 2           # (T, n_a, m), all steps at once
@@ -367,12 +370,15 @@ def lstm_forward(x, a0, p, mask=None, c0=None):
     return a_hist[1:], cache
 
 
-def lstm_backward(da, cache):
-    """Backward of lstm_forward.  da (T_x, n_a, m) gradient on every output a<t>.
+def lstm_backward(da, cache, dc_last=None):
+    """Backward of lstm_forward.  da (T_x, n_a, m) gradient on every output a<t>; dc_last (n_a, m)
+    gradient on the final memory cell c<T_x> (None: zero; an encoder whose final state starts a decoder
+    passes one).
 
-    Returns dx (T_x, n_x, m), da0 (n_a, m), dp (keys of p).
+    Returns dx (T_x, n_x, m), da0 (n_a, m), dc0 (n_a, m), dp (keys of p).
     """
-    gates, tanh_c, c_hist, _, S, drop, full, p = cache[6:]
+    gates, tanh_c, c_hist, S, drop, full, p = (cache.gates, cache.tanh_c, cache.c_hist, cache.S,
+                                               cache.drop, cache.full, cache.p)
     T, n, m = da.shape
     dtype = gates.dtype
     dz_rows = np.empty((4 * n, T, m), dtype)  # d(pre-activation) of every gate and step
@@ -381,7 +387,7 @@ def lstm_backward(da, cache):
     dtanh = np.empty((n, m), dtype)           # derivative of tanh(c<t>)
     WaaT = np.ascontiguousarray(p["Waa"].T)
     da_next = np.zeros((n, m), dtype)         # gradient reaching a<t> from step t+1
-    dc = np.zeros((n, m), dtype)              # gradient reaching c<t> (then: total on c<t>)
+    dc = np.zeros((n, m), dtype) if dc_last is None else np.array(dc_last, dtype)  # reaching c<t>
     ga = np.empty((n, m), dtype)              # total gradient on a<t>
     tmp = np.empty((n, m), dtype)
     if not full.all():
@@ -420,7 +426,7 @@ def lstm_backward(da, cache):
             np.copyto(dc, dc_keep, where=drop[t])
 
     dWax, dWaa, dba, dx = _grads_from_stacked(dz_rows, S, p["Wax"])
-    return dx, da_next, {"Wax": dWax, "Waa": dWaa, "ba": dba}
+    return dx, da_next, dc, {"Wax": dWax, "Waa": dWaa, "ba": dba}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -528,7 +534,8 @@ def gru_forward(x, a0, p, mask=None):
 
 def gru_backward(da, cache):
     """Backward of gru_forward.  da (T_x, n_a, m).  Returns dx (T_x, n_x, m), da0 (n_a, m), dp."""
-    gates, hc_all, a_hist, x, drop, full, p = cache[4:]
+    gates, hc_all, a_hist, x, drop, full, p = (cache.gates, cache.hc, cache.a_hist, cache.x, cache.drop,
+                                               cache.full, cache.p)
     T, n, m = da.shape
     dtype = gates.dtype
     dact = gates * gates                     # σ' = σ - σ² (gu, gr), tanh' = 1 - cc² (cc), all steps
@@ -577,22 +584,55 @@ def gru_backward(da, cache):
 
 
 # ----------------------------------------------------------------------------------------------------
-# dispatch by kind
-
-FORWARD = {"rnn": rnn_forward, "gru": gru_forward, "lstm": lstm_forward}
-BACKWARD = {"rnn": rnn_backward, "gru": gru_backward, "lstm": lstm_backward}
+# one interface for every kind: a state is a tuple, (a,) or (a, c) for the LSTM
 
 
-def forward(kind, x, a0, p, mask=None):
-    """Whole-sequence forward of a cell of ``kind``: returns a (T_x, n_a, m) and the cache."""
+def zero_state(kind, n_a, m, dtype=np.float32):
+    """The initial state of ``m`` rows: zeros, (a0,) or (a0, c0) for the LSTM, each (n_a, m)."""
+    return tuple(np.zeros((n_a, m), dtype) for _ in STATE[kind])
+
+
+def forward(kind, x, state0, p, mask=None):
+    """Whole-sequence forward of a cell of ``kind`` from ``state0`` (a tuple like ``zero_state``'s, or
+    None for zeros).  x (T_x, n_x, m), mask (T_x, m) or None.  Returns a (T_x, n_a, m) and the cache."""
+    n_a, m = p["Waa"].shape[1], x.shape[2]
+    a0, *c0 = state0 if state0 is not None else zero_state(kind, n_a, m, p["Waa"].dtype)
+    if kind == "lstm":
+        return lstm_forward(x, a0, p, mask, c0[0] if c0 else None)
     return FORWARD[kind](x, a0, p, mask)
 
 
-def backward(kind, da, cache):
-    """Whole-sequence backward of a cell of ``kind``: returns dx (T_x, n_x, m), da0 (n_a, m), dp."""
-    return BACKWARD[kind](da, cache)
+def backward(kind, da, cache, dlast=None):
+    """Whole-sequence backward of a cell of ``kind``.  da (T_x, n_a, m) gradient on every output;
+    dlast: gradient on the final state (a tuple like the state; None: zero).
+
+    Returns dx (T_x, n_x, m), dstate0 (a tuple like the state: the gradient of the initial state), dp.
+    """
+    if dlast is not None and da.shape[0]:
+        da = da.copy()
+        da[-1] += dlast[0]   # the final a is the last output (padded rows carry theirs there)
+    if kind == "lstm":
+        dx, da0, dc0, dp = lstm_backward(da, cache, None if dlast is None else dlast[1])
+        dstate0 = (da0, dc0)
+    else:
+        dx, da0, dp = BACKWARD[kind](da, cache)
+        dstate0 = (da0,)
+    if dlast is not None and not da.shape[0]:   # no step: the final state is the initial one
+        dstate0 = tuple(d0 + d for d0, d in zip(dstate0, dlast))
+    return dx, dstate0, dp
+
+
+def final_state(kind, cache):
+    """The state after each row's last real step (padded steps carry it to the end): a tuple of (n_a, m)."""
+    if kind == "lstm":
+        return (cache.a_hist[-1], cache.c_hist[-1])
+    return (cache.a_hist[-1],)
 
 
 def states(kind, cache):
     """The per-step activations of a forward pass as {field: (T_x, n_a, m)} (the cache's own arrays)."""
     return {name: getattr(cache, name) for name in STATE_FIELDS[kind]}
+
+
+FORWARD = {"rnn": rnn_forward, "gru": gru_forward, "lstm": lstm_forward}
+BACKWARD = {"rnn": rnn_backward, "gru": gru_backward, "lstm": lstm_backward}

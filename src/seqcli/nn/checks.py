@@ -4,17 +4,12 @@ A model file is untrusted input: its header's sizes decide how much a constructo
 long it loops (``layers: 10**12``). So ``from_config`` first checks each size is an int within the
 CLI's own bounds, then that the stored arrays have exactly the keys, shapes and a float dtype the
 config implies (computed without allocating anything); only then is the network built. Every failure
-is a ValueError, which predictors.load turns into "<file>: damaged model file (...)".
+is a ValueError, which models.load turns into "<file>: damaged model file (...)".
 """
 
 import numpy as np
 
-# the bounds of the CLI options (options.py), and generous ones for what the data decides
-MAX_UNITS = 8192          # --hidden, --embed
-MAX_LAYERS = 16           # --layers
-MAX_VOCAB = 10**7         # words or characters
-MAX_CLASSES = 10**6
-MAX_FEATURES = 1 << 30    # bag-of-words columns (--max-features / --hash-bits 24 are far below)
+from .limits import MAX_CLASSES, MAX_FEATURES, MAX_LAYERS, MAX_UNITS, MAX_VOCAB  # noqa: F401 (re-exported)
 
 
 class KeysDiffer(KeyError, ValueError):

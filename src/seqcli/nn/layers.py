@@ -10,6 +10,8 @@ Sequences are time-first and feature-major: ``(T_x, n, m)``; ``lengths`` is ``(m
 real at steps ``t < lengths[i]`` and padding after.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import cells
@@ -95,7 +97,8 @@ class Dense:
 
 
 class Recurrent:
-    """One direction of one recurrent layer: a cell of ``kind`` run over the sequence from a zero state.
+    """One direction of one recurrent layer: a cell of ``kind`` run over the sequence from an initial
+    state (zeros unless given: a language model carries its state from one window to the next).
 
     Parameters ``{name}.Wax``, ``{name}.Waa``, ``{name}.ba`` (+ ``{name}.bc`` for the GRU); see cells.
     """
@@ -114,17 +117,25 @@ class Recurrent:
         """This layer's parameters under the cell's own names (Wax, Waa, ba, ...)."""
         return {k: self.params[f"{self.name}.{k}"] for k in self.names}
 
-    def forward(self, x, lengths):
-        """x (T_x, n_x, m), lengths (m,) -> a (T_x, n_a, m), cache (the cell's cache)."""
-        T, _, m = x.shape
-        p = self.p()
-        a0 = np.zeros((self.n_a, m), p["Waa"].dtype)
-        return cells.forward(self.kind, x, a0, p, length_mask(lengths, T))
+    def forward(self, x, lengths, state0=None):
+        """x (T_x, n_x, m), lengths (m,), state0 a tuple of (n_a, m) arrays ((a0,), or (a0, c0) for the
+        LSTM; None: zeros) -> a (T_x, n_a, m), cache (the cell's cache)."""
+        return cells.forward(self.kind, x, state0, self.p(), length_mask(lengths, x.shape[0]))
 
     def backward(self, da, cache):
         """da (T_x, n_a, m) -> dx (T_x, n_x, m), grads."""
-        dx, _, dp = cells.backward(self.kind, da, cache)
-        return dx, {f"{self.name}.{k}": g for k, g in dp.items()}
+        dx, _, grads = self.backward_to_state(da, cache)
+        return dx, grads
+
+    def backward_to_state(self, da, cache, dlast=None):
+        """da (T_x, n_a, m), dlast: gradient on the final state (tuple, or None) ->
+        dx (T_x, n_x, m), dstate0 (the gradient of the initial state, a tuple), grads."""
+        dx, dstate0, dp = cells.backward(self.kind, da, cache, dlast)
+        return dx, dstate0, {f"{self.name}.{k}": g for k, g in dp.items()}
+
+    def final_state(self, cache):
+        """The state after each row's last real step: a tuple of (n_a, m) arrays."""
+        return cells.final_state(self.kind, cache)
 
     def states(self, cache):
         """{field: (T_x, n_a, m)} activations of the forward pass (the cache's own arrays)."""
@@ -171,39 +182,63 @@ class Bidirectional:
         return {"fw": self.fw.states(c_fw), "bw": bw}
 
 
-class Stack:
-    """N recurrent layers (Recurrent or Bidirectional) with inverted dropout on each layer's input."""
+class StackCache(NamedTuple):
+    caches: list        # each layer's own cache
+    masks: list         # each layer's dropout keep-mask (None where off)
 
-    def __init__(self, layers, dropout=0.0):
-        self.layers, self.dropout = list(layers), float(dropout)
+
+class Stack:
+    """N recurrent layers (Recurrent or Bidirectional) with inverted dropout between them.
+
+    ``dropout_at="inputs"`` (classifiers) drops each layer's input, the embeddings included: with a few
+    thousand sentences the embedding table is most of the parameters and overfits first.
+    ``dropout_at="outputs"`` (language models) drops each layer's output, so between layers and before
+    the readout, and never the input of the first layer.
+    """
+
+    def __init__(self, layers, dropout=0.0, dropout_at="inputs"):
+        if dropout_at not in ("inputs", "outputs"):
+            raise ValueError(f"dropout_at must be 'inputs' or 'outputs', not {dropout_at!r}")
+        self.layers, self.dropout, self.dropout_at = list(layers), float(dropout), dropout_at
         self.n_out = self.layers[-1].n_out
 
-    def forward(self, x, lengths, rng=None):
-        """x (T_x, n_x, m) -> top output (T_x, n_out, m), cache (per-layer caches, dropout masks).
+    def forward(self, x, lengths, rng=None, state0=None):
+        """x (T_x, n_x, m) -> top output (T_x, n_out, m), StackCache.
 
-        ``rng`` given: dropout is active (training); the dropout masks come from it."""
+        ``rng`` given: dropout is active (training); the dropout masks come from it. ``state0``: one
+        initial state per layer (unidirectional layers only; None: zeros)."""
         caches, masks = [], []
         for i, layer in enumerate(self.layers):
-            # dropout on every layer's input, the embeddings included: with a few thousand
-            # sentences the embedding table is most of the parameters and overfits first
-            keep = inverted_dropout(x.shape, self.dropout, rng, x.dtype)
-            if keep is not None:
-                x = x * keep
-            x, c = layer.forward(x, lengths)
+            if self.dropout_at == "inputs":
+                x, keep = _drop(x, self.dropout, rng)
+            x, c = layer.forward(x, lengths) if state0 is None else layer.forward(x, lengths, state0[i])
+            if self.dropout_at == "outputs":
+                x, keep = _drop(x, self.dropout, rng)
             caches.append(c)
             masks.append(keep)
-        return x, (caches, masks)
+        return x, StackCache(caches, masks)
 
     def backward(self, dout, cache):
         """dout (T_x, n_out, m) -> dx (T_x, n_x, m), grads of every layer."""
-        caches, masks = cache
         grads = {}
-        for layer, c, keep in zip(reversed(self.layers), reversed(caches), reversed(masks)):
+        for layer, c, keep in zip(reversed(self.layers), reversed(cache.caches), reversed(cache.masks)):
+            if keep is not None and self.dropout_at == "outputs":
+                dout = dout * keep
             dout, g = layer.backward(dout, c)
             grads.update(g)
-            if keep is not None:
+            if keep is not None and self.dropout_at == "inputs":
                 dout = dout * keep
         return dout, grads
+
+    def final_state(self, cache):
+        """Each (unidirectional) layer's state after the last real step: a list of tuples of (n_a, m)."""
+        return [layer.final_state(c) for layer, c in zip(self.layers, cache.caches)]
+
+
+def _drop(x, rate, rng):
+    """(x with inverted dropout applied, the keep-mask or None when dropout is off)."""
+    keep = inverted_dropout(x.shape, rate, rng, x.dtype)
+    return (x if keep is None else x * keep), keep
 
 
 POOLS = ("last", "mean", "max")

@@ -13,11 +13,23 @@ Parameter keys (all in ``net.params``, one flat dict):
     out.Wya, out.by               (n_classes, n_pool), (n_classes, 1)
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import cells, checks
 from .functional import softmax, softmax_cross_entropy
 from .layers import POOLS, Bidirectional, Dense, Embedding, Pool, Recurrent, Stack, inverted_dropout
+
+
+class SeqNetCache(NamedTuple):
+    embed: object       # the Embedding's cache (the ids)
+    encoder: object     # the Stack's cache
+    pool: object        # the Pool's cache
+    keep: object        # (n_pool, m) dropout keep-mask before the readout, or None
+    readout: object     # the Dense's cache
+    a: np.ndarray       # (T_x, n_out, m) the top layer's outputs
+    lengths: np.ndarray  # (m,)
 
 
 class SeqNet:
@@ -129,21 +141,20 @@ class SeqNet:
         if keep is not None:
             h = h * keep
         logits, c_out = self.readout.forward(h)
-        return logits, (c_emb, c_enc, c_pool, keep, c_out, a, lengths)
+        return logits, SeqNetCache(c_emb, c_enc, c_pool, keep, c_out, a, lengths)
 
     def backward(self, dlogits, cache):
         """dlogits (n_classes, m) -> grads keyed like params."""
         dx, grads = self._backward_to_inputs(dlogits, cache)
-        grads.update(self.embedding.backward(dx, cache[0])[1])
+        grads.update(self.embedding.backward(dx, cache.embed)[1])
         return grads
 
     def _backward_to_inputs(self, dlogits, cache):
         """dlogits (n_classes, m) -> (dx (T_x, embed, m) for the embedded inputs, grads above them)."""
-        _, c_enc, c_pool, keep, c_out, _, _ = cache
-        dh, grads = self.readout.backward(dlogits, c_out)
-        if keep is not None:
-            dh = dh * keep
-        dx, g = self.encoder.backward(self.pooling.backward(dh, c_pool), c_enc)
+        dh, grads = self.readout.backward(dlogits, cache.readout)
+        if cache.keep is not None:
+            dh = dh * cache.keep
+        dx, g = self.encoder.backward(self.pooling.backward(dh, cache.pool), cache.encoder)
         grads.update(g)
         return dx, grads
 
@@ -184,9 +195,9 @@ class SeqNet:
           "final": (n_classes, m), the prediction of the whole rows; "lengths": (m,).
         """
         logits, cache = self.forward(ids, lengths)
-        c_enc, a, lengths = cache[1], cache[5], cache[6]
+        a, lengths = cache.a, cache.lengths
         out = {}
-        for i, (layer, c) in enumerate(zip(self.encoder.layers, c_enc[0])):
+        for i, (layer, c) in enumerate(zip(self.encoder.layers, cache.encoder.caches)):
             if isinstance(layer, Bidirectional):
                 both = layer.states(c)
                 for d in ("fw", "bw"):

@@ -6,7 +6,7 @@
   ``searchsorted`` over its code points), stored as a uint32 array of code points;
 - how often each character occurs in the training text (``counts``): the start distribution when
   there is no newline to start from;
-- the network (``nn.charlm.CharLMNet``);
+- the network (``nn.lmnet.CharLMNet``);
 - a start ``context``: the last few hundred characters of the training text, from a line start to a
   newline. Generation and scoring begin from the state after reading it. Training meets the all-zero
   state only where its streams start (a few dozen times an epoch), so a model started from zeros
@@ -18,15 +18,15 @@
   ``keep_bits`` bits are zero (at most ``MAX_NGRAMS``); the same filter is applied to the generated
   8-grams, so the novel share is then an unbiased estimate from that sample.
 
-Imports only numpy and seqcli's light modules; registers kind "lm" with ``predictors`` on import.
+Imports only numpy and seqcli's light modules.
 """
 
 import math
 
 import numpy as np
 
-from seqcli import predictors
-from seqcli.nn.charlm import CharLMNet, Picker, Sampler
+from seqcli.models import prefixed
+from seqcli.nn.lmnet import CharLMNet, Picker, Sampler
 
 NGRAM = 8
 MAX_NGRAMS = 1 << 20   # about 8 MB of hashes at most; tinyshakespeare has 0.56 M distinct 8-grams
@@ -319,7 +319,7 @@ class CharLMModel:
         net_cfg = header["net"]
         if not isinstance(net_cfg, dict):
             raise ValueError("network config is not a mapping")
-        net = CharLMNet.from_config(net_cfg, predictors._prefixed(arrays, "net."))
+        net = CharLMNet.from_config(net_cfg, prefixed(arrays, "net."))
         chars = [chr(int(c)) for c in cps]
         context = header.get("context", "")
         if not isinstance(context, str):
@@ -334,5 +334,3 @@ def describe_chars(chars, at_most=10):
         shown += f" and {len(chars) - at_most} more"
     return shown
 
-
-predictors.register("lm", CharLMModel)

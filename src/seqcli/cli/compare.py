@@ -1,7 +1,7 @@
-"""The ``seqcli compare`` command (registered in cli.py with ``app.command()(compare)``).
+"""``seqcli compare``: several models trained and scored on the same splits of DATA, side by side.
 
 Imported when the CLI starts, so only typer and seqcli's light modules are imported here; the
-work (seqcli.compare: scikit-learn, joblib) and the drawing (seqcli.ui_compare: rich) are imported
+work (seqcli.compare: scikit-learn, joblib) and the drawing (seqcli.ui.compare: rich) are imported
 when the command runs.
 
 Streams: the comparison report (tables, probes, gradient plot) is what the command produces, so it
@@ -15,7 +15,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from seqcli import options as opt
+from seqcli.cli import options as opt
+from seqcli.cli.guard import guarded
+from seqcli.config import SeqConfig
 
 MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bow on word 1-2-grams), "
                "rnn, gru, lstm, birnn, bigru, bilstm, or a saved model file PATH.npz (evaluated as it is). "
@@ -23,6 +25,7 @@ MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bo
                "\\[default: bow,bigram,rnn,lstm]")
 
 
+@guarded
 def compare(
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns).")],
     models: Annotated[Optional[list[str]], typer.Option("--models", "-m", help=MODELS_HELP, show_default=False)] = None,
@@ -36,8 +39,8 @@ def compare(
     epochs: opt.Epochs = None,
     batch_size: opt.BatchSize = None,
     lr: opt.Lr = None,
-    hidden: Annotated[Optional[int], typer.Option("--hidden", min=1, max=8192, help="Units per recurrent layer for every recurrent model (default 128).")] = None,
-    embed: Annotated[Optional[int], typer.Option("--embed", min=1, max=8192, help="Embedding size for every recurrent model (default 128).")] = None,
+    hidden: Annotated[Optional[int], opt.knob(SeqConfig, "hidden", "--hidden", help="Units per recurrent layer for every recurrent model (default 128).")] = None,
+    embed: Annotated[Optional[int], opt.knob(SeqConfig, "embed", "--embed", help="Embedding size for every recurrent model (default 128).")] = None,
     max_time: Annotated[Optional[str], typer.Option("--max-time", help="Stop training each (model, fold) after this long, e.g. 5m; the best weights so far are scored.")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
@@ -50,29 +53,20 @@ def compare(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines (the report, and warnings such as skipped rows, still show).")] = False,
 ):
     """Train and score several models on the same splits of DATA, side by side."""
-    args = dict(locals())
-    from seqcli.cli import guarded  # here, not at the top: cli.py imports this module
-
-    return guarded(_compare)(**args)
-
-
-def _compare(data, models, folds, test, val_split, jobs, backend, scheduler, seed, epochs, batch_size,
-             lr, hidden, embed, max_time, text_col, label_col, confusion, disagreements, probe, probes,
-             gradients, as_json, quiet):
-    from seqcli import compare as cmp
-    from seqcli import ui, ui_compare
+    from seqcli import api, ui
+    from seqcli.ui import compare as ui_compare
 
     params = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "hidden": hidden, "embed": embed,
               "max_time": opt.parse_duration(max_time)}
     texts = list(probe or [])
     if probes:
-        texts += cmp.read_probes(probes)
+        texts += api.read_probes(probes)
     with ui_compare.CompareProgress(quiet) as progress:
-        doc = cmp.run_compare(data, models, folds=folds, test=test, val_split=val_split, seed=seed,
-                              params=params, text_col=text_col, label_col=label_col, jobs=jobs,
-                              backend=backend, scheduler=scheduler, probes=texts, gradients=gradients,
-                              disagreements=disagreements, on_start=progress.start, on_result=progress,
-                              notify=ui.note)
+        doc = api.compare(data, models, folds=folds, test=test, val_split=val_split, seed=seed,
+                          params=params, text_col=text_col, label_col=label_col, jobs=jobs,
+                          backend=backend, scheduler=scheduler, probes=texts, gradients=gradients,
+                          disagreements=disagreements, on_start=progress.start, on_result=progress,
+                          notify=ui.note)
     if as_json:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
         sys.stdout.flush()

@@ -1,36 +1,11 @@
-"""Everything the user sees besides data: progress, report tables, warnings. All on stderr.
+"""Training progress: a live bar on a terminal, one plain line per evaluation elsewhere, nothing
+for --quiet and tests. Events come from training/loop.py (through the task's job): "start" (the task's
+unit: rows, tokens or chars), "epoch_start", "batch", "eval", and a language model's "sample"."""
 
-Rich is imported only inside the functions that draw with it. Colour and live progress appear only
-when stderr is a terminal and NO_COLOR is unset; otherwise progress is one plain line per
-evaluation, and ``NullDisplay`` (for --quiet and tests) prints nothing.
-"""
-
-import os
 import sys
 import time
 
-
-def stream_is_live(stream):
-    """True when ``stream`` is a terminal and colour is not switched off (NO_COLOR, TERM=dumb)."""
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    return tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
-def stderr_console(no_color=False):
-    """A rich Console on stderr that uses colour only where it should."""
-    from rich.console import Console
-
-    live = stream_is_live(sys.stderr) and not no_color
-    return Console(file=sys.stderr, no_color=not live, highlight=False,
-                   force_terminal=live if live else None, soft_wrap=False)
-
-
-def note(message):
-    """A one-line diagnostic on stderr."""
-    print(f"seqcli: {message}", file=sys.stderr, flush=True)
+from seqcli.ui.console import stderr_console, stream_is_live
 
 
 class NullDisplay:
@@ -82,7 +57,9 @@ class PlainDisplay(NullDisplay):
 
     def __call__(self, event):
         kind = event["event"]
-        if kind == "epoch_start":
+        if kind == "start":
+            self.unit = event["unit"]
+        elif kind == "epoch_start":
             self.meter.reset()
             self.epochs = event["epochs"]
         elif kind == "batch":
@@ -137,7 +114,9 @@ class RichDisplay(NullDisplay):
 
     def __call__(self, event):
         kind = event["event"]
-        if kind == "epoch_start":
+        if kind == "start":
+            self.unit = event["unit"]
+        elif kind == "epoch_start":
             self.meter.reset()
             self.epochs = event["epochs"]
             desc = f"epoch {event['epoch'] + 1}/{event['epochs']}"
@@ -166,30 +145,3 @@ def training_display(quiet=False, unit="rows"):
     if stream_is_live(sys.stderr):
         return RichDisplay(unit)
     return PlainDisplay(unit)
-
-
-def print_classification_report(report, title="validation"):
-    """Accuracy, macro-F1, per-class table and confusion matrix as rich tables on stderr."""
-    from rich.table import Table
-
-    console = stderr_console()
-    summary = f"{title}: accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  n={report['n']}"
-    if "log_loss" in report:
-        summary += f"  log-loss {report['log_loss']:.4f}"
-    console.print(summary, markup=False)
-    per_class = Table(title=None, show_edge=False)
-    for col in ("class", "precision", "recall", "f1", "support"):
-        per_class.add_column(col, justify="left" if col == "class" else "right")
-    for row in report["per_class"]:
-        per_class.add_row(row["class"], f"{row['precision']:.3f}", f"{row['recall']:.3f}",
-                          f"{row['f1']:.3f}", str(row["support"]))
-    console.print(per_class)
-    classes = [row["class"] for row in report["per_class"]]
-    console.print("confusion matrix (rows: true class, columns: predicted)", markup=False)
-    confusion = Table(show_edge=False)
-    confusion.add_column("")
-    for c in classes:
-        confusion.add_column(c, justify="right")
-    for c, counts in zip(classes, report["confusion"]):
-        confusion.add_row(c, *(str(n) for n in counts))
-    console.print(confusion)

@@ -95,7 +95,7 @@ def make_console(no_color=False, file=None):
     """A rich Console on stdout: colour only on a terminal without NO_COLOR / --no-color."""
     from rich.console import Console
 
-    from seqcli.ui import stream_is_live
+    from seqcli.ui.console import stream_is_live
 
     file = file or sys.stdout
     live = stream_is_live(file) and not no_color

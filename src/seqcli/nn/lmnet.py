@@ -22,11 +22,22 @@ before the readout.
 path (see its docstring) and the tests check it against ``forward``.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import cells, checks
 from .functional import log_softmax, softmax_cross_entropy
-from .layers import Dense, Embedding, inverted_dropout
+from .layers import Dense, Embedding, Recurrent, Stack
+
+
+class LMCache(NamedTuple):
+    embed: object     # the Embedding's cache (the ids)
+    rnn: object       # the Stack's cache
+    readout: object   # the Dense's cache
+    T: int
+    m: int
+
 
 
 class CharLMNet:
@@ -46,13 +57,11 @@ class CharLMNet:
         self.embedding = Embedding(P, "embed", self.n_vocab, self.embed, rng, self.dtype)
         # Embedding keeps column 0 at zero for padding; here id 0 is a real character
         P["embed.E"][:, 0] = rng.standard_normal(self.embed)
-        self.names = []  # per layer: the cell's parameter names (Wax, Waa, ba[, bc])
-        n_in = self.embed
+        stack, n_in = [], self.embed
         for i in range(self.layers):
-            p = cells.init_params(self.cell, n_in, self.hidden, rng, self.dtype)
-            P.update({f"rnn.l{i}.{k}": v for k, v in p.items()})
-            self.names.append(list(p))
+            stack.append(Recurrent(P, f"rnn.l{i}", self.cell, n_in, self.hidden, rng, self.dtype))
             n_in = self.hidden
+        self.rnn = Stack(stack, self.dropout, dropout_at="outputs")
         self.readout = Dense(P, "out", self.hidden, self.n_vocab, rng, self.dtype)
 
     # -- configuration and persistence ------------------------------------------------------------
@@ -90,12 +99,11 @@ class CharLMNet:
 
     def layer_params(self, i):
         """Layer i's parameters under the cell's own names (Wax, Waa, ba[, bc])."""
-        return {k: self.params[f"rnn.l{i}.{k}"] for k in self.names[i]}
+        return self.rnn.layers[i].p()
 
     def zero_state(self, m):
         """The initial state of ``m`` streams: zeros, one tuple per layer."""
-        n = 2 if self.cell == "lstm" else 1
-        return [tuple(np.zeros((self.hidden, m), self.dtype) for _ in range(n)) for _ in range(self.layers)]
+        return [cells.zero_state(self.cell, self.hidden, m, self.dtype) for _ in range(self.layers)]
 
     # -- computation ---------------------------------------------------------------------------------
 
@@ -103,45 +111,28 @@ class CharLMNet:
         """ids (T_x, m) ints -> logits (n_vocab, T_x*m), cache, new_state.
 
         Column t*m + i of the logits predicts the character after ids[t, i]. ``state``: the initial
-        state (None = zeros). ``mask`` (T_x, m) 0/1: at 0 steps the state is carried unchanged
-        (a stream that has ended). ``rng`` given: dropout is active (training).
+        state (None = zeros). ``mask`` (T_x, m) 0/1, each column ones then zeros: after a stream's end
+        the state is carried unchanged. ``rng`` given: dropout is active (training).
         """
         ids = np.asarray(ids, dtype=np.intp)
         if ids.ndim != 2:
             raise ValueError(f"ids must be (T_x, m), got shape {ids.shape}")
         T, m = ids.shape
-        if state is None:
-            state = self.zero_state(m)
+        lengths = np.full(m, T) if mask is None else np.count_nonzero(np.asarray(mask), axis=0)
         x, c_emb = self.embedding.forward(ids)
-        caches, keeps, new_state = [], [], []
-        for i in range(self.layers):
-            p = self.layer_params(i)
-            if self.cell == "lstm":
-                a, cache = cells.lstm_forward(x, state[i][0], p, mask, c0=state[i][1])
-                new_state.append((a[-1].copy(), cache.c[-1].copy()))
-            else:
-                a, cache = cells.FORWARD[self.cell](x, state[i][0], p, mask)
-                new_state.append((a[-1].copy(),))
-            keep = inverted_dropout(a.shape, self.dropout, rng, a.dtype)
-            x = a if keep is None else a * keep
-            caches.append(cache)
-            keeps.append(keep)
-        H = x.transpose(1, 0, 2).reshape(self.hidden, T * m)  # (n_a, T*m), column t*m + i (a copy)
+        a, c_rnn = self.rnn.forward(x, lengths, rng, state0=state)
+        new_state = [tuple(v.copy() for v in s) for s in self.rnn.final_state(c_rnn)]
+        H = a.transpose(1, 0, 2).reshape(self.hidden, T * m)  # (n_a, T*m), column t*m + i (a copy)
         logits, c_out = self.readout.forward(H)
-        return logits, (c_emb, caches, keeps, c_out, (T, m)), new_state
+        return logits, LMCache(c_emb, c_rnn, c_out, T, m), new_state
 
     def backward(self, dlogits, cache):
         """dlogits (n_vocab, T_x*m) -> grads keyed like params (none into the initial state)."""
-        c_emb, caches, keeps, c_out, (T, m) = cache
-        dH, grads = self.readout.backward(dlogits, c_out)
-        da = np.ascontiguousarray(dH.reshape(self.hidden, T, m).transpose(1, 0, 2))
-        for i in range(self.layers - 1, -1, -1):
-            if keeps[i] is not None:
-                da *= keeps[i]
-            da, _, dp = cells.BACKWARD[self.cell](da, caches[i])   # da0 dropped: truncated BPTT
-            grads.update({f"rnn.l{i}.{k}": g for k, g in dp.items()})
-            da = np.ascontiguousarray(da)
-        grads.update(self.embedding.backward(da, c_emb)[1])
+        dH, grads = self.readout.backward(dlogits, cache.readout)
+        da = np.ascontiguousarray(dH.reshape(self.hidden, cache.T, cache.m).transpose(1, 0, 2))
+        dx, g = self.rnn.backward(da, cache.rnn)   # the initial state is a constant: truncated BPTT
+        grads.update(g)
+        grads.update(self.embedding.backward(np.ascontiguousarray(dx), cache.embed)[1])
         return grads
 
     def loss(self, ids, targets, state=None, mask=None, rng=None):

@@ -1,6 +1,6 @@
-"""The training loop shared by every model: batches, epochs, validation, early stopping, checkpoints.
+"""The training loop shared by every task: batches, epochs, clipping, validation, early stopping.
 
-The loop knows nothing about text or model kinds. It is given a ``net`` (with ``params``), an
+The loop knows nothing about text, tasks or model kinds. It is given a ``net`` (with ``params``), an
 optimizer, and three callables:
 
 - ``make_batches(epoch) -> list``: the batches of one epoch (deterministic given the epoch, so a
@@ -59,25 +59,6 @@ def reuse_freed_memory():
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
     return bool(mallopt(M_MMAP_THRESHOLD, 1 << 30) and mallopt(M_TRIM_THRESHOLD, 1 << 30))
-
-
-def resume_parts(header, arrays, overrides):
-    """What every checkpoint holds: (params, TrainState, pick) from its header and arrays.
-
-    Only the run's bounds (max_steps, max_time) come from ``overrides`` (the new command line);
-    everything else is the halted run's, so a resumed run ends as an uninterrupted one would.
-    ``pick(prefix)`` returns the arrays stored under that prefix, with the prefix removed.
-    Raises KeyError/TypeError/ValueError on a damaged header (callers name the file).
-    """
-    params = dict(header["params"])
-    for key in ("max_steps", "max_time"):
-        params[key] = overrides.get(key)
-    state = TrainState(**header["train_state"])
-
-    def pick(prefix):
-        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-
-    return params, state, pick
 
 
 class Halted(Exception):

@@ -9,7 +9,7 @@ elsewhere the best values carry a ``*``.
 import math
 import sys
 
-from seqcli.ui import stream_is_live
+from seqcli.ui.console import stream_is_live
 
 MARKERS = "ox+*#@%&"
 COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_white", "bright_cyan")
@@ -69,7 +69,7 @@ class CompareProgress:
             return
         from rich.live import Live
 
-        from seqcli.ui import stderr_console
+        from seqcli.ui.console import stderr_console
 
         self.live = Live(self._table(), console=stderr_console(), transient=True, auto_refresh=False)
         self.live.__enter__()

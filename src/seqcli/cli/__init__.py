@@ -1,0 +1,59 @@
+"""The command line: a Typer app with one module per command. Nothing here but parse, call the api
+(seqcli.api), and render (seqcli.ui); the error boundary is cli/guard.py.
+
+Importing this package imports typer and the command modules, which import only typer and seqcli's
+light modules (options, config, errors); numpy, the models and rich come in when a command runs.
+"""
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from seqcli.cli.compare import compare
+from seqcli.cli.generate import generate
+from seqcli.cli.guard import ClosedStdout, guarded
+from seqcli.cli.predict import predict
+from seqcli.cli.train import train
+from seqcli.cli.vectorize import vectorize
+
+__all__ = ["app", "main", "guarded"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models.")
+
+for command in (vectorize, train, predict, generate, compare):
+    app.command()(command)
+
+
+def _version(value: bool):
+    if value:
+        from seqcli import __version__
+
+        print(f"seqcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False):
+    """Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models."""
+
+
+def main():
+    """Console-script entry point."""
+    # With stdout or stderr closed (``>&-``) Python sets sys.stdout/sys.stderr to None and every
+    # write would fail with an AttributeError. A closed stdout behaves as a closed pipe (the first
+    # write ends the command quietly, without doing all the work for nobody); a closed stderr
+    # becomes /dev/null.
+    if sys.stdout is None:
+        sys.stdout = ClosedStdout()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
+    app(prog_name="seqcli")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The fitted recurrent classifier: vocabulary + SeqNet + class names (numpy only)."""
+
+import itertools
+
+import numpy as np
+
+from seqcli.config import SeqConfig, from_dict, to_dict
+from seqcli.models import class_names, prefixed
+from seqcli.text import WORD_RE, Vocab, pad_batch
+
+
+class SeqModel:
+    """Vocabulary + SeqNet (embedding, recurrent stack, pooling, dense) + class names."""
+
+    kind = "seq"
+
+    def __init__(self, config, vocab, net, classes):
+        self.config, self.vocab, self.net, self.classes = config, vocab, net, list(classes)
+
+    def tokenize(self, text):
+        """The first max_len word tokens, as ``word_tokens(text)[:max_len]``, but the scan stops
+        there: a 50 MB line is not split into millions of tokens to keep 256."""
+        if self.config.lowercase:
+            text = text.lower()
+        return [m.group() for m in itertools.islice(WORD_RE.finditer(text), self.config.max_len)]
+
+    def encode(self, texts):
+        """Token id lists, one per text (unknown words -> 1, truncated to max_len tokens)."""
+        return [self.vocab.encode(self.tokenize(t)) for t in texts]
+
+    def predict_proba(self, texts, batch_size=256):
+        """Probabilities (m, n_classes); rows are batched by length to limit padding."""
+        id_lists = self.encode(texts)
+        out = np.empty((len(id_lists), len(self.classes)), dtype=np.float64)
+        order = np.argsort([len(ids) for ids in id_lists], kind="stable")
+        for start in range(0, len(order), batch_size):
+            idx = order[start: start + batch_size]
+            ids, lengths = pad_batch([id_lists[i] for i in idx])
+            out[idx] = self.net.predict_proba(ids, lengths).T
+        return out
+
+    def to_state(self):
+        header = {"config": to_dict(self.config), "classes": self.classes, "net": self.net.config()}
+        arrays = {f"net.{k}": v for k, v in self.net.params.items()}
+        arrays["vocab"] = np.array(self.vocab.tokens)
+        return header, arrays
+
+    @classmethod
+    def from_state(cls, header, arrays):
+        from seqcli.nn.seqnet import SeqNet
+
+        config = from_dict(SeqConfig, header["config"], "recurrent model config")
+        vocab = Vocab(arrays["vocab"].tolist())
+        net = SeqNet.from_config(header["net"], prefixed(arrays, "net."))
+        if len(vocab) != net.n_vocab:  # a longer vocabulary would index past the embedding
+            raise ValueError(f"vocabulary has {len(vocab)} entries, the embedding {net.n_vocab}")
+        classes = class_names(header, net.config()["n_classes"])
+        return cls(config, vocab, net, classes)

@@ -1,0 +1,154 @@
+"""The one path from a task's job to a trained model: optimizer, resume, best model, halt, divergence.
+
+A task (tasks/classify.py, tasks/lm.py) builds a *job* and ``fit`` trains it. The job supplies only
+what differs between tasks:
+
+    job.model             the fitted-model object being trained (``models.save`` writes it); its
+                          ``net.params`` are the weights the loop updates in place
+    job.cfg               a TrainConfig with every value set (epochs, lr, clip, patience, budgets, ...)
+    job.identity          {"task", "model", "params", "data_sha256"}: what a checkpoint needs to
+                          rebuild the same job from the same data
+    job.make_batches(epoch), job.step_loss(batch, rng), job.evaluate()   (see training/loop.py)
+    job.eval_every        validate every this many steps as well (None: once per epoch)
+    job.validate_on_halt  validate where a halted run stopped when that is past the last validation
+    job.show(event)       the event the display is given (a task may translate its epochs)
+    job.extra_state() -> (arrays, meta) and job.set_extra_state(arrays, meta): state of the task's own
+                          that a checkpoint must carry (a language model's recurrent state)
+
+``fit`` sets ``job.state`` to the live TrainState before training. It writes the model at its best
+weights to ``output`` each time validation improves, and on a halt (Ctrl-C, --max-steps, --max-time)
+writes the checkpoint that ``--resume`` continues from. It never prints.
+"""
+
+import time
+from dataclasses import dataclass
+
+from seqcli.errors import SeqcliError
+from seqcli.training import checkpoint, loop
+
+
+class DivergedError(SeqcliError):
+    """Training diverged (the loss became NaN or infinite); the best weights so far are kept."""
+
+
+@dataclass
+class Outcome:
+    """How a fit ended."""
+    state: loop.TrainState
+    halted: str | None           # why training stopped before its end, or None
+    checkpoint: str | None       # the checkpoint written on a halt (None without an output file)
+    rows: int = 0                # rows and tokens (a language model's: characters) trained on in this run
+    tokens: int = 0
+    seconds: float = 0.0         # time spent in the loop (validation included)
+
+    @property
+    def has_model(self):
+        """Whether some validation has picked best weights (False: halted before the first one)."""
+        return self.state.best_epoch >= 0
+
+
+def fit(job, output=None, resume=None, report=None):
+    """Train ``job`` (see the module docstring); returns an Outcome, the net at its best weights.
+
+    output: model file to keep up to date (None: nothing is written, as for scikit-learn estimators).
+    resume: a checkpoint.ResumePoint of a halted run of this very job.
+    Raises DivergedError (a SeqcliError) when training diverges.
+    """
+    from seqcli import models
+    from seqcli.nn.optim import make_optimizer
+
+    report = report or (lambda event: None)
+    net, cfg = job.model.net, job.cfg
+    optimizer = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)
+    best = None
+    if resume is not None:
+        _restore(job, optimizer, resume)
+        best = resume.best_params
+    job.state = resume.state if resume is not None else loop.TrainState()
+    ckpt = checkpoint.path_for(output) if output is not None else None
+
+    def save_best(params):
+        if output is not None:
+            with_params(net, params, lambda: models.save(output, job.model))
+
+    def shown(event):
+        report(job.show(event))
+
+    seen = {"rows": 0, "tokens": 0, "started": time.perf_counter()}
+
+    def step_loss(batch, rng):
+        loss, grads, rows, tokens = job.step_loss(batch, rng)
+        seen["rows"] += rows
+        seen["tokens"] += tokens
+        return loss, grads, rows, tokens
+
+    def outcome(state, halted, path):
+        return Outcome(state, halted, path, seen["rows"], seen["tokens"], time.perf_counter() - seen["started"])
+
+    try:
+        state, _ = loop.run(net, optimizer, job.make_batches, step_loss, job.evaluate, cfg, shown,
+                            state=job.state, best_params=best, on_best=save_best, eval_every=job.eval_every)
+        return outcome(state, None, None)
+    except loop.Halted as halt:
+        state, best = halt.state, halt.best_params
+        if ckpt is not None:
+            checkpoint.save(ckpt, job.identity, _point(job, optimizer, state, best))
+        if job.validate_on_halt and _validate_where_stopped(job, state, best, halt.reason, save_best, shown) \
+                and ckpt is not None:
+            checkpoint.save(ckpt, job.identity, _point(job, optimizer, state, best))
+        net.params.update({k: v.copy() for k, v in best.items()})
+        return outcome(state, halt.reason, ckpt)
+    except loop.Diverged as exc:
+        kept = f"; the best weights so far are in {output}" if output is not None and (
+            job.state.best_epoch >= 0) else ""
+        raise DivergedError(f"training diverged: {exc}{kept}") from None
+
+
+def with_params(net, params, action):
+    """Run ``action()`` with ``params`` in the network, then put the live weights back."""
+    live = {k: v.copy() for k, v in net.params.items()}
+    net.params.update(params)
+    try:
+        return action()
+    finally:
+        net.params.update(live)
+
+
+def _restore(job, optimizer, point):
+    """Put a resume point's weights, optimizer moments and extra state into the job."""
+    from seqcli.nn import checks
+
+    net = job.model.net
+    try:  # the network built from the data and settings must be the checkpoint's
+        checks.check_resume(net.params, point.params, point.best_params, point.opt_arrays)
+        job.set_extra_state(point.extra_arrays, point.extra_meta)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SeqcliError(f"{point.source or '--resume'}: damaged checkpoint, or not of this run ({exc})") from None
+    net.params.update({k: v.astype(net.params[k].dtype) for k, v in point.params.items()})
+    optimizer.load_state(point.opt_arrays, point.opt_meta)
+
+
+def _point(job, optimizer, state, best):
+    opt_arrays, opt_meta = optimizer.state_arrays()
+    extra_arrays, extra_meta = job.extra_state()
+    return checkpoint.ResumePoint({k: v.copy() for k, v in job.model.net.params.items()}, best,
+                                  opt_arrays, opt_meta, state, extra_arrays, extra_meta)
+
+
+def _validate_where_stopped(job, state, best, reason, save_best, shown):
+    """Validate at the step where training stopped, when that is past the last validation (after
+    Ctrl-C only when nothing was validated yet: the user wants out at once). Keeps the weights when
+    they are the best so far. Returns whether it validated."""
+    last = state.history[-1].get("step") if state.history else None
+    if state.step == 0 or (state.history and (reason == "interrupted" or last == state.step)):
+        return False
+    figures = job.evaluate()
+    figures.update(epoch=state.epoch + 1, step=state.step, final=True)
+    state.history.append(figures)
+    improved = figures["loss"] < state.best_loss - 1e-7
+    if improved:
+        state.best_loss, state.best_epoch = figures["loss"], state.epoch
+        best.update({k: v.copy() for k, v in job.model.net.params.items()})
+        save_best(best)
+    shown({"event": "eval", "improved": improved, **figures})
+    return True

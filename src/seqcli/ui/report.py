@@ -1,0 +1,30 @@
+"""Report tables on stderr: the classification report of a trained model."""
+
+from seqcli.ui.console import stderr_console
+
+
+def print_classification_report(report, title="validation"):
+    """Accuracy, macro-F1, per-class table and confusion matrix as rich tables on stderr."""
+    from rich.table import Table
+
+    console = stderr_console()
+    summary = f"{title}: accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  n={report['n']}"
+    if "log_loss" in report:
+        summary += f"  log-loss {report['log_loss']:.4f}"
+    console.print(summary, markup=False)
+    per_class = Table(title=None, show_edge=False)
+    for col in ("class", "precision", "recall", "f1", "support"):
+        per_class.add_column(col, justify="left" if col == "class" else "right")
+    for row in report["per_class"]:
+        per_class.add_row(row["class"], f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                          f"{row['f1']:.3f}", str(row["support"]))
+    console.print(per_class)
+    classes = [row["class"] for row in report["per_class"]]
+    console.print("confusion matrix (rows: true class, columns: predicted)", markup=False)
+    confusion = Table(show_edge=False)
+    confusion.add_column("")
+    for c in classes:
+        confusion.add_column(c, justify="right")
+    for c, counts in zip(classes, report["confusion"]):
+        confusion.add_row(c, *(str(n) for n in counts))
+    console.print(confusion)
