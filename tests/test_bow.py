@@ -192,7 +192,8 @@ def test_accuracy_within_one_point_of_sklearn_logistic_regression():
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
 
-    from seqcli.features import Vectorizer, VectorizerConfig
+    from seqcli.config import VectorizerConfig
+    from seqcli.features import Vectorizer
 
     with open(RT_POLARITY, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))

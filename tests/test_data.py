@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcli import data
+from seqcli.data import decode
 from seqcli.data import display_name, iter_lines, read_corpus, read_table
 from seqcli.errors import SeqcliError
 
@@ -333,7 +333,7 @@ def test_tiny_read_chunks_give_the_same_table(tmp_path, monkeypatch, chunk):
     content = '\ufefftext,label\r\n"ça, \U0001f600\r\nnext",pos\r\nnaïve,neg'.encode()
     path = write(tmp_path, "d.csv", content)
     expected = read_table(path)
-    monkeypatch.setattr(data, "_CHUNK", chunk)
+    monkeypatch.setattr(decode, "_CHUNK", chunk)
     assert read_table(path) == expected
     assert expected.texts == ["ça, \U0001f600\nnext", "naïve"]
     assert list(iter_lines(path)) == ["text,label", '"ça, \U0001f600', 'next",pos', "naïve,neg"]
@@ -356,7 +356,7 @@ def test_invalid_utf8_column_counts_characters(tmp_path):
 
 
 def test_invalid_utf8_after_many_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "_CHUNK", 7)
+    monkeypatch.setattr(decode, "_CHUNK", 7)
     lines = [b"text,label"] + [b'"r%d\nx",y' % i for i in range(300)] + [b"abcdefghijklmnopqrst\xc3(,z"]
     path = write(tmp_path, "data.csv", b"\n".join(lines) + b"\n")
     assert "line 602: invalid UTF-8 (byte 0xc3 at column 21)" in error_of(read_table, path)
@@ -499,7 +499,7 @@ def test_permission_denied(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(data, "open", denied, raising=False)  # works even when tests run as root
+    monkeypatch.setattr(decode, "open", denied, raising=False)  # works even when tests run as root
     assert error_of(read_table, path) == f"{path}: permission denied (cannot read the file)"
 
 

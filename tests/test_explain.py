@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from seqcli import explain as ex
+from seqcli import api
 from seqcli.ui import explain as ue
 from seqcli.errors import SeqcliError
 from seqcli.nn import cells
@@ -65,16 +66,23 @@ def console(colour, width=80):
                    color_system="truecolor" if colour else None, no_color=not colour)
 
 
+def run_explain(model, texts, *, units=None, gate=None, layer=None, stats=False, **kw):
+    """What ``seqcli predict MODEL --explain`` does: records (or saturation) from the api, drawn by ui."""
+    if stats:
+        return ue.render_stats(api.saturation(model, texts, units, gate, layer), **kw)
+    return ue.render(api.explain(model, texts, units, gate, layer), **kw)
+
+
 def render(model, texts, colour, width=80, **kw):
     """(plain text, text with ANSI styles) of the panels for ``texts``."""
     c = console(colour, width)
-    ue.run_explain(model, texts, console=c, **kw)
+    run_explain(model, texts, console=c, **kw)
     return c.export_text(styles=False, clear=False), c.export_text(styles=True)
 
 
 def as_json(model, texts, **kw):
     buf = io.StringIO()
-    ue.run_explain(model, texts, as_json=True, file=buf, **kw)
+    run_explain(model, texts, as_json=True, file=buf, **kw)
     return [json.loads(line) for line in buf.getvalue().splitlines()]
 
 
@@ -217,7 +225,7 @@ def test_units_by_list(models):
         assert np.array_equal(np.array(g["values"], np.float32), st["enc." + key][:, [3, 1], 0].T)
     for bad in ("6", "x", "-1", "top:0", ","):
         with pytest.raises(SeqcliError) as err:
-            ue.run_explain(model, [SENTENCE], units=bad, as_json=True, file=io.StringIO())
+            run_explain(model, [SENTENCE], units=bad, as_json=True, file=io.StringIO())
         assert err.value.exit_code == 2
 
 
@@ -240,10 +248,10 @@ def test_units_top_k_are_the_most_varying_over_the_real_steps(models):
 
 def test_layer_out_of_range_is_a_usage_error(models):
     with pytest.raises(SeqcliError) as err:
-        ue.run_explain(models["bi"], [SENTENCE], layer=2, as_json=True, file=io.StringIO())
+        run_explain(models["bi"], [SENTENCE], layer=2, as_json=True, file=io.StringIO())
     assert err.value.exit_code == 2 and "2 layers" in err.value.message
     with pytest.raises(SeqcliError):
-        ue.run_explain(models["bow"], [SENTENCE], units="top:3")
+        run_explain(models["bow"], [SENTENCE], units="top:3")
 
 
 def test_sixty_words_wrap_at_80_columns(models):
@@ -280,7 +288,7 @@ def test_stats_share_of_saturated_gate_values(models):
     model = models["bi"]
     texts = [SENTENCE, "good", "bad and awful really"]
     buf = io.StringIO()
-    ue.run_explain(model, texts, stats=True, as_json=True, file=buf)
+    run_explain(model, texts, stats=True, as_json=True, file=buf)
     doc = json.loads(buf.getvalue())["saturation"]
     assert doc["n_texts"] == 3 and doc["n_steps"] == sum(len(model.tokenize(t)) for t in texts)
     for row in doc["rows"]:
@@ -295,7 +303,7 @@ def test_stats_share_of_saturated_gate_values(models):
     plain, _ = render(model, texts, False, stats=True)
     assert "gate saturation over 3 texts" in plain and "Γf forget gate" in plain and "%" in plain
     with pytest.raises(SeqcliError):
-        ue.run_explain(models["bow"], texts, stats=True)
+        run_explain(models["bow"], texts, stats=True)
 
 
 # ------------------------------------------------------------------------------ bag of words

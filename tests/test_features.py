@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqcli.errors import SeqcliError
-from seqcli.features import (SparseRows, Vectorizer, VectorizerConfig, write_jsonl, write_npz,
+from seqcli.config import VectorizerConfig
+from seqcli.features import (SparseRows, Vectorizer, write_jsonl, write_npz,
                              write_svmlight)
 from seqcli.text import WORD_RE
 
@@ -182,7 +183,8 @@ def test_errors():
 
 HASH_SCRIPT = """
 import json, sys
-from seqcli.features import Vectorizer, VectorizerConfig
+from seqcli.config import VectorizerConfig
+from seqcli.features import Vectorizer
 rows = Vectorizer(VectorizerConfig(hash_bits=12, ngram_max=2)).transform(json.loads(sys.argv[1]))
 print(json.dumps([rows.indptr.tolist(), rows.indices.tolist(), rows.data.tolist(),
                   sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "scipy"))]))

@@ -336,7 +336,6 @@ class _TooSlow(BaseException):
 
 
 def _load_within(path, seconds):
-    from seqcli import models
 
     def alarm(*_):
         raise _TooSlow

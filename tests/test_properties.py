@@ -64,7 +64,7 @@ def run(args, data: bytes):
 def models(tmp_path_factory):
     from seqcli import api, models
     from seqcli.estimators import BowClassifier, SeqClassifier
-    from seqcli.features import VectorizerConfig
+    from seqcli.config import VectorizerConfig
     from lmtrain import train_lm
 
     folder = tmp_path_factory.mktemp("properties")

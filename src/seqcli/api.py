@@ -242,17 +242,22 @@ def prime_unknown(lm, prime):
 # --------------------------------------------------------------------------------------- explain
 
 def explain(model, texts, units=None, gates=None, layer=None):
-    """One explanation record per text (see explain.py)."""
+    """One explanation record per text, made as each text comes (see explain/); the options are
+    checked at once (usage errors) before any text is read."""
     from seqcli import explain as ex
 
     return ex.explain(model, texts, units=units, gates=gates, layer=layer)
 
 
-def saturation(model, texts, layer=None):
-    """Shares of saturated gate values over ``texts`` (see explain.saturation)."""
+def saturation(model, texts, units=None, gates=None, layer=None):
+    """Shares of saturated gate values over ``texts`` (see explain/stats.py)."""
     from seqcli import explain as ex
+    from seqcli.explain.stats import saturation as saturation_of
 
-    return ex.saturation(model, texts, layer=layer)
+    ex.check_options(model, units, gates, layer)
+    if getattr(model, "kind", None) == "bow":
+        raise ex.usage("--stats needs a recurrent model: a bag-of-words model has no gates")
+    return saturation_of(model, list(texts), layer=layer)
 
 
 # --------------------------------------------------------------------------------------- compare

@@ -1,4 +1,4 @@
-"""The one exception type the CLI turns into a one-line message and an exit code."""
+"""The exception types the CLI turns into a one-line message and an exit code."""
 
 
 class SeqcliError(Exception):
@@ -12,3 +12,11 @@ class SeqcliError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+
+
+class FeatureError(SeqcliError, ValueError):
+    """A bad setting, an empty vocabulary or an inconsistent saved state of the vectorizer.
+
+    A ``ValueError`` for library callers and a ``SeqcliError`` (exit code 1) for the CLI, which
+    prints it as one line instead of reporting an internal error.
+    """

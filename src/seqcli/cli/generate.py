@@ -63,10 +63,10 @@ def generate(
     echo: Annotated[bool, typer.Option("--echo/--no-echo", help="Print the prime before each sample.")] = True,
     quiet: opt.Quiet = False,
     explain: Annotated[bool, typer.Option("--explain", help="After sampling, colour each character of the (first) sample by a unit's activation, on stderr, with gate saturation per layer.")] = False,
-    units: Annotated[Optional[str], typer.Option("--units", help="--explain: units to show, e.g. 3,17 or top:4.")] = None,
-    gate: Annotated[Optional[str], typer.Option("--gate", help="--explain: gate / field to show (u, f, o, r, cc, c, a).")] = None,
-    layer: Annotated[Optional[int], typer.Option("--layer", help="--explain: layer, 0-based; negative from the top.")] = None,
-    no_color: Annotated[bool, typer.Option("--no-color", help="--explain: shade characters instead of colours.")] = False,
+    units: opt.Units = None,
+    gate: opt.Gate = None,
+    layer: opt.Layer = None,
+    no_color: opt.NoColor = False,
 ):
     """Write text sampled from a character language model to stdout, one character at a time."""
     import secrets
@@ -93,6 +93,8 @@ def generate(
         seed = secrets.randbits(32)
     if not explain and (units is not None or gate is not None or layer is not None or no_color):
         raise typer.BadParameter("--units, --gate, --layer and --no-color go with --explain", param_hint="--explain")
+    if explain:  # option values that do not fit the model fail before any sampling
+        api.explain(lm, [], units, gate, layer)
     generation = api.Generation(lm, prime, length, temperature, top_k, argmax or temperature == 0, seed, until,
                                 count, echo, keep_first=_EXPLAIN_CHARS if explain else 0)
     try:
@@ -103,11 +105,11 @@ def generate(
     if not quiet:
         print(f"seqcli: {generation.note()}", file=sys.stderr, flush=True)
     if explain:  # on stderr, so stdout stays the generated text
-        from seqcli.ui.explain import make_console, run_explain
+        from seqcli.ui import explain as show
 
         text = (prime + generation.first)[:_EXPLAIN_CHARS]
-        run_explain(lm, [text], units=units, gate=gate, layer=layer, no_color=no_color,
-                    console=make_console(no_color, file=sys.stderr))
+        show.render(api.explain(lm, [text], units, gate, layer), no_color=no_color,
+                    console=show.make_console(no_color, file=sys.stderr))
 
 
 _EXPLAIN_CHARS = 5000  # one forward pass holds every gate of every step: keep it small

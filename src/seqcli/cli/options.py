@@ -124,3 +124,7 @@ MaxFeatures = Annotated[Optional[int], knob(V, "max_features", "--max-features",
 HashBits = Annotated[Optional[int], knob(V, "hash_bits", "--hash-bits", help="Hash terms into 2**B columns instead of keeping a vocabulary.")]
 MaxSteps = Annotated[Optional[int], knob(T, "max_steps", "--max-steps", help="Stop after this many optimizer steps (resumable).")]
 MaxTime = Annotated[Optional[str], typer.Option("--max-time", help="Stop after this long, e.g. 10m (resumable).")]
+Units = Annotated[Optional[str], typer.Option("--units", help="--explain: units to show, e.g. 3,17,42 or top:8 (default: the mean over units).")]
+Gate = Annotated[Optional[str], typer.Option("--gate", help="--explain: show only this gate / field: u, f, o, r (gates), cc, c, a; a list with commas.")]
+Layer = Annotated[Optional[int], typer.Option("--layer", help="--explain: layer to show, 0-based; negative counts from the top (default: the last).")]
+NoColor = Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")]

@@ -1,7 +1,7 @@
 """``seqcli predict``: one line of output per input line, from any model file."""
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,11 +17,11 @@ def predict(
     proba: Annotated[bool, typer.Option("--proba", help="Add every class's probability to each TSV line.")] = False,
     text_col: opt.TextCol = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show what the model computed on each text: gate heatmaps per word (recurrent), word contributions (bag-of-words), characters coloured by a unit (language model).")] = False,
-    units: Annotated[Optional[str], typer.Option("--units", help="--explain: units to show, e.g. 3,17,42 or top:8 (default: the mean over units).")] = None,
-    gate: Annotated[Optional[str], typer.Option("--gate", help="--explain: show only this gate / field: u, f, o, r (gates), cc, c, a; a list with commas.")] = None,
-    layer: Annotated[Optional[int], typer.Option("--layer", help="--explain: layer to show, 0-based; negative counts from the top (default: the last).")] = None,
+    units: opt.Units = None,
+    gate: opt.Gate = None,
+    layer: opt.Layer = None,
     stats: Annotated[bool, typer.Option("--stats", help="--explain: share of saturated gate values (< 0.1 or > 0.9) over all inputs, instead of one panel per input.")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")] = False,
+    no_color: opt.NoColor = False,
 ):
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
     from seqcli import api, ui
@@ -30,12 +30,17 @@ def predict(
         raise typer.BadParameter("--units, --gate, --layer, --stats and --no-color go with --explain",
                                  param_hint="--explain")
     fitted = api.load_model(model)
+    if explain:  # option values that do not fit the model fail before any input is read
+        api.explain(fitted, [], units, gate, layer)
     batches = api.input_batches(input, text_col, notify=ui.note)
     if explain:
-        from seqcli.ui.explain import run_explain
+        from seqcli.ui import explain as show
 
-        run_explain(fitted, (t for batch in batches for t in batch), units=units, gate=gate,
-                    layer=layer, as_json=as_json, stats=stats, no_color=no_color)
+        texts = (t for batch in batches for t in batch)
+        if stats:
+            show.render_stats(api.saturation(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
+        else:
+            show.render(api.explain(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
         return
     if fitted.kind == "lm":
         if proba:

@@ -1,6 +1,5 @@
 """The fitted bag-of-words classifier: vectorizer + BowNet + class names (numpy only)."""
 
-import numpy as np
 
 from seqcli.config import BowConfig, from_dict, to_dict
 from seqcli.models import class_names, prefixed

@@ -11,7 +11,7 @@ from seqcli.nn import checks
 from seqcli.nn.functional import softmax, softmax_cross_entropy
 
 
-class BowNet:
+class BowNet(checks.Rebuildable):
     """Multinomial logistic regression on sparse bag-of-words rows.
 
     logits = W x + b for each example x (a sparse row of n_x features), softmax over n_y classes;
@@ -30,15 +30,12 @@ class BowNet:
         n_y, n_x = self.params["W"].shape
         return {"n_features": int(n_x), "n_classes": int(n_y)}
 
-    @classmethod
-    def from_config(cls, config, params):
-        # sizes and arrays are checked before anything is allocated (see nn/checks.py)
+    @staticmethod
+    def param_shapes(config):
+        """The parameter shapes ``config`` implies, from checked sizes, without allocating."""
         n_x = checks.config_int(config, "n_features", 1, checks.MAX_FEATURES)
         n_y = checks.config_int(config, "n_classes", 1, checks.MAX_CLASSES)
-        dtype = checks.check_arrays(params, {"W": (n_y, n_x), "b": (n_y, 1)})
-        net = cls(n_x, n_y, dtype=dtype)
-        net.params.update(params)
-        return net
+        return {"W": (n_y, n_x), "b": (n_y, 1)}
 
     def logits(self, rows):
         """Class scores (n_y, m) for CSR rows ``(indptr, indices, data)``.

@@ -19,6 +19,21 @@ class KeysDiffer(KeyError, ValueError):
         return str(self.args[0])
 
 
+class Rebuildable:
+    """Mixin of the networks: ``from_config(config, params)`` rebuilds a network from its ``config()``
+    and saved arrays, checking the arrays against ``param_shapes(config)`` BEFORE anything is built
+    (a model file is untrusted). The dtype comes from the arrays."""
+
+    @classmethod
+    def from_config(cls, config, params):
+        shapes = cls.param_shapes(config)
+        dtype = check_arrays(params, shapes)
+        net = cls(**{**config, "dtype": dtype})
+        for k in shapes:
+            net.params[k] = np.array(params[k], dtype=dtype)
+        return net
+
+
 def config_int(config, key, lo, hi):
     """config[key] as an int in [lo, hi] (bools are not sizes)."""
     value = config[key]

@@ -235,6 +235,37 @@ class Stack:
         return [layer.final_state(c) for layer, c in zip(self.layers, cache.caches)]
 
 
+def recurrent_stack(params, prefix, cell, n_in, hidden, layers, rng, dtype=np.float32, bidirectional=False,
+                    dropout=0.0, dropout_at="inputs", direction_names=True):
+    """A Stack of ``layers`` recurrent layers of ``cell`` (Bidirectional ones when asked), its parameters
+    under ``{prefix}.l{i}.fw`` / ``.bw`` (or ``{prefix}.l{i}`` with ``direction_names=False``)."""
+    stack = []
+    for i in range(layers):
+        names = _layer_names(prefix, i, bidirectional, direction_names)
+        directions = [Recurrent(params, name, cell, n_in, hidden, rng, dtype) for name in names]
+        layer = Bidirectional(*directions) if bidirectional else directions[0]
+        stack.append(layer)
+        n_in = layer.n_out
+    return Stack(stack, dropout, dropout_at)
+
+
+def stack_shapes(prefix, cell, n_in, hidden, layers, bidirectional=False, direction_names=True):
+    """(the parameter shapes of ``recurrent_stack`` with these sizes, its output size), without
+    allocating anything (to check a stored network before building it)."""
+    shapes = {}
+    for i in range(layers):
+        for name in _layer_names(prefix, i, bidirectional, direction_names):
+            shapes.update({f"{name}.{k}": v for k, v in cells.param_shapes(cell, n_in, hidden).items()})
+        n_in = hidden * (2 if bidirectional else 1)
+    return shapes, n_in
+
+
+def _layer_names(prefix, i, bidirectional, direction_names):
+    if not direction_names:
+        return [f"{prefix}.l{i}"]
+    return [f"{prefix}.l{i}.fw", f"{prefix}.l{i}.bw"] if bidirectional else [f"{prefix}.l{i}.fw"]
+
+
 def _drop(x, rate, rng):
     """(x with inverted dropout applied, the keep-mask or None when dropout is off)."""
     keep = inverted_dropout(x.shape, rate, rng, x.dtype)

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import cells, checks
 from .functional import log_softmax, softmax_cross_entropy
-from .layers import Dense, Embedding, Recurrent, Stack
+from .layers import Dense, Embedding, recurrent_stack, stack_shapes
 
 
 class LMCache(NamedTuple):
@@ -40,7 +40,7 @@ class LMCache(NamedTuple):
 
 
 
-class CharLMNet:
+class CharLMNet(checks.Rebuildable):
     """Embedding -> recurrent stack (state carried in and out) -> per-step dense -> softmax."""
 
     def __init__(self, n_vocab, cell="lstm", embed=64, hidden=256, layers=1, dropout=0.0, seed=0,
@@ -57,11 +57,8 @@ class CharLMNet:
         self.embedding = Embedding(P, "embed", self.n_vocab, self.embed, rng, self.dtype)
         # Embedding keeps column 0 at zero for padding; here id 0 is a real character
         P["embed.E"][:, 0] = rng.standard_normal(self.embed)
-        stack, n_in = [], self.embed
-        for i in range(self.layers):
-            stack.append(Recurrent(P, f"rnn.l{i}", self.cell, n_in, self.hidden, rng, self.dtype))
-            n_in = self.hidden
-        self.rnn = Stack(stack, self.dropout, dropout_at="outputs")
+        self.rnn = recurrent_stack(P, "rnn", self.cell, self.embed, self.hidden, self.layers, rng, self.dtype,
+                                   dropout=self.dropout, dropout_at="outputs", direction_names=False)
         self.readout = Dense(P, "out", self.hidden, self.n_vocab, rng, self.dtype)
 
     # -- configuration and persistence ------------------------------------------------------------
@@ -72,17 +69,8 @@ class CharLMNet:
                 "layers": self.layers, "dropout": self.dropout,
                 "seed": None if self.seed is None else int(self.seed)}
 
-    @classmethod
-    def from_config(cls, config, params):
-        """Rebuild a network from ``config()`` and saved arrays (dtype taken from the arrays)."""
-        dtype = checks.check_arrays(params, cls._param_shapes(config))  # before allocating anything
-        net = cls(**{**config, "dtype": dtype})
-        for k, v in params.items():
-            net.params[k] = np.array(v, dtype=dtype)
-        return net
-
     @staticmethod
-    def _param_shapes(config):
+    def param_shapes(config):
         """The parameter shapes ``config`` implies, computed from checked sizes without allocating."""
         n_vocab = checks.config_int(config, "n_vocab", 1, checks.MAX_VOCAB)
         embed = checks.config_int(config, "embed", 1, checks.MAX_UNITS)
@@ -90,11 +78,8 @@ class CharLMNet:
         layers = checks.config_int(config, "layers", 1, checks.MAX_LAYERS)
         cell = checks.config_choice(config, "cell", cells.GATES)
         checks.config_dropout(config)
-        shapes, n_in = {"embed.E": (embed, n_vocab)}, embed
-        for i in range(layers):
-            shapes.update({f"rnn.l{i}.{k}": v for k, v in cells.param_shapes(cell, n_in, hidden).items()})
-            n_in = hidden
-        shapes.update({"out.Wya": (n_vocab, hidden), "out.by": (n_vocab, 1)})
+        shapes, _ = stack_shapes("rnn", cell, embed, hidden, layers, direction_names=False)
+        shapes.update({"embed.E": (embed, n_vocab), "out.Wya": (n_vocab, hidden), "out.by": (n_vocab, 1)})
         return shapes
 
     def layer_params(self, i):

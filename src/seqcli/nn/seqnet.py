@@ -19,7 +19,7 @@ import numpy as np
 
 from . import cells, checks
 from .functional import softmax, softmax_cross_entropy
-from .layers import POOLS, Bidirectional, Dense, Embedding, Pool, Recurrent, Stack, inverted_dropout
+from .layers import POOLS, Bidirectional, Dense, Embedding, Pool, inverted_dropout, recurrent_stack, stack_shapes
 
 
 class SeqNetCache(NamedTuple):
@@ -32,7 +32,7 @@ class SeqNetCache(NamedTuple):
     lengths: np.ndarray  # (m,)
 
 
-class SeqNet:
+class SeqNet(checks.Rebuildable):
     """Embedding -> recurrent stack -> pooling -> dropout -> dense classifier; see the module docstring."""
 
     def __init__(self, n_vocab, n_classes, cell="lstm", embed=64, hidden=128, layers=1,
@@ -48,17 +48,9 @@ class SeqNet:
         self._params = {}
         P = self._params
         self.embedding = Embedding(P, "embed", self.n_vocab, self.embed, rng, self.dtype)
-        stack, n_in = [], self.embed
-        for i in range(self.layers):
-            fw = Recurrent(P, f"enc.l{i}.fw", self.cell, n_in, self.hidden, rng, self.dtype)
-            if self.bidirectional:
-                bw = Recurrent(P, f"enc.l{i}.bw", self.cell, n_in, self.hidden, rng, self.dtype)
-                layer = Bidirectional(fw, bw)
-            else:
-                layer = fw
-            stack.append(layer)
-            n_in = layer.n_out
-        self.encoder = Stack(stack, self.dropout)
+        self.encoder = recurrent_stack(P, "enc", self.cell, self.embed, self.hidden, self.layers, rng, self.dtype,
+                                       self.bidirectional, self.dropout)
+        n_in = self.encoder.n_out
         self.pooling = Pool(self.pool, split=self.hidden if self.bidirectional else None)
         self.readout = Dense(P, "out", n_in, self.n_classes, rng, self.dtype)
 
@@ -86,17 +78,8 @@ class SeqNet:
             "seed": None if self.seed is None else int(self.seed),
         }
 
-    @classmethod
-    def from_config(cls, config, params):
-        """Rebuild a network from ``config()`` and saved arrays (dtype taken from the arrays)."""
-        dtype = checks.check_arrays(params, cls._param_shapes(config))  # before allocating anything
-        net = cls(**{**config, "dtype": dtype})
-        for k in net._params:
-            net._params[k] = np.array(params[k], dtype=dtype)
-        return net
-
     @staticmethod
-    def _param_shapes(config):
+    def param_shapes(config):
         """The parameter shapes ``config`` implies, computed from checked sizes without allocating."""
         n_vocab = checks.config_int(config, "n_vocab", 1, checks.MAX_VOCAB)
         n_classes = checks.config_int(config, "n_classes", 1, checks.MAX_CLASSES)
@@ -108,13 +91,8 @@ class SeqNet:
         checks.config_dropout(config)
         if not isinstance(config.get("bidirectional", False), bool):
             raise ValueError("network bidirectional must be true or false")
-        directions = ("fw", "bw") if config.get("bidirectional") else ("fw",)
-        shapes, n_in = {"embed.E": (embed, n_vocab)}, embed
-        for i in range(layers):
-            for d in directions:
-                shapes.update({f"enc.l{i}.{d}.{k}": v for k, v in cells.param_shapes(cell, n_in, hidden).items()})
-            n_in = hidden * len(directions)
-        shapes.update({"out.Wya": (n_classes, n_in), "out.by": (n_classes, 1)})
+        shapes, n_in = stack_shapes("enc", cell, embed, hidden, layers, config.get("bidirectional", False))
+        shapes.update({"embed.E": (embed, n_vocab), "out.Wya": (n_classes, n_in), "out.by": (n_classes, 1)})
         return shapes
 
     # -- computation -------------------------------------------------------------------------------

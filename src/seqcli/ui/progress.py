@@ -49,11 +49,11 @@ class _EpochMeter:
         return count / max(time.perf_counter() - self.started, 1e-9)
 
 
-class PlainDisplay(NullDisplay):
-    """One plain line per evaluation on stderr, for logs and pipes."""
+class _Display(NullDisplay):
+    """What every live display does with the events; subclasses say how a line and progress show."""
 
     def __init__(self, unit="rows"):
-        self.meter, self.unit = _EpochMeter(), unit
+        self.meter, self.unit, self.epochs = _EpochMeter(), unit, None
 
     def __call__(self, event):
         kind = event["event"]
@@ -62,12 +62,31 @@ class PlainDisplay(NullDisplay):
         elif kind == "epoch_start":
             self.meter.reset()
             self.epochs = event["epochs"]
+            self.epoch_started(event)
         elif kind == "batch":
             self.meter.add(event)
+            self.batch_done(event)
         elif kind == "eval":
-            print(format_eval(event, self.meter, self.epochs, self.unit), file=sys.stderr, flush=True)
+            self.line(format_eval(event, self.meter, self.epochs, self.unit))
+            self.evaluated(event)
         elif kind == "sample":
-            print(format_sample(event), file=sys.stderr, flush=True)
+            self.line(format_sample(event))
+
+    def epoch_started(self, event):
+        pass
+
+    def batch_done(self, event):
+        pass
+
+    def evaluated(self, event):
+        pass
+
+    def line(self, text):
+        print(text, file=sys.stderr, flush=True)
+
+
+class PlainDisplay(_Display):
+    """One plain line per evaluation on stderr, for logs and pipes."""
 
 
 def format_sample(event):
@@ -92,11 +111,11 @@ def format_eval(event, meter, epochs, unit):
     return "  ".join(parts)
 
 
-class RichDisplay(NullDisplay):
+class RichDisplay(_Display):
     """Live progress on a terminal: epoch bar, loss, validation figures, speed, grad norm, ETA."""
 
     def __init__(self, unit="rows"):
-        self.meter, self.unit = _EpochMeter(), unit
+        super().__init__(unit)
         self.last_eval = ""
 
     def __enter__(self):
@@ -112,30 +131,23 @@ class RichDisplay(NullDisplay):
     def __exit__(self, *exc):
         return self.progress.__exit__(*exc)
 
-    def __call__(self, event):
-        kind = event["event"]
-        if kind == "start":
-            self.unit = event["unit"]
-        elif kind == "epoch_start":
-            self.meter.reset()
-            self.epochs = event["epochs"]
-            desc = f"epoch {event['epoch'] + 1}/{event['epochs']}"
-            if self.task is not None:
-                self.progress.remove_task(self.task)
-            self.task = self.progress.add_task(desc, total=event["batches"], completed=event["batch"],
-                                               figures="")
-        elif kind == "batch":
-            self.meter.add(event)
-            figures = (f"loss {self.meter.loss:.4f}  {self.unit}/s {self.meter.rate(self.unit):,.0f}"
-                       f"  |g| {self.meter.grad_norm:.2f}  {self.last_eval}")
-            self.progress.update(self.task, completed=event["batch"], figures=figures)
-        elif kind == "sample":
-            self.progress.console.print(format_sample(event), markup=False)
-        elif kind == "eval":
-            line = format_eval(event, self.meter, self.epochs, self.unit)
-            self.progress.console.print(line, markup=False)
-            self.last_eval = f"val_loss {event['loss']:.4f}" + (
-                f"  val_acc {event['accuracy']:.3f}" if "accuracy" in event else "")
+    def epoch_started(self, event):
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(f"epoch {event['epoch'] + 1}/{event['epochs']}", total=event["batches"],
+                                           completed=event["batch"], figures="")
+
+    def batch_done(self, event):
+        figures = (f"loss {self.meter.loss:.4f}  {self.unit}/s {self.meter.rate(self.unit):,.0f}"
+                   f"  |g| {self.meter.grad_norm:.2f}  {self.last_eval}")
+        self.progress.update(self.task, completed=event["batch"], figures=figures)
+
+    def evaluated(self, event):
+        self.last_eval = f"val_loss {event['loss']:.4f}" + (
+            f"  val_acc {event['accuracy']:.3f}" if "accuracy" in event else "")
+
+    def line(self, text):
+        self.progress.console.print(text, markup=False)
 
 
 def training_display(quiet=False, unit="rows"):

@@ -11,7 +11,7 @@ def print_classification_report(report, title="validation"):
     summary = f"{title}: accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  n={report['n']}"
     if "log_loss" in report:
         summary += f"  log-loss {report['log_loss']:.4f}"
-    console.print(summary, markup=False)
+    console.print(summary, markup=False, soft_wrap=True)
     per_class = Table(title=None, show_edge=False)
     for col in ("class", "precision", "recall", "f1", "support"):
         per_class.add_column(col, justify="left" if col == "class" else "right")

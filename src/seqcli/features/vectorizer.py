@@ -1,4 +1,4 @@
-"""Bag-of-words features: counts, binary, tf-idf and the hashing trick, in pure Python + NumPy.
+"""The vectorizer: counts, binary, tf-idf and the hashing trick, in pure Python + NumPy.
 
 Why our own vectorizer: ``seqcli predict`` must featurize text for bag-of-words models without
 importing scikit-learn or scipy (they cost most of the start-up time). The results equal
@@ -22,36 +22,22 @@ Rows are returned as :class:`SparseRows`, a CSR triple in plain numpy; scipy is 
 per n-gram (as in sklearn); counting, weighting and normalising run in numpy over the whole batch.
 """
 
-import json
-import math
 import re
 import zlib
 from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import compress
-from dataclasses import asdict
-from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
 
-from seqcli.config import VectorizerConfig, from_dict
-from seqcli.errors import SeqcliError
+from seqcli.config import VectorizerConfig
+from seqcli.errors import FeatureError
 from seqcli.text import char_tokens, word_tokens
 
-STATE_FORMAT = "seqcli-vectorizer"
-STATE_VERSION = 1
 
 _WHITESPACE_RUN = re.compile(r"\s\s+")  # sklearn's char analyzer collapses these to one space
-
-
-class FeatureError(SeqcliError, ValueError):
-    """A bad setting, an empty vocabulary or an inconsistent saved state.
-
-    A ``ValueError`` for library callers and a ``SeqcliError`` (exit code 1) for the CLI, which
-    prints it as one line instead of reporting an internal error.
-    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,6 +92,18 @@ class HashedNames(Sequence):
 # analysis: text -> list of n-grams
 
 
+def pieces(text, cfg):
+    """(the words or characters of ``text`` the n-grams are made of, the string that joins them)."""
+    if cfg.analyzer == "word":
+        return word_tokens(text, lowercase=cfg.lowercase), " "
+    return char_tokens(_WHITESPACE_RUN.sub(" ", text), lowercase=cfg.lowercase), ""
+
+
+def hashed_column(gram, hash_bits):
+    """The column of ``gram`` under the hashing trick (see the module docstring)."""
+    return zlib.crc32(gram.encode("utf-8", "surrogatepass")) & ((1 << hash_bits) - 1)
+
+
 def _analyze(text, cfg):
     """All n-grams of ``text`` for orders ngram_min..ngram_max, grouped by order, each in text order."""
     lo, hi = cfg.ngram_min, cfg.ngram_max
@@ -115,7 +113,7 @@ def _analyze(text, cfg):
         for n in range(max(lo, 2), min(hi, len(toks)) + 1):
             grams += [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
         return grams
-    chars = char_tokens(_WHITESPACE_RUN.sub(" ", text), lowercase=cfg.lowercase)
+    chars, _ = pieces(text, cfg)
     grams = chars if lo == 1 else []
     joined = "".join(chars)  # n-grams of characters are slices of their concatenation
     for n in range(max(lo, 2), min(hi, len(joined)) + 1):
@@ -342,103 +340,18 @@ class Vectorizer:
     # -- persistence ------------------------------------------------------------------------
 
     def to_state(self):
-        """``(header, arrays)`` for a model file: JSON-ready dict and plain numeric/unicode arrays.
+        """``(header, arrays)`` for a model file (see features/state.py)."""
+        from seqcli.features.state import to_state
 
-        arrays: ``df`` (n_cols,) int64 and, unless hashing, the vocabulary as ``vocab_text``
-        (0-d unicode array, all terms concatenated in column order) plus ``vocab_offsets``
-        (n_cols + 1,) int64 (term i is ``text[offsets[i]:offsets[i+1]]``); one string plus offsets
-        works for any term, including ones containing spaces or newlines (char n-grams), and costs
-        4 bytes per character rather than 4 x the longest term per term. idf is not stored: it is
-        recomputed from df and n_docs, so the two can never disagree.
-        """
         self._check_fitted()
-        header = {"format": STATE_FORMAT, "version": STATE_VERSION,
-                  "config": asdict(self.config), "n_docs": int(self.n_docs_),
-                  "n_cols": int(len(self.df_))}
-        arrays = {"df": np.asarray(self.df_, dtype=np.int64)}
-        if self.vocabulary_ is not None:
-            terms = self.feature_names()
-            lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
-            offsets = np.zeros(len(terms) + 1, dtype=np.int64)
-            np.cumsum(lengths, out=offsets[1:])
-            arrays["vocab_text"] = np.array("".join(terms), dtype=f"<U{max(int(offsets[-1]), 1)}")
-            arrays["vocab_offsets"] = offsets
-        return header, arrays
+        return to_state(self)
 
     @classmethod
     def from_state(cls, header, arrays):
         """Rebuild a fitted vectorizer from :meth:`to_state` output; ``ValueError`` if inconsistent."""
-        if not isinstance(header, dict) or header.get("format") != STATE_FORMAT:
-            raise FeatureError(f"not a vectorizer state (expected format {STATE_FORMAT!r})")
-        version = header.get("version")
-        if not isinstance(version, int) or not 1 <= version <= STATE_VERSION:
-            raise FeatureError(f"vectorizer state version {version!r} is not supported "
-                               f"(this seqcli reads up to {STATE_VERSION})")
-        try:
-            config = from_dict(VectorizerConfig, header.get("config"), "config")
-        except (TypeError, ValueError) as exc:
-            raise FeatureError(f"vectorizer state: {exc}") from None
-        n_docs, n_cols = header.get("n_docs"), header.get("n_cols")
-        if not (isinstance(n_docs, int) and n_docs >= 0 and isinstance(n_cols, int) and n_cols >= 0):
-            raise FeatureError("vectorizer state: n_docs and n_cols must be integers >= 0")
+        from seqcli.features.state import from_state
 
-        hashing = config.hash_bits is not None
-        expected = {"df"} if hashing else {"df", "vocab_text", "vocab_offsets"}
-        if set(arrays) != expected:
-            raise FeatureError(f"vectorizer state: arrays {sorted(arrays)} do not match the "
-                               f"expected {sorted(expected)}")
-        df = _checked(arrays, "df", "iu", (n_cols,))
-        if (df < 0).any() or (df > n_docs).any():
-            raise FeatureError("vectorizer state: document frequencies out of range 0..n_docs")
-        vec = cls(config)
-        if hashing:
-            if n_cols != 1 << config.hash_bits:
-                raise FeatureError(f"vectorizer state: n_cols={n_cols} but hash_bits="
-                                   f"{config.hash_bits} needs {1 << config.hash_bits}")
-        else:
-            vec.vocabulary_ = _unpack_vocabulary(arrays, n_cols)
-        vec.df_ = df.astype(np.int64)
-        vec.n_docs_ = n_docs
-        vec.idf_ = cls._idf(vec.df_, n_docs) if config.mode == "tfidf" else None
-        return vec
-
-
-def _checked(arrays, key, kinds, shape):
-    """``arrays[key]`` if it is an ndarray of a dtype kind in ``kinds`` with ``shape``."""
-    arr = arrays[key]
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in kinds or arr.shape != shape:
-        got = (f"{arr.dtype} {arr.shape}" if isinstance(arr, np.ndarray) else type(arr).__name__)
-        raise FeatureError(f"vectorizer state: array {key!r} should have shape {shape} and dtype "
-                           f"kind {'/'.join(kinds)}, got {got}")
-    return arr
-
-
-def _unpack_vocabulary(arrays, n_cols):
-    """term -> column from ``vocab_text`` / ``vocab_offsets`` (see Vectorizer.to_state)."""
-    offsets = _checked(arrays, "vocab_offsets", "iu", (n_cols + 1,)).astype(np.int64)
-    text = str(_checked(arrays, "vocab_text", "U", ())[()])
-    if offsets[0] != 0 or (np.diff(offsets) <= 0).any():
-        raise FeatureError("vectorizer state: vocab_offsets must start at 0 and increase")
-    total = int(offsets[-1])
-    if len(text) > total or total > arrays["vocab_text"].dtype.itemsize // 4:
-        raise FeatureError("vectorizer state: vocab_text length does not match vocab_offsets")
-    text += "\0" * (total - len(text))  # numpy drops trailing NULs of a unicode scalar
-    bounds = offsets.tolist()
-    terms = [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    if any(a >= b for a, b in zip(terms, terms[1:])):
-        raise FeatureError("vectorizer state: vocabulary terms must be unique and sorted")
-    return {t: i for i, t in enumerate(terms)}
-
-
-# --------------------------------------------------------------------------------------------
-# writers
-
-
-def _integral(rows, integers):
-    """Whether to print values as integers: forced by ``integers``, else when all of them are."""
-    if integers is not None:
-        return integers
-    return bool(np.all(rows.data == np.round(rows.data)))
+        return from_state(cls, header, arrays)
 
 
 def nb_scale(rows, y_idx, n_classes, alpha=1.0):
@@ -463,115 +376,3 @@ def nb_scale(rows, y_idx, n_classes, alpha=1.0):
         q = total - per_class[k] + alpha
         scale = np.maximum(scale, np.abs(np.log(p / p.sum()) - np.log(q / q.sum())))
     return scale.astype(np.float32)
-
-
-def write_jsonl(rows, names, out, *, integers=None):
-    """One JSON object per row on ``out``: ``{"term": value, ...}``; an empty row gives ``{}``.
-
-    Keys come in the order the terms first occur in the text when ``rows.first_seen`` is set,
-    else in column order. Values are ints when all values are whole numbers (counts, binary; force
-    with ``integers=True/False``), else floats rounded to 6 decimals. ``names`` maps column -> term
-    (``Vectorizer.feature_names()``). Lines are written one at a time so pipes see each promptly.
-    """
-    as_int = _integral(rows, integers)
-    values = rows.data.astype(np.int64).tolist() if as_int else \
-        [round(v, 6) for v in rows.data.astype(np.float64).tolist()]
-    indices = rows.indices.tolist()
-    first_seen = rows.first_seen.tolist() if rows.first_seen is not None else None
-    bounds = rows.indptr.tolist()
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        span = range(a, b) if first_seen is None else sorted(range(a, b), key=first_seen.__getitem__)
-        obj = {names[indices[k]]: values[k] for k in span}
-        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-def write_svmlight(rows, out, labels=None):
-    """svmlight / libsvm lines ``label col:value ...`` with 1-based columns (libsvm convention).
-
-    Read back with ``sklearn.datasets.load_svmlight_file(f, zero_based=False)``. The label is 0
-    when ``labels`` is None; labels must not contain whitespace. Values are ints when all are
-    whole numbers, else ``%.9g`` (enough digits to give back the same float32).
-    """
-    m = rows.shape[0]
-    if labels is not None and len(labels) != m:
-        raise FeatureError(f"got {len(labels)} labels for {m} rows")
-    as_int = _integral(rows, None)
-    values = ([str(v) for v in rows.data.astype(np.int64).tolist()] if as_int else
-              ["%.9g" % v for v in rows.data.astype(np.float64).tolist()])
-    cols = (rows.indices.astype(np.int64) + 1).tolist()
-    bounds = rows.indptr.tolist()
-    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        label = "0" if labels is None else _svm_label(labels[i])
-        out.write(" ".join([label] + [f"{cols[k]}:{values[k]}" for k in range(a, b)]) + "\n")
-
-
-def _svm_label(label):
-    if isinstance(label, (Integral, np.integer)):
-        return str(int(label))
-    if isinstance(label, (float, np.floating)):
-        if not math.isfinite(label):
-            raise FeatureError(f"svmlight label must be finite, not {label!r}")
-        return "%.17g" % label
-    text = str(label)
-    if not text or any(ch.isspace() for ch in text):
-        raise FeatureError(f"svmlight label must be non-empty without whitespace: {text!r}")
-    return text
-
-
-def write_npz(rows, path_or_file):
-    """Save rows with ``scipy.sparse.save_npz`` (read back with ``scipy.sparse.load_npz``).
-
-    A path is written exactly as given (``save_npz`` alone would append ``.npz`` to a name without
-    it), through :func:`write_to_path`. A failed write is a one-line FeatureError naming the path.
-    """
-    from scipy.sparse import save_npz  # lazy: scipy is slow to import
-
-    matrix = rows.to_scipy()
-    if hasattr(path_or_file, "write"):
-        save_npz(path_or_file, matrix)
-        return
-    write_to_path(path_or_file, lambda out: save_npz(out, matrix), binary=True)
-
-
-def write_to_path(path, write, binary=False):
-    """Call ``write(file)`` on a file opened for ``path``, safely.
-
-    A regular file is written to a temporary file in the same folder and renamed into place, so a
-    full disk or a crash leaves any previous file whole; a device or a pipe (``/dev/stdout``) is
-    written directly. A failed write is a one-line FeatureError naming the path.
-    """
-    import os
-    import tempfile
-
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise FeatureError(f"{path}: is a directory; give a file name for the vectors")
-    mode = "wb" if binary else "w"
-    encoding = None if binary else "utf-8"
-    tmp = None
-    direct = os.path.exists(path) and not os.path.isfile(path)
-    try:
-        if direct:
-            with open(path, mode, encoding=encoding) as out:
-                write(out)
-            return
-        fd, tmp = tempfile.mkstemp(prefix=".seqcli-", suffix=".tmp",
-                                   dir=os.path.dirname(os.path.abspath(path)))
-        with os.fdopen(fd, mode, encoding=encoding) as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        from seqcli.persist import file_mode
-
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        kept = "" if direct else "; any previous file there is untouched"
-        raise FeatureError(f"{path}: cannot write the vectors ({exc.strerror or exc}){kept}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass  # already gone

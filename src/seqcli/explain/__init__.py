@@ -30,8 +30,6 @@ over the real steps of many texts (tanh fields of a plain RNN by absolute value)
 
 import numpy as np
 
-from seqcli.errors import SeqcliError
-
 LOW, HIGH = 0.1, 0.9  # saturation thresholds
 
 SIGMOID_FIELDS = ("gu", "gf", "go", "gr")
@@ -56,6 +54,8 @@ def usage(message):
     """An option value the user can fix: one line, exit code 2 (a usage error)."""
     return SeqcliError(message, exit_code=2)
 
+
+from seqcli.errors import SeqcliError
 
 # ------------------------------------------------------------------------------ option parsing
 
@@ -137,24 +137,40 @@ def select_units(values, units):
 
 # ------------------------------------------------------------------------------ records
 
-def explain(model, texts, units=None, gates=None, layer=None):
-    """Yield one record per text (see the module docstring). ``units`` / ``gates`` may be the raw
-    option strings; they are parsed here."""
+def check_options(model, units=None, gates=None, layer=None):
+    """(units, gates) parsed, after checking that the options fit ``model`` (usage errors, exit 2):
+    called before any input is read."""
     units = parse_units(units)
     kind = getattr(model, "kind", None)
-    if kind == "bow":
-        for text in texts:
-            yield explain_bow(model, text)
-        return
-    if kind == "seq":
-        one = explain_seq
-    elif kind == "lm":
-        one = explain_lm
-    else:
+    if kind not in ("bow", "seq", "lm"):
         raise SeqcliError(f"cannot explain a model of kind {kind!r}")
+    if kind == "bow":
+        if units is not None or gates is not None or layer is not None:
+            raise usage("--units, --gate and --layer apply to recurrent models; a bag-of-words model "
+                        "is explained by its words' contributions")
+        return units, None
     gates = parse_gates(gates, model.net.cell)
-    for text in texts:
-        yield one(model, text, units, gates, layer)
+    resolve_layer(layer, model.net.layers)
+    return units, gates
+
+
+def explain(model, texts, units=None, gates=None, layer=None):
+    """One record per text (see the module docstring), made as each text comes. ``units`` / ``gates``
+    may be the raw option strings; they are parsed and checked at once, before any text is read."""
+    from seqcli.explain.bow import explain_bow
+
+    units, gates = check_options(model, units, gates, layer)
+    one = {"bow": lambda m, t, *_: explain_bow(m, t), "seq": explain_seq, "lm": _lm_with_saturation}[model.kind]
+    return (one(model, text, units, gates, layer) for text in texts)
+
+
+def _lm_with_saturation(model, text, units, gates, layer):
+    """A language model's record, with the text's gate saturation per layer (drawn below it)."""
+    from seqcli.explain.stats import saturation
+
+    record = explain_lm(model, text, units, gates, layer)
+    record["saturation"] = saturation(model, [text])
+    return record
 
 
 def _layer_keys(cell, layers, directions, gates):
@@ -254,140 +270,6 @@ def explain_lm(model, text, units=None, gates=None, layer=None):
     }
 
 
-# ------------------------------------------------------------------------------ bag of words
-
-def _bow_pieces(vectorizer, text):
-    """[(gram, column or -1, first piece, last piece)] and the pieces (words or characters) of
-    ``text``, analysed exactly as the vectorizer does (same tokens, n-gram orders and columns)."""
-    import zlib
-
-    from seqcli import features
-    from seqcli.text import char_tokens, word_tokens
-
-    cfg = vectorizer.config
-    if cfg.analyzer == "word":
-        pieces, sep = word_tokens(text, lowercase=cfg.lowercase), " "
-    else:
-        pieces, sep = char_tokens(features._WHITESPACE_RUN.sub(" ", text), lowercase=cfg.lowercase), ""
-    if cfg.hash_bits is not None:
-        mask = (1 << cfg.hash_bits) - 1
-        column = lambda g: zlib.crc32(g.encode("utf-8", "surrogatepass")) & mask  # noqa: E731
-    else:
-        vocab = vectorizer.vocabulary_
-        column = lambda g: vocab.get(g, -1)  # noqa: E731
-    grams = []
-    for n in range(cfg.ngram_min, min(cfg.ngram_max, len(pieces)) + 1):
-        for i in range(len(pieces) - n + 1):
-            g = sep.join(pieces[i:i + n])
-            grams.append((g, column(g), i, i + n))
-    return grams, pieces
-
-
-def explain_bow(model, text, top=TOP_BOW):
-    """Record of a bag-of-words model on one text: contributions to the winning class's score.
-
-    Feature j contributes C_j = W[win, j] * x_j. A word's (a character's) score is its share of the
-    contributions of the n-grams that contain it: each occurrence of an n-gram gives C_j / (count of
-    its occurrences) / n to each of its n pieces, so the pieces' scores add up to score - bias.
-    """
-    indptr, indices, data = model.features([text])
-    cols, vals = indices[indptr[0]:indptr[1]], data[indptr[0]:indptr[1]]
-    W, b = model.net.params["W"], model.net.params["b"]
-    logits = model.net.logits((indptr, indices, data))[:, 0]
-    probs = np.exp(logits - logits.max())
-    probs /= probs.sum()
-    winner = int(np.argmax(probs))
-    contrib = W[winner, cols] * vals.astype(W.dtype, copy=False)
-
-    grams, pieces = _bow_pieces(model.vectorizer, text)
-    occurrences, names = {}, {}
-    for g, col, _, _ in grams:
-        if col >= 0:
-            occurrences[col] = occurrences.get(col, 0) + 1
-            names.setdefault(col, [])
-            if g not in names[col]:
-                names[col].append(g)
-    where = {int(c): k for k, c in enumerate(cols)}
-    scores = np.zeros(len(pieces), np.float64)
-    for g, col, lo, hi in grams:
-        k = where.get(col)
-        if k is not None:
-            scores[lo:hi] += float(contrib[k]) / occurrences[col] / (hi - lo)
-    feats = [{"feature": " | ".join(names.get(int(c), [f"#{int(c)}"])), "column": int(c),
-              "value": float(v), "weight": float(W[winner, c]), "contribution": float(x)}
-             for c, v, x in zip(cols, vals, contrib)]
-    feats.sort(key=lambda f: -f["contribution"])
-    cfg = model.vectorizer.config
-    return {
-        "kind": "bow", "text": text, "classes": list(model.classes), "probs": probs, "winner": winner,
-        "label": model.classes[winner], "analyzer": cfg.analyzer, "tokens": list(pieces),
-        "token_scores": scores, "bias": float(b[winner, 0]), "score": float(logits[winner]),
-        "features": feats,
-        "top_positive": [f for f in feats if f["contribution"] > 0][:top],
-        "top_negative": [f for f in reversed(feats) if f["contribution"] < 0][:top],
-    }
-
-
-# ------------------------------------------------------------------------------ saturation
-
-def saturation(model, texts, layer=None, batch_size=128):
-    """Share of saturated gate values over the real steps of ``texts``.
-
-    Returns {"n_texts", "n_steps", "rows": [{"layer", "direction", "gate", "n", "low", "high",
-    "saturated", "mean"}]}: per layer (all, or the one asked for), direction and sigmoid gate, the
-    shares of values < 0.1 ("low") and > 0.9 ("high"); a plain RNN's tanh state is counted by
-    absolute value. Recurrent classifiers are run in batches of similar length (padded steps masked
-    out); language models one text at a time, as they read.
-    """
-    kind = getattr(model, "kind", None)
-    if kind not in ("seq", "lm"):
-        raise usage("--stats needs a recurrent model: a bag-of-words model has no gates")
-    net = model.net
-    n_layers = net.layers
-    layers = list(range(n_layers)) if layer is None else [resolve_layer(layer, n_layers)]
-    fields = [f for f in FIELDS[net.cell] if f in SIGMOID_FIELDS] or ["a"]
-    directions = ["fw", "bw"] if getattr(net, "bidirectional", False) else ["fw"]
-    keys = [(i, d, f) for i in layers for d in directions for f in fields]
-    acc = {k: np.zeros(4) for k in keys}   # n, low, high, sum
-    n_texts = n_steps = 0
-
-    def add(key, values):  # values: real steps only, any shape
-        v = np.abs(values) if key[2] == "a" else values
-        acc[key] += (v.size, np.count_nonzero(v < LOW), np.count_nonzero(v > HIGH), float(values.sum()))
-
-    if kind == "seq":
-        from seqcli.text import pad_batch
-
-        id_lists = model.encode(list(texts))
-        n_texts = len(id_lists)
-        order = np.argsort([len(x) for x in id_lists], kind="stable")
-        for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
-            X, lengths = pad_batch([id_lists[i] for i in idx])
-            if X.shape[0] == 0:
-                continue
-            n_steps += int(lengths.sum())
-            st = net.states(X, lengths)
-            real = np.arange(X.shape[0])[:, None] < lengths[None, :]           # (T, m)
-            for key in keys:
-                arr = st[f"enc.l{key[0]}.{key[1]}.{key[2]}"]                   # (T, n_a, m)
-                add(key, arr.transpose(0, 2, 1)[real])
-    else:
-        for text in texts:
-            n_texts += 1
-            rec = explain_lm(model, text, units=None, gates=tuple(fields), layer=layer)
-            n_steps += len(rec["tokens"])
-            for (i, d, f) in keys:
-                add((i, d, f), rec["arrays"][f"l{i}.{d}.{f}"])
-    rows = []
-    for (i, d, f), (n, low, high, total) in acc.items():
-        rows.append({"layer": i, "direction": d, "gate": f, "n": int(n),
-                     "low": low / n if n else float("nan"), "high": high / n if n else float("nan"),
-                     "saturated": (low + high) / n if n else float("nan"),
-                     "mean": total / n if n else float("nan")})
-    return {"kind": kind, "cell": net.cell, "n_texts": n_texts, "n_steps": n_steps, "rows": rows}
-
-
 # ------------------------------------------------------------------------------ JSON
 
 def _floats(a):
@@ -427,10 +309,3 @@ def to_json(record):
         out.update(skipped=record["skipped"], char_proba=_nan_to_none(_floats(record["char_proba"])))
     out["gates"] = {k: {"units": record["units"][k], "values": _floats(v)} for k, v in record["arrays"].items()}
     return out
-
-
-def stats_to_json(stats):
-    return {"saturation": {**{k: v for k, v in stats.items() if k != "rows"},
-                           "thresholds": [LOW, HIGH],
-                           "rows": [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-                                    for r in stats["rows"]]}}

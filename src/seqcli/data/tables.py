@@ -1,0 +1,297 @@
+"""CSV / TSV tables of texts and labels, by the input rules of ``seqcli.data``."""
+
+import csv
+import os
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+from seqcli.data.decode import STDIN, _decode, _open, display_name, split_lines
+from seqcli.errors import SeqcliError
+
+TEXT_NAMES = ("text", "sentence", "review", "message", "content")
+LABEL_NAMES = ("label", "class", "target", "sentiment", "category")
+TSV_SUFFIXES = (".tsv", ".tab")
+_FIELD_LIMIT = 2**31 - 1  # csv's default is 128 KiB; a C long holds 2**31 - 1 on every platform
+
+
+@dataclass
+class Table:
+    """The rows kept from a CSV / TSV file, and an account of the rows that were not."""
+
+    texts: list[str]
+    labels: list[str] | None  # None when read with need_labels=False
+    line_numbers: list[int]  # 1-based physical line where each kept row starts (header is line 1)
+    skipped: list[tuple[int, str]]  # (line number, reason) for every skipped row, in file order
+    text_col: str  # name of the text column (as written in the header)
+    label_col: str | None
+    source: str  # display name: the path as given, or "<stdin>"
+
+    def skipped_summary(self, first: int = 5) -> str | None:
+        """One line about the skipped rows, at most ``first`` line numbers per reason; None if none.
+
+        Example: ``skipped 3 of 120 rows (empty text: lines 7, 12; missing label: line 9)``.
+        """
+        if not self.skipped:
+            return None
+        by_reason: dict[str, list[int]] = {}
+        for line, reason in self.skipped:
+            by_reason.setdefault(reason, []).append(line)
+        parts = []
+        for reason, lines in by_reason.items():
+            shown = ", ".join(str(n) for n in lines[:first])
+            more = f" and {len(lines) - first} more" if len(lines) > first else ""
+            parts.append(f"{reason}: line{_s(lines)} {shown}{more}")
+        total = len(self.texts) + len(self.skipped)
+        return f"skipped {len(self.skipped)} of {total} row{_s(total)} ({'; '.join(parts)})"
+
+
+def read_table(
+    source: str,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    need_labels: bool = True,
+) -> Table:
+    """Read a CSV / TSV file with a header row into a ``Table`` (rules: the module docstring).
+
+    ``text_col`` / ``label_col`` pick a column by name (case-insensitive) or by 0-based index
+    (a string of digits); by default the columns are found by their common names. With
+    ``need_labels=False`` no label column is looked for (``label_col`` is ignored), a file with a
+    single column uses it as the text, and ``Table.labels`` is None.
+    """
+    name = display_name(source)
+    if csv.field_size_limit() < _FIELD_LIMIT:
+        csv.field_size_limit(_FIELD_LIMIT)  # one text may be a whole document on one line
+    stream = _open(source)
+    try:
+        return _read_table(stream, source, name, text_col, label_col, need_labels)
+    finally:
+        if source != STDIN:
+            stream.close()
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+def _read_table(
+    stream: BinaryIO,
+    source: str,
+    name: str,
+    text_col: str | None,
+    label_col: str | None,
+    need_labels: bool,
+) -> Table:
+    """``read_table`` on an open stream."""
+    lines = split_lines(_decode(stream, name))
+    first = next(lines, None)
+    if first is None:
+        raise SeqcliError(f"{name}: empty file")
+    if not first.strip():
+        raise SeqcliError(
+            f"{name}: line 1 is blank; the first line must be the header (column names)"
+        )
+    delimiter = _delimiter(source, first)
+
+    record_lines: list[str] = []  # physical lines of the record being parsed, to place a lost quote
+
+    def feed() -> Iterator[str]:
+        record_lines.append(first)
+        yield first + "\n"  # csv needs the newline to keep it inside a quoted field
+        for line in lines:
+            record_lines.append(line)
+            yield line + "\n"
+
+    if delimiter == "\t":
+        reader = csv.reader(feed(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    else:
+        reader = csv.reader(feed(), delimiter=",", quotechar='"', doublequote=True, strict=True)
+    records = _records(reader, record_lines, name)
+
+    _, fields = next(records)
+    header = [h.strip() for h in fields]
+    ti, li = _columns(header, text_col, label_col, need_labels, name, delimiter)
+
+    texts: list[str] = []
+    labels: list[str] | None = [] if need_labels else None
+    line_numbers: list[int] = []
+    skipped: list[tuple[int, str]] = []
+    classes: dict[str, str] = {}  # one string object per class, not one per row
+    n_cols = len(header)
+    for line_no, fields in records:
+        if len(fields) != n_cols:
+            if len(fields) <= 1 and not "".join(fields).strip():
+                skipped.append((line_no, "blank line"))
+            else:
+                skipped.append((line_no, f"{len(fields)} field{_s(fields)}, expected {n_cols}"))
+            continue
+        text = fields[ti]
+        if not text.strip() and labels is not None:  # for prediction an empty text is valid input
+            skipped.append((line_no, "empty text"))
+            continue
+        if labels is not None:
+            label = fields[li].strip()
+            if not label:
+                skipped.append((line_no, "missing label"))
+                continue
+            labels.append(classes.setdefault(label, label))
+        texts.append(text)
+        line_numbers.append(line_no)
+
+    table = Table(
+        texts=texts,
+        labels=labels,
+        line_numbers=line_numbers,
+        skipped=skipped,
+        text_col=header[ti],
+        label_col=header[li] if li is not None else None,
+        source=name,
+    )
+    if not texts:
+        if not skipped:
+            raise SeqcliError(f"{name}: no data rows (only a header)")
+        raise SeqcliError(f"{name}: no usable rows ({table.skipped_summary()})")
+    return table
+
+
+def _delimiter(source: str, header_line: str) -> str:
+    """Tab for a ``.tsv`` / ``.tab`` file or a header line with a tab and no comma; else a comma."""
+    if source != STDIN and os.path.splitext(str(source))[1].lower() in TSV_SUFFIXES:
+        return "\t"
+    if "\t" in header_line and "," not in header_line:
+        return "\t"
+    return ","
+
+
+def _records(reader, record_lines: list[str], name: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line where the record starts, its fields); turn csv errors into SeqcliErrors."""
+    start = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            if str(e) == "unexpected end of data":  # strict csv: the input ended inside quotes
+                opened = _open_quote_line(record_lines, start)
+                raise SeqcliError(
+                    f"{name}: line {opened}: a quoted field starts here and its closing quote "
+                    "is missing"
+                ) from None
+            raise SeqcliError(f"{name}: line {reader.line_num}: malformed CSV: {e}") from None
+        yield start, fields
+        start = reader.line_num + 1
+        record_lines.clear()
+
+
+def _open_quote_line(lines: list[str], first_line: int) -> int:
+    """The line where the still-open quoted field of a CSV record starts.
+
+    ``lines`` are the record's physical lines, beginning on ``first_line``. Scans with the states
+    of RFC 4180: at a field start, in an unquoted field, in quotes, just after a quote in quotes.
+    """
+    state, opened = "start", first_line
+    for offset, line in enumerate(lines):
+        for ch in line + "\n":
+            if state == "quoted":
+                if ch == '"':
+                    state = "after_quote"
+            elif state == "after_quote" and ch == '"':
+                state = "quoted"  # "" is an escaped quote
+            elif ch in ",\n":
+                state = "start"
+            elif state == "start" and ch == '"':
+                state, opened = "quoted", first_line + offset
+            else:
+                state = "unquoted"
+    return opened
+
+
+def _columns(
+    header: list[str],
+    text_col: str | None,
+    label_col: str | None,
+    need_labels: bool,
+    name: str,
+    delimiter: str,
+) -> tuple[int, int | None]:
+    """Indexes of the text and label columns (label None when not needed), or a clear error."""
+    listing = _listing(header, delimiter)
+    ti = _pick(header, text_col, TEXT_NAMES, "--text-col", name, listing)
+    li = None
+    if need_labels:
+        li = _pick(header, label_col, LABEL_NAMES, "--label-col", name, listing)
+    if ti is None and not need_labels and len(header) == 1:
+        ti = 0  # a one-column file: nothing to choose between
+    if ti is None and need_labels and li is None and len(header) == 2:
+        raise SeqcliError(
+            f"{name}: cannot tell which column is the text and which the label ({listing}); "
+            "choose them with --text-col and --label-col (a name or a 0-based index)"
+        )
+    if ti is None:
+        raise SeqcliError(
+            f"{name}: no text column ({listing}); name it {_or(TEXT_NAMES)}, "
+            "or choose one with --text-col (a name or a 0-based index)"
+        )
+    if need_labels and li is None:
+        raise SeqcliError(
+            f"{name}: no label column ({listing}); name it {_or(LABEL_NAMES)}, "
+            "or choose one with --label-col (a name or a 0-based index)"
+        )
+    if ti == li:
+        raise SeqcliError(
+            f"{name}: the text and the label are the same column ({header[ti]!r}); "
+            "choose another with --text-col or --label-col"
+        )
+    return ti, li
+
+
+def _pick(
+    header: list[str],
+    given: str | None,
+    names: tuple[str, ...],
+    option: str,
+    name: str,
+    listing: str,
+) -> int | None:
+    """The column ``given`` by name or 0-based index, else the first of ``names`` present, or None."""
+    if given is not None:
+        given = str(given).strip()
+        if given.isdigit():
+            index = int(given)
+            if index >= len(header):
+                raise SeqcliError(
+                    f"{name}: {option} {index} is out of range: columns are numbered from 0 to "
+                    f"{len(header) - 1} ({listing})"
+                )
+            return index
+    for wanted in [given] if given is not None else names:
+        hits = [i for i, h in enumerate(header) if h.casefold() == wanted.casefold()]
+        if len(hits) > 1:
+            where = ", ".join(str(i) for i in hits)
+            raise SeqcliError(
+                f"{name}: ambiguous: {len(hits)} columns are named {wanted!r} (indexes {where}); "
+                f"choose one with {option} INDEX"
+            )
+        if hits:
+            return hits[0]
+    if given is not None:
+        raise SeqcliError(f"{name}: no column named {given!r} ({listing})")
+    return None
+
+
+def _listing(header: list[str], delimiter: str, at_most: int = 20) -> str:
+    """``CSV columns: text, label`` (shortened for wide files): what was found, and read how."""
+    shown = ", ".join(repr(h) if not h or "," in h else h for h in header[:at_most])
+    if len(header) > at_most:
+        shown += f", ... ({len(header)} in all)"
+    kind = "TSV" if delimiter == "\t" else "CSV"
+    return f"{kind} columns: {shown}"
+
+
+def _or(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _s(count) -> str:
+    """Plural ending for a count (or a sized collection)."""
+    n = count if isinstance(count, int) else len(count)
+    return "" if n == 1 else "s"
