@@ -347,3 +347,14 @@ def test_no_nan_for_a_row_with_no_token():
     _, enc = _encoder(rng, causal=True)
     y, cache = enc.forward(rng.standard_normal((3, 5, 2)), [0, 2])
     assert np.isfinite(y).all() and not y[:, :, 0].any()
+
+
+def test_a_batch_of_empty_rows():
+    """T_x = 0 (every text empty): zeros out, zero gradients, no error from the attention core."""
+    rng = np.random.default_rng(18)
+    P, enc = _encoder(rng)
+    y, cache = enc.forward(np.zeros((0, 5, 2)), [0, 0])
+    assert y.shape == (0, 8, 2)
+    dx, grads = enc.backward(y, cache)
+    assert dx.shape == (0, 5, 2) and set(grads) == set(P) and not any(g.any() for g in grads.values())
+    assert [a.shape for a in enc.attention_weights(cache)] == [(2, 2, 0, 0)] * 2

@@ -517,6 +517,7 @@ class TransformerEncoder:
         self.blocks = [Block(params, f"{name}.l{i}", d, self.heads, self.ff, activation, self.dropout, rng,
                              self.dtype, out_scale) for i in range(self.layers)]
         self.final_ln = LayerNorm(params, f"{name}.ln", d, self.dtype)
+        self.keys = list(self.param_shapes(self.config(), name))   # this encoder's entries of params
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -591,6 +592,8 @@ class TransformerEncoder:
         """
         x = np.asarray(x, self.dtype)
         m, T, _ = x.shape
+        if T == 0:      # a batch of empty rows (the attention core cannot take a max over no key)
+            return np.zeros((m, 0, self.d_model), self.dtype), EncoderCache(None, x.shape, None, [], None, None)
         h, x2 = self.embed_rows(x)
         keep0 = inverted_dropout(h.shape, self.dropout, rng, h.dtype)
         if keep0 is not None:
@@ -612,6 +615,8 @@ class TransformerEncoder:
         encoder). The gradient arriving at padded positions is ignored (their output is a constant 0)."""
         x2, shape, keep0, caches, c_ln, real = cache
         m, T, n_in = shape
+        if T == 0:
+            return np.zeros(shape, self.dtype), {k: np.zeros_like(self.params[k]) for k in self.keys}
         if real is not None:
             dy = dy * real
         dh, grads = self.final_ln.backward(dy, c_ln)
@@ -644,11 +649,13 @@ class TransformerEncoder:
         dx, grads = self.backward_rows(np.ascontiguousarray(np.transpose(dout, (2, 0, 1))), cache)
         return np.ascontiguousarray(dx.transpose(1, 2, 0)), grads
 
-    @staticmethod
-    def attention_weights(cache):
+    def attention_weights(self, cache):
         """[alpha of layer 0, layer 1, ...], each (m, heads, T_x, T_x): alpha[i, h, t, s] is how much
         position t of row i read position s in head h (the cache's own arrays, the very weights the
         forward pass used). Queries at padded positions t >= lengths[i] are padding: ignore them."""
+        if not cache.blocks:                              # T_x = 0
+            m = cache.shape[0]
+            return [np.zeros((m, self.heads, 0, 0), self.dtype) for _ in self.blocks]
         return [c.attn.att.alpha for c in cache.blocks]
 
 
