@@ -59,6 +59,7 @@ _MAGIC = (  # (leading bytes, compression name, opener over a binary file object
 _BAD_DATA = (EOFError, OSError, zlib.error, lzma.LZMAError)  # gzip.BadGzipFile is an OSError
 # Bytes a text line's numbers are made of; the float32 bytes of a binary record practically never all are.
 _NUMBER_BYTES = b"0123456789+-.eE \t\r\n" + b"naifNAIFtyTY"  # nan, inf, infinity
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 9 or 14 <= b < 32 or b == 127))
 
 
 @dataclass
@@ -336,7 +337,7 @@ def _read_head(src: _Source) -> _Head:
             buf += more
             nl = buf.find(b"\n", pos)
         if nl < 0 and len(buf) - pos > _MAX_LINE:
-            raise SeqcliError(f"{name}: line {skipped + 1} is longer than {_MAX_LINE >> 20} MB: "
+            raise SeqcliError(f"{name}: line {skipped + 1} is longer than {_MAX_LINE:,} bytes: "
                               f"not a word-vector file")
         line = buf[pos:] if nl < 0 else buf[pos:nl]
         if line.strip():
@@ -354,7 +355,8 @@ def _read_head(src: _Source) -> _Head:
             raise SeqcliError(f"{name}: line {lineno}: the header '{_show(line)}' announces "
                               f"no vectors ({'dimension' if dim == 0 else 'count'} 0)")
         return _Head(_text_or_binary(after, dim), dim, count, lineno, after)
-    second = after.split(b"\n", 1)[0].split()
+    nl2 = after.find(b"\n")
+    second = (after if nl2 < 0 else after[:nl2]).split()
     if len(fields) == 1 or (len(fields) == 2 and second and len(second) != 2):
         # one field cannot be a word with a vector; two that the next line does not match were
         # meant as the header
@@ -367,8 +369,9 @@ def _text_or_binary(after: bytes, dim: int) -> str:
     """After a header: text if the first record's bytes after its word are a line of numbers."""
     start = len(after) - len(after.lstrip(b"\r\n"))
     sp = after.find(b" ", start)
-    if sp < 0:
-        return FORMAT_TEXT_HEADER  # no record at all, or a word alone: the text reader says what is wrong
+    if sp < 0:  # no word ends in what was read: binary only if it holds bytes no text has
+        is_text = not after[:_MAX_WORD].translate(None, _NOT_CONTROL)
+        return FORMAT_TEXT_HEADER if is_text else FORMAT_BINARY
     nl = after.find(b"\n", sp)
     values = after[sp + 1: nl if nl >= 0 else sp + 1 + 4 * dim]
     is_text = values.strip() and not values.translate(None, _NUMBER_BYTES)
@@ -392,7 +395,7 @@ def _read_text(src: _Source, head: _Head, lookup: _Lookup):
                 unterminated = lineno + len(lines)
         elif len(carry) > _MAX_LINE:
             raise SeqcliError(f"{name}: line {lineno + len(lines) + 1} is longer than "
-                              f"{_MAX_LINE >> 20} MB: not a word-vector file")
+                              f"{_MAX_LINE:,} bytes: not a word-vector file")
         for line in lines:
             lineno += 1
             # Fast path: the word ends at the first space, and dim spaces (dim + 1 with fastText's
@@ -416,7 +419,7 @@ def _read_text(src: _Source, head: _Head, lookup: _Lookup):
             if values is None:
                 values = line.split()[1:]
                 if len(values) != dim:  # double spaces or tabs fooled the count
-                    raise SeqcliError(f"{name}: line {lineno} has {len(values)} values, "
+                    raise SeqcliError(f"{name}: line {lineno} has {_values(len(values))}, "
                                       f"expected {dim}")
             lookup.store(_parse(values, name, lineno, word), hit)
             if lookup.done:
@@ -438,7 +441,7 @@ def _odd_line(fields, dim, name, lineno, last):
     if n_values > dim and not _is_number(fields[-dim - 1]):
         return None, None  # GloVe's ". . ." and the like: a word with spaces
     truncated = " (the file ends inside it: truncated?)" if last else ""
-    raise SeqcliError(f"{name}: line {lineno} has {n_values} values, expected {dim}{truncated}")
+    raise SeqcliError(f"{name}: line {lineno} has {_values(n_values)}, expected {dim}{truncated}")
 
 
 def _parse(values, name, lineno, word) -> np.ndarray:
@@ -532,6 +535,10 @@ def _show(raw: bytes, at_most: int = 40) -> str:
     text = raw.decode("utf-8", "replace")
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:at_most])
     return text + ("..." if len(raw) > at_most else "")
+
+
+def _values(n: int) -> str:
+    return "1 value" if n == 1 else f"{n} values"
 
 
 def _reason(e: BaseException) -> str:
