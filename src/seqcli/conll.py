@@ -13,7 +13,8 @@ an undecodable byte is an error naming its line and column.
   UPOS unless ``tag_col`` names another column (``"xpos"``, any column name, or its 1-based
   number). Lines starting with ``#`` are comments.
 * ``"conll"``: CoNLL-2003 and friends. One token per line, columns split at tabs when the line has
-  one, else at runs of spaces; the token is the first column, the tag the last (or column
+  one (tabs are kept as separators, so an empty field counts), else at runs of spaces; the
+  token is the first column, the tag the last (or column
   ``tag_col``, 1-based). ``-DOCSTART-`` lines are document marks, not words. A line before a
   sentence's first word that starts with ``"# "`` and holds a ``=`` is a comment (``# sent_id =
   3``, ``# id 7 domain=en``); any other ``#`` line is a token, as conlleval reads it.
@@ -25,10 +26,10 @@ an undecodable byte is an error naming its line and column.
 In the CoNLL formats a blank (or whitespace-only) line ends a sentence; the last sentence needs
 none. When ``fmt`` is not given, ``guess_format`` decides from the extension and the content.
 
-**Skips.** A sentence with a bad line (too few columns, a non-numeric CoNLL-U ID, an empty token
-or tag — ``_`` is an empty CoNLL-U tag — or, in CSV, token and tag counts that differ) is left out
-whole and listed in ``TaggedData.skipped`` with the bad line's number: never a silent drop. An
-empty file, or one without a usable sentence, is a one-line SeqcliError.
+**Skips.** A sentence with a bad line (too few columns, a non-numeric CoNLL-U ID, an empty
+token or tag — ``_`` is an empty CoNLL-U tag — or, in CSV, token and tag counts that differ) is
+left out whole and listed in ``TaggedData.skipped`` with the bad line's number: never a silent
+drop. An empty file, or one without a usable sentence, is a one-line SeqcliError.
 
 **Writing back** (``seqcli predict``): ``BlockReader`` / ``iter_blocks`` cut a CoNLL-U or CoNLL
 input into ``Block``s, one per sentence, each handed on as soon as its blank line arrives.
@@ -37,6 +38,7 @@ empty-node lines, the other columns and the blank lines stay as they were (line 
 """
 
 import csv
+import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -164,12 +166,9 @@ def guess_format(source: str, head: Sequence[str], plain_text: bool = False) -> 
     if plain_text:
         return "conll" if suffix in CONLL_SUFFIXES else "text"
     if head and head[0].strip():
-        header = _header_fields(source, head[0])
-        try:
-            _find_csv_columns(header, None, None, "", "")
-            return "csv"
-        except SeqcliError:
-            pass
+        names = {h.casefold() for h in _header_fields(source, head[0])}
+        if names.intersection(TOKEN_NAMES) and names.intersection(TAG_NAMES + TASK_TAG_NAMES):
+            return "csv"  # even with two tag columns: reading it then says to choose one
     return "conll"
 
 
@@ -214,10 +213,10 @@ def read_tagged(
     if fmt == "csv":
         return _read_csv(source, name, head, raw, tag_col, tokens_col)
     if tokens_col is not None:
+        tokens_are = "FORM" if fmt == "conllu" else "its first column"
         raise SeqcliError(
             f"{name}: the tokens column can only be chosen in a CSV/TSV file "
-            f"(a {_FORMAT_NAMES[fmt]} file's tokens are {'FORM' if fmt == 'conllu' else 'its first column'})"
-        )
+            f"(a {_FORMAT_NAMES[fmt]} file's tokens are {tokens_are})")
     reader = BlockReader(fmt, tag_col, name, need_tags=True)
     sentences: list[list[str]] = []
     tags: list[list[str]] = []
@@ -287,8 +286,6 @@ def _read_csv(
     if source == STDIN:
         # Standard input cannot be read twice: hand the lines read so far, and the rest, to the
         # table parser as one UTF-8 stream (CRLF and the BOM are already gone, which it allows).
-        import io
-
         text = "\n".join(chain(head, rest)) + "\n"
         table = data._read_table(io.BytesIO(text.encode("utf-8")), source, name,
                                  text_col, label_col, True)
@@ -355,12 +352,12 @@ def _find_csv_columns(
             "or choose one with --text-col (a name or a 0-based index)")
     label_col = tag_col if tag_col is not None else first_of(TAG_NAMES)
     if label_col is None:
-        present = [header[folded.index(n)] for n in TASK_TAG_NAMES if n in folded]
+        present = [i for i, h in enumerate(folded) if h in TASK_TAG_NAMES]
         if len(present) == 1:
-            label_col = str(folded.index(present[0].casefold()))
+            label_col = str(present[0])
         elif present:
             raise SeqcliError(
-                f"{name}: {len(present)} tag columns ({', '.join(present)}); "
+                f"{name}: {len(present)} tag columns ({', '.join(header[i] for i in present)}); "
                 "choose one with --tag-col (a name or a 0-based index)")
         else:
             raise SeqcliError(
@@ -524,8 +521,12 @@ def _parse_conllu(lines: list[str], start: int, k: int, need_tags: bool) -> _Par
 
 
 def _conll_fields(line: str) -> list[str]:
-    """The columns of a CoNLL line: split at tabs if it has one, else at runs of spaces."""
-    body = line.strip(" \t")
+    """The columns of a CoNLL line: split at tabs if it has one, else at runs of spaces.
+
+    Tabs are explicit separators, so ``word\tNN\t`` has an empty third column (not stripped away,
+    which would make NN its last column).
+    """
+    body = line.strip(" ")
     if "\t" in body:
         return [f.strip(" ") for f in body.split("\t")]
     return [f for f in body.split(" ") if f]
@@ -617,8 +618,8 @@ def _set_conll_tag(line: str, tag: str, k: int, append: bool) -> str:
 
 def _conll_spans(line: str) -> list[tuple[int, int]]:
     """(start, end) of each column of a CoNLL line, as ``_conll_fields`` reads them."""
-    lead = len(line) - len(line.lstrip(" \t"))
-    body = line.strip(" \t")
+    lead = len(line) - len(line.lstrip(" "))
+    body = line.strip(" ")
     if "\t" not in body:
         return [(m.start() + lead, m.end() + lead) for m in _SPACE_FIELD.finditer(body)]
     spans = []

@@ -1,4 +1,4 @@
-"""Tag schemes and the figures a tagger is judged by: spans as conlleval counts them, per-tag scores.
+"""Tag schemes and the figures a tagger is judged by: conlleval's spans, per-tag scores.
 
 Standard library only (``seqcli predict`` and the training loop both import it). Every function
 takes sentences as lists of tag strings and returns plain JSON-ready dicts: floats, ints, strings,
@@ -9,18 +9,19 @@ except the unseen-word accuracy, which is None when no token was unseen.
 hold further dashes). ``detect_scheme`` names the scheme of a tag set:
 
 * ``"BIO"`` (IOB2): prefixes B and I, every chunk opens with B;
-* ``"IOB1"``: prefixes B and I, some chunk opens with I (B only splits two adjacent chunks of one type);
+* ``"IOB1"``: prefixes B and I, some chunk opens with I (B only splits adjacent chunks of a type);
 * ``"BIOES"`` (IOBES): prefixes among B, I, E, S with at least one E or S;
 * ``"BILOU"``: prefixes among B, I, L, U with at least one L or U (L is read as E, U as S);
-* ``None``: anything else, e.g. part-of-speech tags (``NOUN``, ``-LRB-``): no spans, token scores only.
+* ``None``: anything else, e.g. part-of-speech tags (``NOUN``, ``-LRB-``): no spans, only tokens.
 
 **Spans** are ``(type, start, end)`` with ``end`` exclusive. They are cut exactly where the CoNLL
 evaluation script conlleval cuts chunks, extended to S and to E-then-anything the way its IOBES
 ports do: a chunk ends after E or S, before B, S or O, and before any tag of another type; a chunk
 starts at B or S, at I or E that follows O, E or S, and at any non-O tag whose type differs from
-the previous tag's. So an I- after O, or after a tag of another type, opens a new chunk (conlleval's
-treatment of ill-formed BIO), and one function serves BIO, IOB1, BIOES and BILOU. Tags that fit no
-scheme count as O. Each sentence starts after an implicit O, so no chunk crosses a sentence boundary.
+the previous tag's. So an I- after O, or after a tag of another type, opens a new chunk
+(conlleval's treatment of ill-formed BIO), and one function serves BIO, IOB1, BIOES and BILOU.
+Tags that fit no scheme count as O. Each sentence starts after an implicit O, so no chunk crosses
+a sentence boundary.
 A predicted span is correct when a gold span has the same sentence, type, start and end.
 """
 
