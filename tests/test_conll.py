@@ -1,7 +1,9 @@
 """Tests for seqcli.conll: every reader's edge cases, format guessing, streaming, writing back."""
 
 import io
+import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -329,6 +331,23 @@ def test_stdin_csv(stdin):
     assert result.format == "csv" and result.source == "<stdin>"
     assert result.sentences == [["the", "cat"], ["a,b"]]
     assert result.tags == [["DET", "NOUN"], ["X"]]
+
+
+def test_csv_from_a_named_pipe_is_read_once(tmp_path):
+    fifo = str(tmp_path / "in.csv")
+    os.mkfifo(fifo)
+    rows = "".join(f"w{i} x,A B\n" for i in range(5000))  # more than one read's worth
+
+    def produce():
+        with open(fifo, "w", encoding="utf-8") as out:
+            out.write("tokens,tags\n" + rows)
+
+    writer = threading.Thread(target=produce, daemon=True)
+    writer.start()
+    result = read_tagged(fifo)
+    writer.join(timeout=10)
+    assert len(result.sentences) == 5000 and result.sentences[-1] == ["w4999", "x"]
+    assert result.line_numbers[-1] == 5001
 
 
 # --- formats -----------------------------------------------------------------------------------

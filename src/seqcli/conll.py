@@ -283,9 +283,10 @@ def _read_csv(
     text_col, label_col = _find_csv_columns(
         header, tokens_col, None if tag_col is None else str(tag_col), name,
         "TSV" if _delimiter(source, first) == "\t" else "CSV")
-    if source == STDIN:
-        # Standard input cannot be read twice: hand the lines read so far, and the rest, to the
-        # table parser as one UTF-8 stream (CRLF and the BOM are already gone, which it allows).
+    if source == STDIN or not os.path.isfile(source):
+        # Standard input, a pipe or <(process substitution) cannot be read twice: hand the lines
+        # read so far, and the rest, to the table parser as one UTF-8 stream (CRLF and the BOM
+        # are already gone, which it allows).
         text = "\n".join(chain(head, rest)) + "\n"
         table = data._read_table(io.BytesIO(text.encode("utf-8")), source, name,
                                  text_col, label_col, True)
