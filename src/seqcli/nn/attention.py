@@ -60,6 +60,15 @@ def _softmax_backward(alpha, dalpha):
     return alpha * (dalpha - (alpha * dalpha).sum(axis=-1, keepdims=True))
 
 
+def _t_matmul(a, b):
+    """swapaxes(a) @ b: a (..., n_q, n_k), b (..., n_q, d) -> (..., n_k, d), a sum over the queries.
+    With one query (a decoder step) it is an outer product, written as a broadcast multiply: the same
+    numbers, without ``matmul``'s slow path for a contraction of length 1."""
+    if a.shape[-2] == 1:
+        return np.swapaxes(a, -1, -2) * b
+    return np.matmul(np.swapaxes(a, -1, -2), b)
+
+
 def _project(x, W):
     """x (..., d) @ W (d, d') -> (..., d') as ONE 2-D product over all leading positions."""
     return (x.reshape(-1, x.shape[-1]) @ W).reshape(x.shape[:-1] + (W.shape[1],))
@@ -92,12 +101,12 @@ def attention_backward(dout, cache):
     alpha 0 and so get no gradient.
     """
     q, k, v, alpha, scale = cache
-    dv = np.matmul(np.swapaxes(alpha, -1, -2), dout)                 # (..., n_k, d_v)
+    dv = _t_matmul(alpha, dout)                                      # (..., n_k, d_v)
     dalpha = np.matmul(dout, np.swapaxes(v, -1, -2))                 # (..., n_q, n_k)
     de = _softmax_backward(alpha, dalpha)
     de *= de.dtype.type(scale)
     dq = np.matmul(de, k)
-    dk = np.matmul(np.swapaxes(de, -1, -2), q)
+    dk = _t_matmul(de, q)
     return dq, dk, dv
 
 
@@ -188,7 +197,7 @@ def additive_backward(dout, cache):
     Masked keys have de_j = 0, so they get no gradient.
     """
     q, kp, v, W1, va, s, alpha = cache
-    dv = np.matmul(np.swapaxes(alpha, -1, -2), dout)
+    dv = _t_matmul(alpha, dout)
     de = _softmax_backward(alpha, np.matmul(dout, np.swapaxes(v, -1, -2)))   # (..., n_q, n_k)
     n_h = s.shape[-1]
     dva = (de.reshape(1, -1) @ s.reshape(-1, n_h)).reshape(va.shape)

@@ -123,17 +123,19 @@ class _Layer:
         s = _N_SIG[kind]
         self.kind, self.n, self.G = kind, n, len(cells.GATES[kind])
         self.n_pre, self.n_r = n_pre, p["Wax"].shape[1] - n_pre
+        # the backward products use the true weights through transposed views: BLAS reads them as
+        # they are (a transposed copy of each would cost more than a step)
         Wr = p["Wax"][:, n_pre:]
         self.We = _halve(p["Wax"][:, :n_pre], n, s)          # (G n, n_pre), applied before the loop
-        self.WeT = np.ascontiguousarray(p["Wax"][:, :n_pre].T)
+        self.WeT = p["Wax"][:, :n_pre].T
         self.b = _halve(p["ba"], n, s)                        # (G n, 1)
         if kind == "gru":
             self.Wx, self.Wa = _halve(Wr, n, s), _halve(p["Waa"], n, s)
-            self.WxT, self.WaT = np.ascontiguousarray(Wr.T), np.ascontiguousarray(p["Waa"].T)
+            self.WxT, self.WaT = Wr.T, p["Waa"].T
             self.bc = p["bc"]
         else:
             W = np.concatenate([Wr, p["Waa"]], axis=1)        # (G n, n_r + n) over S[t]
-            self.W, self.WT = _halve(W, n, s), np.ascontiguousarray(W.T)
+            self.W, self.WT = _halve(W, n, s), W.T
 
     def alloc(self, T, m, dtype):
         """Forward buffers for T steps of m columns. ``f.a[t]`` (n, m) is a<t-1> (a view into S)."""
@@ -332,7 +334,7 @@ class Seq2SeqNet:
         self.bidirectional, self.attention = bool(bidirectional), str(attention)
         self.dropout, self.seed, self.dtype = float(dropout), seed, np.dtype(dtype)
         shapes = self._param_shapes(self.config())      # validates every size and choice
-        self.n_e = shapes["comb.Wc"][1] - self.hidden if "comb.Wc" in shapes else None
+        self.n_e = self.enc_hidden * (2 if self.bidirectional else 1)   # the memory's size
 
         rng = np.random.default_rng(seed)
         self._params = P = {}
@@ -533,7 +535,7 @@ class Seq2SeqNet:
         prep = SimpleNamespace(layers=layers, Wy=P["out.Wya"], by=P["out.by"])
         if self.attention != "none":
             prep.Wc = P["comb.Wc"]
-            prep.WcT = np.ascontiguousarray(P["comb.Wc"].T)
+            prep.WcT = P["comb.Wc"].T
         return prep
 
     def _alloc(self, prep, T, m):
@@ -715,7 +717,7 @@ class Seq2SeqNet:
         if att != "none":
             dH = np.ascontiguousarray(dmem.transpose(1, 2, 0))   # (T_x, n_e, m)
         else:
-            dH = np.zeros((enc_cache[4], self.encoder.n_out, m), dt)
+            dH = np.zeros((enc_cache[4], self.n_e, m), dt)
         self._encoder_backward(dH, dfs, enc_cache, grads)
         return grads
 
@@ -747,17 +749,17 @@ class Seq2SeqNet:
     def log_probs(self, src_ids, src_lengths, tgt_in, tgt_lengths):
         """Teacher-forced log-probabilities (n_tgt_vocab, T_y, m) of every step, no dropout."""
         logits, cache = self._forward(src_ids, src_lengths, tgt_in, tgt_lengths)
-        return log_softmax(logits, axis=0).reshape(-1, cache[-2], cache[-1])
+        T, m = cache[-2:]
+        return log_softmax(logits, axis=0).reshape(-1, T, m)
 
     def alignments(self, src_ids, src_lengths, tgt_in, tgt_lengths):
         """Teacher-forced attention weights (m, T_y, T_x) (zeros with attention none), no dropout:
         what --explain draws for a given target."""
-        _, cache = self._forward(src_ids, src_lengths, tgt_in, tgt_lengths)
-        B, mem = cache[1], cache[2]
-        T, m = cache[-2], cache[-1]
-        if self.attention == "none":
-            return np.zeros((m, T, mem[2].shape[-1]), self.dtype)
-        return np.stack([c.alpha[:, 0, :] for c in B.att], axis=1) if T else np.zeros((m, 0, mem[2].shape[-1]))
+        _, (_, B, mem, *_, T, m) = self._forward(src_ids, src_lengths, tgt_in, tgt_lengths)
+        T_x = mem[2].shape[-1]
+        if self.attention == "none" or T == 0:
+            return np.zeros((m, T, T_x), self.dtype)
+        return np.stack([c.alpha[:, 0, :] for c in B.att], axis=1)
 
     # -- inference -------------------------------------------------------------------------------------
 
