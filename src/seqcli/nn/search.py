@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-START, END = 2, 3   # nn.seq2seq's reserved target ids
+from .seq2seq import END, START
 
 
 class Hypothesis(NamedTuple):

@@ -514,8 +514,9 @@ class Seq2SeqNet:
         h = self.enc_hidden
         dout = dH
         for i in range(self.layers - 1, -1, -1):
-            # the forward direction's final state is its output at the last step (carried over padding),
-            # the backward direction's is its output at token 0 (where it ends reading the row)
+            # the forward direction's final state is its output at the last step (carried over padding);
+            # the backward direction's is its output at token 0, where it ends reading the row: the very
+            # value _encode read at the cell's last step, which carries it over the padding after the row
             dout[T - 1, :h] += dfs[i][:h]
             if self.bidirectional:
                 dout[0, h:] += dfs[i][h:]
