@@ -13,6 +13,13 @@ from seqcli.nn.search import beam_search, greedy
 from seqcli.nn.seq2seq import END, NEVER, START, Seq2SeqNet
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """Tiny products: BLAS threads only add waiting (much of it on a busy machine)."""
+    with threadpool_limits(1, "blas"):
+        yield
+
+
 def net_for(cell="lstm", attention="general", n_tgt=9, end_bias=0.0, seed=0, layers=1):
     net = Seq2SeqNet(8, n_tgt, cell=cell, embed=4, hidden=6, layers=layers, attention=attention,
                      dtype=np.float64, seed=seed)
@@ -198,14 +205,13 @@ def test_the_whole_path_learns_to_reverse_strings():
     src, sl, _, tout, tl = reverse_batch(np.random.default_rng(99), 100)
     refs = [[tout[:sl[i], i].tolist()] for i in range(100)]
     exact = 0.0
-    with threadpool_limits(1, "blas"):      # tiny products: threads only cost here
-        for it in range(1, 601):
-            loss, grads = net.loss(*reverse_batch(rng, 32), rng=rng)
-            opt.step(net.params, grads)
-            if it % 50 == 0:
-                exact = score([h.tokens for h in greedy(net, src, sl, max_len=8)], refs).exact
-                if exact == 1.0:
-                    break
-        assert exact == 1.0, (it, loss)
-        beams = beam_search(net, src, sl, beam=3, max_len=8)
-        assert score([b[0].tokens for b in beams], refs).exact == 1.0
+    for it in range(1, 601):
+        loss, grads = net.loss(*reverse_batch(rng, 32), rng=rng)
+        opt.step(net.params, grads)
+        if it % 50 == 0:
+            exact = score([h.tokens for h in greedy(net, src, sl, max_len=8)], refs).exact
+            if exact == 1.0:
+                break
+    assert exact == 1.0, (it, loss)
+    beams = beam_search(net, src, sl, beam=3, max_len=8)
+    assert score([b[0].tokens for b in beams], refs).exact == 1.0
