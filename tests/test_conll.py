@@ -1,4 +1,4 @@
-"""Tests for seqcli.conll: every reader's edge cases, format guessing, streaming, writing back."""
+"""Tests for seqcli.data.conll: every reader's edge cases, format guessing, streaming, writing back."""
 
 import io
 import os
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcli.conll import (
+from seqcli.data.conll import (
     BlockReader,
     _conll_fields,
     _conll_spans,

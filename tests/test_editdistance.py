@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from seqcli.editdistance import distances, levenshtein, score
+from seqcli.metrics.editdistance import distances, levenshtein, score
 
 
 def brute(a, b):

@@ -1,4 +1,4 @@
-"""Tests for seqcli.embeddings: every vector-file format (plain and compressed), the lookup rules,
+"""Tests for seqcli.data.embeddings: every vector-file format (plain and compressed), the lookup rules,
 the coverage report, every user error with its line, and bounded memory on a large file."""
 
 import bz2
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcli import embeddings
-from seqcli.embeddings import (FORMAT_BINARY, FORMAT_TEXT, FORMAT_TEXT_HEADER, apply_vectors,
+from seqcli.data import embeddings
+from seqcli.data.embeddings import (FORMAT_BINARY, FORMAT_TEXT, FORMAT_TEXT_HEADER, apply_vectors,
                                load_vectors)
 from seqcli.errors import SeqcliError
 from seqcli.text import Vocab

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from seqcli.editdistance import score
+from seqcli.metrics.editdistance import score
 from seqcli.nn.optim import Adam
 from seqcli.nn.search import beam_search, greedy
 from seqcli.nn.seq2seq import END, NEVER, START, Seq2SeqNet

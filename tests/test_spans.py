@@ -1,11 +1,11 @@
-"""Tests for seqcli.spans: schemes, conlleval's chunks, span / token / unseen-word scores."""
+"""Tests for seqcli.metrics.spans: schemes, conlleval's chunks, span / token / unseen-word scores."""
 
 import json
 import random
 
 import pytest
 
-from seqcli.spans import (
+from seqcli.metrics.spans import (
     detect_scheme,
     evaluate,
     extract_spans,

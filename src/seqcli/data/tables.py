@@ -63,7 +63,7 @@ def read_table(
         csv.field_size_limit(_FIELD_LIMIT)  # one text may be a whole document on one line
     stream = _open(source)
     try:
-        return _read_table(stream, source, name, text_col, label_col, need_labels)
+        return read_table_stream(stream, source, name, text_col, label_col, need_labels)
     finally:
         if source != STDIN:
             stream.close()
@@ -72,7 +72,7 @@ def read_table(
 # --- tables ----------------------------------------------------------------------------------
 
 
-def _read_table(
+def read_table_stream(
     stream: BinaryIO,
     source: str,
     name: str,
@@ -80,7 +80,7 @@ def _read_table(
     label_col: str | None,
     need_labels: bool,
 ) -> Table:
-    """``read_table`` on an open stream."""
+    """``read_table`` on an open binary stream (stdin, a pipe read once, bytes in memory)."""
     lines = split_lines(_decode(stream, name))
     first = next(lines, None)
     if first is None:
@@ -89,7 +89,7 @@ def _read_table(
         raise SeqcliError(
             f"{name}: line 1 is blank; the first line must be the header (column names)"
         )
-    delimiter = _delimiter(source, first)
+    delimiter = delimiter_of(source, first)
 
     record_lines: list[str] = []  # physical lines of the record being parsed, to place a lost quote
 
@@ -152,7 +152,7 @@ def _read_table(
     return table
 
 
-def _delimiter(source: str, header_line: str) -> str:
+def delimiter_of(source: str, header_line: str) -> str:
     """Tab for a ``.tsv`` / ``.tab`` file or a header line with a tab and no comma; else a comma."""
     if source != STDIN and os.path.splitext(str(source))[1].lower() in TSV_SUFFIXES:
         return "\t"

@@ -45,8 +45,9 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Iterable, Iterator, Sequence
 
-from seqcli import data
-from seqcli.data import STDIN, display_name, iter_lines
+from seqcli.data.decode import STDIN, display_name, iter_lines
+from seqcli.data.tables import delimiter_of
+from seqcli.data.tables import read_table, read_table_stream
 from seqcli.errors import SeqcliError
 
 FORMATS = ("conllu", "conll", "csv")
@@ -282,17 +283,17 @@ def _read_csv(
     header = _header_fields(source, first)
     text_col, label_col = _find_csv_columns(
         header, tokens_col, None if tag_col is None else str(tag_col), name,
-        "TSV" if _delimiter(source, first) == "\t" else "CSV")
+        "TSV" if delimiter_of(source, first) == "\t" else "CSV")
     if source == STDIN or not os.path.isfile(source):
         # Standard input, a pipe or <(process substitution) cannot be read twice: hand the lines
         # read so far, and the rest, to the table parser as one UTF-8 stream (CRLF and the BOM
         # are already gone, which it allows).
         text = "\n".join(chain(head, rest)) + "\n"
-        table = data._read_table(io.BytesIO(text.encode("utf-8")), source, name,
+        table = read_table_stream(io.BytesIO(text.encode("utf-8")), source, name,
                                  text_col, label_col, True)
     else:
         rest.close()  # closes the file; read_table opens it again from the start
-        table = data.read_table(source, text_col=text_col, label_col=label_col)
+        table = read_table(source, text_col=text_col, label_col=label_col)
     renamed = {"empty text": "no tokens", "missing label": "no tags"}
     skipped = [(line, renamed.get(reason, reason)) for line, reason in table.skipped]
     sentences, tags, starts = [], [], []
@@ -312,13 +313,9 @@ def _read_csv(
     return result
 
 
-def _delimiter(source: str, first: str) -> str:
-    return data._delimiter(source, first)  # seqcli.data's rule for CSV vs TSV, not a copy
-
-
 def _header_fields(source: str, first: str) -> list[str]:
     """The column names of a CSV / TSV header line, split as ``seqcli.data`` will split it."""
-    if _delimiter(source, first) == "\t":
+    if delimiter_of(source, first) == "\t":
         fields = first.split("\t")
     else:
         try:
