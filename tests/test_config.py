@@ -46,7 +46,7 @@ def _usage_error(command, option, value):
     from seqcli.cli import app
 
     result = CliRunner().invoke(app, [command, "no-such-file.csv", option, str(value)])
-    return result.exit_code == 2
+    return result.exit_code == 2 and "does not apply" not in result.output
 
 
 def test_a_field_declared_in_several_configs_has_one_set_of_bounds():
@@ -137,3 +137,18 @@ def test_training_defaults_fill_only_what_is_unset():
     assert TrainConfig().with_defaults(BowConfig()).epochs == 30
     assert TrainConfig().with_defaults(LMConfig()).lr == 3e-3
     assert config.span(0, 1, hi_open=True) == "at least 0 and less than 1"
+
+
+@pytest.mark.parametrize("args,flag", [(["--model", "bow", "--hidden", "8"], "--hidden"),
+                                       (["--task", "lm", "--pool", "mean"], "--pool"),
+                                       (["--model", "lstm", "--ngrams", "1:2"], "--ngrams"),
+                                       (["--task", "lm", "--class-weight", "balanced"], "--class-weight")])
+def test_an_option_the_model_does_not_use_is_refused_not_ignored(args, flag, tmp_path):
+    from conftest import run_seqcli
+
+    data = tmp_path / "d.csv"
+    data.write_text("text,label\ngood,pos\nbad,neg\n", encoding="utf-8")
+    rc, out, err = run_seqcli(["train", data, *args, "-o", tmp_path / "m.npz"])
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"seqcli: error: {flag} does not apply to --task")
+    assert not (tmp_path / "m.npz").exists()

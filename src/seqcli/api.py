@@ -52,6 +52,8 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
     task = task or "classify"
     mod = tasks.module(task)
     model = model or mod.MODELS[0]
+    if identity is None:
+        _refuse_what_does_not_apply(params, mod.accepts(model), task, model)
     with _task_threads(task):
         prepared = mod.prepare(data, model, params, columns, val, notify, info, report)
         job = prepared.job
@@ -79,6 +81,22 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
     summary[f"{job.unit}_per_second"] = round((outcome.rows if job.unit == "rows" else outcome.tokens)
                                               / max(outcome.seconds, 1e-9))
     return summary
+
+
+# option names where they are not the parameter's name with dashes
+OPTION_NAMES = {"weight_decay": "--l2", "ngram_min": "--ngrams", "ngram_max": "--ngrams", "cell": "--model"}
+
+
+def option_name(param):
+    return OPTION_NAMES.get(param, "--" + param.replace("_", "-"))
+
+
+def _refuse_what_does_not_apply(params, accepted, task, model):
+    """A setting the chosen task and model do not use is an error, never silently ignored."""
+    unused = sorted({option_name(k) for k, v in params.items() if v is not None and k not in accepted})
+    if unused:
+        raise SeqcliError(f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to "
+                          f"--task {task} --model {model}", exit_code=2)
 
 
 def _task_threads(task):

@@ -11,12 +11,8 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli.compare import compare
-from seqcli.cli.generate import generate
+from seqcli.cli import compare, generate, predict, train, vectorize
 from seqcli.cli.guard import ClosedStdout, guarded
-from seqcli.cli.predict import predict
-from seqcli.cli.train import train
-from seqcli.cli.vectorize import vectorize
 
 __all__ = ["app", "main", "guarded"]
 
@@ -24,8 +20,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models.")
 
-for command in (vectorize, train, predict, generate, compare):
-    app.command()(command)
+for module in (vectorize, train, predict, generate, compare):   # one module per command, named after it
+    app.command()(getattr(module, module.__name__.rsplit(".", 1)[1]))
 
 
 def _version(value: bool):

@@ -16,6 +16,7 @@ MODELS = Literal["bow", "rnn", "gru", "lstm"]
 
 @guarded
 def train(
+    ctx: typer.Context,
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns), or a text corpus for --task lm; - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
     task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text.")] = None,
@@ -68,16 +69,7 @@ def train(
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
     if task == "lm" and model == "bow":
         raise typer.BadParameter("a language model is recurrent: choose rnn, gru or lstm", param_hint="--model")
-    lo, hi = ngrams or (None, None)
-    params = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, clip=clip,
-                  weight_decay=weight_decay, patience=patience, val_split=val_split, seed=seed,
-                  class_weight=class_weight, max_steps=max_steps, max_time=opt.parse_duration(max_time),
-                  analyzer=analyzer, ngram_min=lo, ngram_max=hi, mode=mode, min_df=min_df,
-                  max_features=max_features, hash_bits=hash_bits, hidden=hidden, embed=embed,
-                  layers=layers, bidirectional=bidirectional, pool=pool, dropout=dropout,
-                  min_count=min_count, seq_len=seq_len)
-    if task == "lm":
-        params = {k: v for k, v in params.items() if k not in _CLASSIFY_ONLY}
+    params = _given(ctx, locals())
     columns = {"text_col": text_col, "label_col": label_col} if text_col or label_col else None
     with ui.training_display(quiet) as display:
         summary = api.train(data, output, task, model, params, columns, val, resume, report=display,
@@ -89,9 +81,24 @@ def train(
         sys.exit(130)
 
 
-# options of a classifier that a language model run must not receive (its config would refuse them)
-_CLASSIFY_ONLY = ("class_weight", "analyzer", "ngram_min", "ngram_max", "mode", "min_df", "max_features",
-                  "hash_bits", "pool", "min_count")
+NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "val", "resume", "as_json", "quiet", "ctx")
+
+
+def _given(ctx, values):
+    """The hyperparameters the user gave on the command line, as api.train takes them (the others
+    keep their config defaults, which are the options' defaults: tests/test_config.py)."""
+    params = {}
+    for name, value in values.items():
+        source = ctx.get_parameter_source(name)
+        if name in NOT_PARAMS or getattr(source, "name", None) != "COMMANDLINE":
+            continue
+        if name == "ngrams":
+            params["ngram_min"], params["ngram_max"] = value
+        elif name == "max_time":
+            params["max_time"] = opt.parse_duration(value)
+        else:
+            params[name] = value
+    return params
 
 
 def _report(summary, data, output, quiet):

@@ -22,6 +22,14 @@ MODELS = ("bow", "rnn", "gru", "lstm")
 OTHER_DATA = ("other data", "data file")   # "made on other data than X; resume with the same data file"
 
 
+def accepts(model):
+    """The parameter names a run of model kind ``model`` uses."""
+    from dataclasses import fields
+
+    cls = BowConfig if model == "bow" else SeqConfig
+    return {f.name for f in fields(cls)} | {f.name for f in fields(TrainConfig)}
+
+
 def configs(model, params):
     """(model config, train config with the model's training defaults) for model kind ``model``."""
     if model not in MODELS:

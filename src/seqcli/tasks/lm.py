@@ -115,6 +115,14 @@ def mean_nll(net, streams, window=256):
 
 # --------------------------------------------------------------------------------------------- job
 
+def accepts(model):
+    """The parameter names a language model run uses (bidirectional: to say why it cannot)."""
+    from dataclasses import fields
+
+    return ({f.name for f in fields(LMConfig)} | {f.name for f in fields(TrainConfig)} | {"bidirectional"}) - {
+        "class_weight"}
+
+
 def configs(params):
     """(LMConfig, TrainConfig with the language model's training defaults) from flat ``params``."""
     params = dict(params)
