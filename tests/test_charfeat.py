@@ -36,7 +36,7 @@ def build(kind, seed=0, width=3, activation="tanh"):
 
 def naive_cnn(P, ids, lengths, width, act):
     """The convolution as written in the docstring, one word and one position at a time."""
-    E, W, b = P["char.E"], P["char.Wconv"], P["char.bconv"][:, 0]
+    E, W, b, edge = P["char.E"], P["char.Wconv"], P["char.bconv"][:, 0], P["char.edge"][:, 0]
     left = (width - 1) // 2
     out = np.zeros((W.shape[0], ids.shape[1]))
     for u, L in enumerate(lengths):
@@ -44,7 +44,7 @@ def naive_cnn(P, ids, lengths, width, act):
             continue
         resp = []
         for t in range(L):
-            win = [E[:, ids[t + k - left, u]] if 0 <= t + k - left < L else np.zeros(N_C)
+            win = [E[:, ids[t + k - left, u]] if 0 <= t + k - left < L else edge
                    for k in range(width)]
             resp.append(W @ np.concatenate(win) + b)
         z = np.max(resp, axis=0)

@@ -202,10 +202,9 @@ def test_config_round_trip_and_checks():
     np.testing.assert_array_equal(net.predict(batch)[1], again.predict(batch)[1])
     assert net.n_params() == sum(v.size for v in net.params.values())
     # defaults fill absent keys; anything hostile is a ValueError before allocation
-    TaggerNet.from_config({"n_vocab": 10, "n_chars": 5, "n_tags": 3},
-                          {k: np.zeros(s, np.float32)
-                           for k, s in TaggerNet._param_shapes(
-                               TaggerNet._checked_config({"n_vocab": 10, "n_chars": 5, "n_tags": 3})).items()})
+    small = {"n_vocab": 10, "n_chars": 5, "n_tags": 3}
+    shapes = TaggerNet._param_shapes(TaggerNet._checked_config(small))
+    assert TaggerNet.from_config(small, {k: np.zeros(s, np.float32) for k, s in shapes.items()}).hidden == 128
     bad = [{"layers": 10**12}, {"hidden": -1}, {"cell": "lstm2"}, {"char_features": "bigram"},
            {"crf": "yes"}, {"dropout": 1.0}, {"word_dropout": -0.1}, {"char_width": 0},
            {"max_word_chars": 0}, {"seed": "x"}, {"n_vocab": True}, {"extra": 1}]

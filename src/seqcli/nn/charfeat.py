@@ -13,11 +13,12 @@ Output: ``h`` (n_feat, n_u), one column per word. A word of length 0 gets zeros.
 Two kinds, same interface (``forward(ids, lengths) -> (h, cache)``, ``backward(dh, cache) ->
 (None, grads)``, ``n_out``):
 
-``CharCNN`` ("cnn", parameters ``{name}.E`` (n_c, n_chars), ``{name}.Wconv`` (F, w n_c),
-``{name}.bconv`` (F, 1)): each character becomes an embedding x<t> (n_c,); filter f looks at a window
-of w characters around t, [x<t-l>; ...; x<t+r>] with l = (w-1)//2, r = w-1-l (zero vectors outside
-the word, which lets a filter see where the word begins and ends), and the feature is the largest
-response over the word's real characters:
+``CharCNN`` ("cnn", parameters ``{name}.E`` (n_c, n_chars), ``{name}.edge`` (n_c, 1),
+``{name}.Wconv`` (F, w n_c), ``{name}.bconv`` (F, 1)): each character becomes an embedding x<t> (n_c,);
+filter f looks at a window of w characters around t, [x<t-l>; ...; x<t+r>] with l = (w-1)//2,
+r = w-1-l, where a position outside the word reads the learnt ``edge`` vector (a boundary character:
+a filter can then match a suffix "-ly" followed by the word's end, or a capital at its start), and
+the feature is the largest response over the word's real characters:
 
     h[f] = act(max_{t < len} Wconv[f] . window<t> + bconv[f]),    act = tanh or relu
 
@@ -32,9 +33,9 @@ backward direction starts at each word's true end); the feature is [final forwar
 backward state] (2 n_a,), the forward state after the last character and the backward one after
 reading back to the first (nn.layers.Pool "last" with the split).
 
-Padding characters (any id, any number of them) change no output and no gradient: the CNN zeroes the
-embedding of every padded position and takes its max over real positions only; the recurrent cells
-carry their state over padded steps and return no gradient there.
+Padding characters (any id, any number of them) change no output and no gradient: the CNN reads the
+edge vector at every padded position, whatever its id, and takes its max over real positions only;
+the recurrent cells carry their state over padded steps and return no gradient there.
 """
 
 from typing import NamedTuple
@@ -101,9 +102,11 @@ class CharCNN:
         self.params, self.name = params, name
         self.n_c, self.width, self.activation = int(n_c), int(width), activation
         self.kE, self.kW, self.kb = f"{name}.E", f"{name}.Wconv", f"{name}.bconv"
+        self.kedge = f"{name}.edge"
         E = rng.standard_normal((self.n_c, n_chars)).astype(dtype)
-        E[:, 0] = 0.0                                  # as nn.layers.Embedding: padding starts at zero
+        E[:, 0] = 0.0                                  # as nn.layers.Embedding (never read here)
         params[self.kE] = E
+        params[self.kedge] = rng.standard_normal((self.n_c, 1)).astype(dtype)  # a character-like vector
         fan_in = self.width * self.n_c
         bound = 1.0 / np.sqrt(fan_in)                  # unit-variance inputs give responses of variance 1/3
         params[self.kW] = rng.uniform(-bound, bound, (n_filters, fan_in)).astype(dtype)
@@ -123,12 +126,13 @@ class CharCNN:
         """ids (L, n_u) char ids, lengths (n_u,) -> h (F, n_u), CNNCache."""
         ids, lengths = _inputs(ids, lengths)
         L, n = ids.shape
-        E, W, b = self.params[self.kE], self.params[self.kW], self.params[self.kb]
+        E, W, b, edge = (self.params[k] for k in (self.kE, self.kW, self.kb, self.kedge))
         F, n_c, dtype = W.shape[0], self.n_c, W.dtype
         mask = length_mask(lengths, L)
         x = E[:, ids]                                  # (n_c, L, n_u) one gather
-        x *= mask                                      # padded positions read as zero vectors
-        cols = np.zeros((self.width, n_c, L, n), dtype)
+        np.copyto(x, edge[:, :, None], where=~mask)    # past the end: the edge vector, whatever the id
+        cols = np.empty((self.width, n_c, L, n), dtype)
+        cols[:] = edge[None, :, :, None]               # before the start (and past the array): the edge
         for k, dst, src in self._shifts(L):
             cols[k, :, dst] = x[:, src]
         cols = cols.reshape(self.width * n_c, L * n)
@@ -148,7 +152,7 @@ class CharCNN:
         return h, CNNCache(ids, mask, cols, arg, u, h, has)
 
     def backward(self, dh, cache):
-        """dh (F, n_u) -> (None, grads of E, Wconv, bconv)."""
+        """dh (F, n_u) -> (None, grads of E, edge, Wconv, bconv)."""
         ids, mask, cols, arg, u, h, has = cache
         E, W = self.params[self.kE], self.params[self.kW]
         F, n_c = W.shape[0], self.n_c
@@ -167,8 +171,10 @@ class CharCNN:
         dx = np.zeros((n_c, L, n), W.dtype)
         for k, dst, src in self._shifts(L):
             dx[:, src] += dcols[k, :, dst]
-        dx *= mask                                     # padded positions were zeros, not E's columns
+        dx *= mask                                     # padded positions read the edge, not E
         grads[self.kE] = sum_columns_by_index(ids.ravel(), dx.reshape(n_c, L * n), E.shape[1])
+        # every window slot that did not read a real character read the edge vector
+        grads[self.kedge] = (dcols.sum(axis=(0, 2, 3)) - dx.sum(axis=(1, 2)))[:, None]
         return None, grads
 
 
@@ -212,10 +218,12 @@ def param_shapes(kind, name, n_chars, embed, hidden, width):
     """The parameter shapes of ``make(...)`` with these sizes, computed without allocating."""
     shapes = {f"{name}.E": (embed, n_chars)}
     if kind == "cnn":
-        shapes.update({f"{name}.Wconv": (hidden, width * embed), f"{name}.bconv": (hidden, 1)})
+        shapes.update({f"{name}.edge": (embed, 1), f"{name}.Wconv": (hidden, width * embed),
+                       f"{name}.bconv": (hidden, 1)})
     else:
         for d in ("fw", "bw"):
-            shapes.update({f"{name}.{d}.{k}": s for k, s in cells.param_shapes("lstm", embed, hidden).items()})
+            cell = cells.param_shapes("lstm", embed, hidden)
+            shapes.update({f"{name}.{d}.{k}": s for k, s in cell.items()})
     return shapes
 
 

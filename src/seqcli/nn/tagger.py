@@ -143,7 +143,8 @@ class TaggerNet:
         self.cell, self.embed, self.hidden, self.layers = str(cell), int(embed), int(hidden), int(layers)
         self.bidirectional = bool(bidirectional)
         self.char_features = "none" if char_features in (None, False) else str(char_features)
-        self.char_embed, self.char_hidden, self.char_width = int(char_embed), int(char_hidden), int(char_width)
+        self.char_embed, self.char_hidden = int(char_embed), int(char_hidden)
+        self.char_width = int(char_width)
         self.crf, self.dropout, self.word_dropout = bool(crf), float(dropout), float(word_dropout)
         self.max_word_chars = None if max_word_chars is None else int(max_word_chars)
         self.seed, self.dtype = seed, np.dtype(dtype)
@@ -156,6 +157,10 @@ class TaggerNet:
         self._params = {}
         P = self._params
         self.embedding = Embedding(P, "embed", self.n_vocab, self.embed, rng, self.dtype)
+        # N(0, 1/embed) instead of N(0, 1): word vectors of unit expected norm. On UD English EWT the
+        # N(0, 1) table needed 8 epochs for the dev accuracy this reaches in 3: large random vectors
+        # drown the character features and the context while they are still being learnt.
+        P["embed.E"] *= self.dtype.type(1.0 / np.sqrt(self.embed))
         n_in = self.embed
         self.chars = None
         if self.char_features != "none":
@@ -263,7 +268,8 @@ class TaggerNet:
         if config.get("max_word_chars") is not None:
             checks.config_int(config, "max_word_chars", 1, MAX_WORD_CHARS)
         seed = config.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or seed < 0):
             raise ValueError(f"network seed must be a non-negative integer, not {seed!r}")
 
         directions = ("fw", "bw") if config.get("bidirectional") else ("fw",)
@@ -273,7 +279,8 @@ class TaggerNet:
             n_in += charfeat.n_features(chars, c_hidden)
         for i in range(layers):
             for d in directions:
-                shapes.update({f"enc.l{i}.{d}.{k}": v for k, v in cells.param_shapes(cell, n_in, hidden).items()})
+                shapes.update({f"enc.l{i}.{d}.{k}": v
+                               for k, v in cells.param_shapes(cell, n_in, hidden).items()})
             n_in = hidden * len(directions)
         shapes.update({"out.Wya": (n_tags, n_in), "out.by": (n_tags, 1)})
         if config.get("crf"):
