@@ -220,6 +220,8 @@ def test_config_round_trip_and_checks():
 
 
 def test_bad_ids_are_errors():
+    with pytest.raises(ValueError):
+        TaggerNet(V, 0, K, char_features="lstm")        # no room for padding and <unk>
     net = tiny()
     words, chs, tags = sentences([3])
     batch = net.batch(words, chs)

@@ -122,9 +122,12 @@ class TaggerNet:
     cell: "lstm" (default), "gru" or "rnn"; hidden: units per direction (128); layers: 1;
         bidirectional: True (a tag may depend on the words after it).
     embed: word embedding size (100).
-    char_features: "cnn" (default: as accurate as the BiLSTM for tagging and much cheaper, one
-        product), "lstm" or "none"; char_embed: character embedding size (30); char_hidden: CNN
-        filters or character-LSTM units per direction (50); char_width: CNN window (3 characters).
+    char_features: "lstm" (default), "cnn" or "none"; char_embed: character embedding size (30);
+        char_hidden: character-LSTM units per direction or CNN filters (50); char_width: CNN window
+        (3 characters). Measured on UD English EWT (train -> dev, same settings otherwise), the
+        character BiLSTM tagged unseen words better than the CNN at every epoch (74% against 70-72%
+        after 8-15 epochs, with 50 or 100 filters; 94.5% against 94.2% overall) for about 1.5x the
+        time per epoch; "cnn" is the faster choice.
     crf: a CRF output layer instead of independent per-token softmaxes (False).
     dropout: inverted dropout on every recurrent layer's input (the embeddings included) and on the
         top states before the readout (0.5, the usual rate for BiLSTM taggers).
@@ -137,7 +140,7 @@ class TaggerNet:
     """
 
     def __init__(self, n_vocab, n_chars, n_tags, cell="lstm", embed=100, hidden=128, layers=1,
-                 bidirectional=True, char_features="cnn", char_embed=30, char_hidden=50, char_width=3,
+                 bidirectional=True, char_features="lstm", char_embed=30, char_hidden=50, char_width=3,
                  crf=False, dropout=0.5, word_dropout=0.0, max_word_chars=30, seed=0, dtype=np.float32):
         self.n_vocab, self.n_chars, self.n_tags = int(n_vocab), int(n_chars), int(n_tags)
         self.cell, self.embed, self.hidden, self.layers = str(cell), int(embed), int(hidden), int(layers)
@@ -152,6 +155,8 @@ class TaggerNet:
             raise ValueError("layers must be >= 1")
         if self.char_features not in CHAR_FEATURES:
             raise ValueError(f"unknown char features {char_features!r}; expected one of {CHAR_FEATURES}")
+        if self.n_vocab < 2 or (self.char_features != "none" and self.n_chars < 2):
+            raise ValueError("the word and character vocabularies hold at least padding and <unk> (2 ids)")
 
         rng = np.random.default_rng(seed)
         self._params = {}
