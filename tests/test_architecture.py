@@ -22,7 +22,7 @@ LAYERS = [
     ("seqcli.models",),
     ("seqcli.training",),
     ("seqcli.tasks",),
-    ("seqcli.estimators", "seqcli.explain", "seqcli.compare"),
+    ("seqcli.estimators", "seqcli.explain", "seqcli.compare", "seqcli.generation"),
     ("seqcli.api", "seqcli.ui"),
     ("seqcli.cli", "seqcli.__main__"),
 ]

@@ -29,6 +29,9 @@ def predict(
 
     opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--stats": stats,
                                          "--no-color": no_color})
+    if proba and as_json:
+        raise typer.BadParameter("does not go with --json, which already carries every class's probability",
+                                 param_hint="--proba")
     fitted = api.load_model(model)
     if explain:  # option values that do not fit the model fail before any input is read
         api.explain(fitted, [], units, gate, layer)
