@@ -44,3 +44,22 @@ def test_help_in_a_pipe_is_plain_text(command):
     assert rc == 0 and err == ""
     assert not any(ch in out for ch in BOX)
     assert "--help" in out
+
+
+def test_seqcli_debug_shows_the_traceback_of_an_expected_error(tmp_path):
+    damaged = tmp_path / "m.npz"
+    damaged.write_bytes(b"PK\x03\x04 damaged")
+    rc, _, err = run_seqcli(["predict", damaged], input="x\n", env={"SEQCLI_DEBUG": "1"})
+    assert rc == 1 and "Traceback" in err and err.rstrip().endswith("not a valid .npz archive; truncated or damaged?)")
+    rc, _, err = run_seqcli(["predict", damaged], input="x\n")
+    assert rc == 1 and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_compare_tables_in_a_pipe_have_no_trailing_spaces(tmp_path):
+    from conftest import csv_text, separable_rows
+
+    data = tmp_path / "d.csv"
+    data.write_text(csv_text(separable_rows(40)), encoding="utf-8")
+    rc, out, err = run_seqcli(["compare", data, "--models", "bow,bigram", "--folds", "2", "-q"])
+    assert rc == 0, err
+    assert out and all(line == line.rstrip() for line in out.splitlines())

@@ -126,8 +126,7 @@ def load_model(path, kinds=None):
     header = _parse_header(path, arrays.pop(HEADER_KEY, None))
     kind = header.get("kind")
     if kinds is not None and kind not in kinds:
-        needed = " or ".join(_article(describe_kind(k)) for k in sorted(kinds))
-        raise SeqcliError(f"{path}: is {_article(describe_kind(kind))}, but {needed} is needed here")
+        raise SeqcliError(f"{path}: is {_article(describe_kind(kind))}, but {_needed(kinds)} is needed here")
     for name, arr in arrays.items():
         if arr.dtype.hasobject:
             raise SeqcliError(f"{path}: array {name!r} has object dtype; refused")
@@ -193,6 +192,15 @@ def _parse_header(path, raw):
 _KIND_NAMES = {"bow": "bag-of-words classifier", "seq": "recurrent classifier",
                "lm": "character language model", "vectorizer": "vectorizer",
                "checkpoint": "training checkpoint"}
+
+
+def _needed(kinds):
+    """'a bag-of-words classifier', 'a classifier', 'a language model or a classifier', ... for messages."""
+    names = sorted({_GROUPS.get(k, describe_kind(k)) if len(kinds) > 1 else describe_kind(k) for k in kinds})
+    return " or ".join(_article(n) for n in names)
+
+
+_GROUPS = {"bow": "classifier", "seq": "classifier"}   # several kinds a message names as one
 
 
 def describe_kind(kind):

@@ -41,6 +41,10 @@ def guarded(func):
                 sys.stdout.flush()
             return result
         except SeqcliError as exc:
+            if os.environ.get("SEQCLI_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
             _err(exc.message)
             sys.exit(exc.exit_code)
         except BrokenPipeError:
