@@ -58,7 +58,8 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
         prepared = mod.prepare(data, model, params, columns, val, notify, info, report)
         job = prepared.job
         if report is not None:
-            report({"event": "start", "task": task, "model": model, "unit": job.unit})
+            report({"event": "start", "task": task, "model": model, "unit": job.unit,
+                    "evaluates_on": getattr(job, "evaluates_on", "validation")})
         job.identity["data"] = {"columns": columns, "val": val}
         if identity is not None and job.identity["data_sha256"] != identity["data_sha256"]:
             other, noun = mod.OTHER_DATA

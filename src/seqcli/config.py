@@ -195,7 +195,7 @@ class TrainConfig(_Checked):
     optimizer: str = knob("adam", choices=("adam", "sgd"))
     clip: float = knob(5.0, lo=0.0, hi=1e6)  # global gradient norm; 0 = off
     weight_decay: float | None = knob(None, lo=0.0, hi=10.0)
-    patience: int = knob(3, lo=0, hi=10000)
+    patience: int = knob(3, lo=1, hi=10000)   # stop after this many evaluations without improvement
     val_split: float = knob(0.1, lo=0.0, hi=0.9)
     seed: int = knob(0, lo=0, hi=2**32 - 1)
     class_weight: str | None = knob(None, choices=("balanced",))

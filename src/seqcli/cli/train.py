@@ -111,9 +111,8 @@ def _report(summary, data, output, quiet):
     if "halted" in summary:  # shown even with --quiet: it says how not to lose the run
         kept = (f"best model so far in {output}" if summary.get("model_written", True)
                 else f"no model yet (stopped before the first validation; {output} untouched)")
-        lm = " --task lm" if task == "lm" else ""
-        ui.note(f"stopped: {summary['halted']}; {kept}; "
-                f"continue with: seqcli train {data}{lm} -o {output} --resume {summary['checkpoint']}")
+        ui.note(f"stopped: {summary['halted']}; {kept}; continue with: seqcli train {data} -o {output} "
+                f"--resume {summary['checkpoint']}")
     if quiet or "seconds" not in summary or summary.get("model_written") is False:
         return
     if task == "lm":

@@ -140,6 +140,7 @@ class ClassifyJob:
         self.enc_val, self.y_val = val
         self.weights = weights            # (n,) per-row weights (class_weight) or None
         self.unit = feed.unit
+        self.evaluates_on = "training" if val[0] is train[0] else "validation"
         self.state = None
 
     def make_batches(self, epoch):

@@ -186,8 +186,10 @@ class LMJob:
         (fractional) number of epochs done in eval events."""
         kind = event["event"]
         if kind in ("epoch_start", "batch"):
-            first = event["epoch"] * self.period
-            return {**event, "epoch": first // self.n_windows, "epochs": self.text_epochs}
+            window = event["epoch"] * self.period + event["batch"]   # global window number
+            return {**event, "epoch": window // self.n_windows, "epochs": self.text_epochs,
+                    "batch": window % self.n_windows or (self.n_windows if kind == "batch" else 0),
+                    "batches": self.n_windows}
         if kind == "eval":
             return {**event, "epoch": round(event["step"] / self.n_windows, 2)}
         return event
@@ -278,6 +280,7 @@ def prepare(corpus, model, params, columns=None, val=None, notify=None, info=Non
     identity = {"task": NAME, "model": mcfg.cell, "params": dict(params),
                 "data_sha256": checkpoint.fingerprint(pieces)}
     job = LMJob(model, mcfg, cfg, streams, val_part, identity, report or (lambda event: None))
+    job.evaluates_on = "validation" if val_text else "training"
     return Prepared(job, val_full, n, len(train_text), len(val_text) if val_text else 0,
                     None if val is None else data.display_name(val))
 

@@ -50,8 +50,9 @@ class ResumePoint:
     source: str = ""                                   # the checkpoint file, for messages
 
 
-def save(path, identity, point):
-    """Write ``point`` to ``path``; ``identity`` = {"task", "model", "params", "data_sha256"}."""
+def save(path, identity, point, reason=""):
+    """Write ``point`` to ``path``; ``identity`` = {"task", "model", "params", "data_sha256"}; ``reason``:
+    why the run halted ("interrupted", "reached --max-steps 12", ...)."""
     from seqcli import persist
 
     arrays = {f"cur.{k}": v for k, v in point.params.items()}
@@ -59,7 +60,7 @@ def save(path, identity, point):
     arrays.update({f"opt.{k}": v for k, v in point.opt_arrays.items()})
     arrays.update({f"extra.{k}": v for k, v in point.extra_arrays.items()})
     header = {**identity, "opt_meta": point.opt_meta, "train_state": point.state.to_json(),
-              "extra_meta": point.extra_meta}
+              "extra_meta": point.extra_meta, "halted": reason}
     persist.save_model(path, KIND, header, arrays)
 
 
@@ -67,7 +68,9 @@ def load(path, budget=None):
     """(identity, ResumePoint) from a checkpoint file; SeqcliError naming the file when damaged.
 
     budget: {"max_steps": ..., "max_time": ...} of the new command line: the only settings a resumed
-    run takes from it (everything else is the halted run's, so it ends as an uninterrupted run would).
+    run may take from it (everything else is the halted run's, so it ends as an uninterrupted run
+    would). Both are totals over the whole run. A budget not given (None) stays the stored one,
+    except the budget that halted the run: resuming without it means going on to the end.
     """
     from seqcli import persist
 
@@ -79,7 +82,12 @@ def load(path, budget=None):
         identity = {k: header[k] for k in ("task", "model", "params", "data_sha256")}
         if not isinstance(identity["params"], dict) or not isinstance(identity["task"], str):
             raise TypeError("params is not a mapping")
-        identity["params"] = {**identity["params"], **(budget or {})}
+        params = dict(identity["params"])
+        reached = str(header.get("halted", ""))
+        for key in ("max_steps", "max_time"):
+            if reached.startswith(f"reached --{key.replace('_', '-')}"):
+                params.pop(key, None)
+        identity["params"] = {**params, **{k: v for k, v in (budget or {}).items() if v is not None}}
         identity["data"] = header.get("data") or {}
 
         def pick(prefix):

@@ -12,6 +12,7 @@ what differs between tasks:
     job.eval_every        validate every this many steps as well (None: once per epoch)
     job.validate_on_halt  validate where a halted run stopped when that is past the last validation
     job.show(event)       the event the display is given (a task may translate its epochs)
+    job.evaluates_on      "validation", or "training" when there is no validation data (the labels say so)
     job.extra_state() -> (arrays, meta) and job.set_extra_state(arrays, meta): state of the task's own
                           that a checkpoint must carry (a language model's recurrent state)
     job.param_scales      optional: ``param_scales(epoch) -> {name: scale}``, what trains in that epoch
@@ -102,10 +103,10 @@ def fit(job, output=None, resume=None, report=None):
     except loop.Halted as halt:
         state, best = halt.state, halt.best_params
         if ckpt is not None:
-            checkpoint.save(ckpt, job.identity, _point(job, optimizer, state, best))
+            checkpoint.save(ckpt, job.identity, _point(job, optimizer, state, best), halt.reason)
         if job.validate_on_halt and _validate_where_stopped(job, state, best, halt.reason, save_best, shown) \
                 and ckpt is not None:
-            checkpoint.save(ckpt, job.identity, _point(job, optimizer, state, best))
+            checkpoint.save(ckpt, job.identity, _point(job, optimizer, state, best), halt.reason)
         net.params.update({k: v.copy() for k, v in best.items()})
         return outcome(state, halt.reason, ckpt)
     except loop.Diverged as exc:

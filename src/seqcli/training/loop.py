@@ -35,6 +35,9 @@ class TrainState:
     rng_state: dict | None = None   # dropout RNG (numpy bit generator state)
     finished: bool = False
     stop_reason: str = ""
+    seconds: float = 0.0        # time spent training so far, across resumed runs (--max-time is a total)
+    epoch_loss: float = 0.0     # sum of the losses of the epoch in progress, and their count, so a resumed
+    epoch_batches: int = 0      # run reports the whole epoch's mean loss
 
     def to_json(self):
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -117,8 +120,11 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     if state.rng_state is not None:
         rng.bit_generator.state = state.rng_state
     best_params = {k: v.copy() for k, v in (best_params or net.params).items()}
-    started = time.monotonic()
+    started, seconds_before = time.monotonic(), state.seconds
     steps_at_start = state.step
+
+    def spent():
+        return seconds_before + time.monotonic() - started
 
     def validate(where):
         figures = evaluate()
@@ -133,18 +139,21 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
         else:
             state.bad_evals += 1
         report({"event": "eval", "improved": improved, **figures})
-        return state.bad_evals > cfg.patience
+        return state.bad_evals >= cfg.patience
 
     with _InterruptFlag() as interrupt:
         while state.epoch < cfg.epochs:
             batches = make_batches(state.epoch)
+            if state.batch == 0:
+                state.epoch_loss, state.epoch_batches = 0.0, 0
             report({"event": "epoch_start", "epoch": state.epoch, "epochs": cfg.epochs,
                     "batches": len(batches), "batch": state.batch})
             stop_early = False
             while state.batch < len(batches):
-                halt = _halt_reason(interrupt, cfg, state, started, steps_at_start)
+                halt = _halt_reason(interrupt, cfg, state, spent(), steps_at_start)
                 if halt:
                     state.rng_state = rng.bit_generator.state
+                    state.seconds = spent()
                     raise Halted(halt, state, best_params)
                 tick = time.perf_counter()
                 loss, grads, n_rows, n_tokens = step_loss(batches[state.batch], rng)
@@ -155,9 +164,12 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                 optimizer.step(net.params, grads)
                 state.step += 1
                 state.batch += 1
+                state.epoch_loss += loss
+                state.epoch_batches += 1
                 report({"event": "batch", "epoch": state.epoch, "batch": state.batch,
                         "batches": len(batches), "loss": loss, "grad_norm": norm, "rows": n_rows,
-                        "tokens": n_tokens, "seconds": time.perf_counter() - tick, "step": state.step})
+                        "tokens": n_tokens, "seconds": time.perf_counter() - tick, "step": state.step,
+                        "epoch_loss": state.epoch_loss / state.epoch_batches})
                 if eval_every and state.step % eval_every == 0 and state.batch < len(batches):
                     stop_early = validate({"epoch": state.epoch + 1, "step": state.step})
                     if stop_early:
@@ -167,21 +179,25 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
             state.epoch += 1
             state.batch = 0
             if stop_early:
-                state.stop_reason = f"early stopping: no improvement in {cfg.patience + 1} evaluations"
+                n = cfg.patience
+                state.stop_reason = f"early stopping: no improvement in {n} evaluation{'s' if n != 1 else ''}"
                 break
     if not state.stop_reason:
         state.stop_reason = f"finished {cfg.epochs} epochs"
     state.finished = True
     state.rng_state = rng.bit_generator.state
+    state.seconds = spent()
     net.params.update({k: v.copy() for k, v in best_params.items()})
     return state, best_params
 
 
-def _halt_reason(interrupt, cfg, state, started, steps_at_start):
+def _halt_reason(interrupt, cfg, state, spent, steps_at_start):
+    """Why to stop before the next batch ("" to go on). --max-steps and --max-time are totals over the
+    whole run, resumed parts included; a run always takes at least one step."""
     if interrupt.set:
         return "interrupted"
     if cfg.max_steps is not None and state.step >= cfg.max_steps:
         return f"reached --max-steps {cfg.max_steps}"
-    if cfg.max_time is not None and time.monotonic() - started >= cfg.max_time and state.step > steps_at_start:
+    if cfg.max_time is not None and spent >= cfg.max_time and state.step > steps_at_start:
         return f"reached --max-time {cfg.max_time:g}s"
     return ""

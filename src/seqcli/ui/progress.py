@@ -38,9 +38,12 @@ class _EpochMeter:
         self.rows += event["rows"]
         self.tokens += event["tokens"]
         self.grad_norm = event["grad_norm"]
+        self.epoch_loss = event.get("epoch_loss")   # the loop's mean over the whole epoch (resumes included)
 
     @property
     def loss(self):
+        if getattr(self, "epoch_loss", None) is not None:
+            return self.epoch_loss
         return self.loss_sum / max(self.batches, 1)
 
     def rate(self, unit):
@@ -53,12 +56,13 @@ class _Display(NullDisplay):
     """What every live display does with the events; subclasses say how a line and progress show."""
 
     def __init__(self, unit="rows"):
-        self.meter, self.unit, self.epochs = _EpochMeter(), unit, None
+        self.meter, self.unit, self.epochs, self.on = _EpochMeter(), unit, None, "val"
 
     def __call__(self, event):
         kind = event["event"]
         if kind == "start":
             self.unit = event["unit"]
+            self.on = "val" if event.get("evaluates_on", "validation") == "validation" else "train"
         elif kind == "epoch_start":
             self.meter.reset()
             self.epochs = event["epochs"]
@@ -67,7 +71,7 @@ class _Display(NullDisplay):
             self.meter.add(event)
             self.batch_done(event)
         elif kind == "eval":
-            self.line(format_eval(event, self.meter, self.epochs, self.unit))
+            self.line(format_eval(event, self.meter, self.epochs, self.unit, self.on))
             self.evaluated(event)
         elif kind == "sample":
             self.line(format_sample(event))
@@ -94,15 +98,22 @@ def format_sample(event):
     return "  sample: " + event["text"].replace("\n", " ⏎ ")
 
 
-def format_eval(event, meter, epochs, unit):
-    """'epoch 3/30  loss 0.41  val_loss 0.50  val_acc 0.771  rows/s 12,345  |g| 1.2  *' (* = best)."""
+SHORT = {"accuracy": "acc"}   # names of figures in the progress lines, where shorter than the key
+NOT_FIGURES = ("event", "improved", "epoch", "step", "loss", "final")
+
+
+def format_eval(event, meter, epochs, unit, on="val"):
+    """'epoch 3/30  loss 0.41  val_loss 0.50  val_acc 0.771  rows/s 12,345  |g| 1.2  *' (* = best).
+
+    Every number a task's evaluation returns is shown (``on``_name), so a task adds a figure by returning
+    it; ``on`` is "train" when there is no validation data and the figures are the training rows'."""
     parts = [f"epoch {event['epoch']}/{epochs}"]
     if meter.batches:
         parts.append(f"loss {meter.loss:.4f}")
-    parts.append(f"val_loss {event['loss']:.4f}")
-    for key, label in (("accuracy", "val_acc"), ("bpc", "val_bpc")):
-        if key in event:
-            parts.append(f"{label} {event[key]:.4f}")
+    parts.append(f"{on}_loss {event['loss']:.4f}")
+    for key, value in event.items():
+        if key not in NOT_FIGURES and isinstance(value, (int, float)) and not isinstance(value, bool):
+            parts.append(f"{on}_{SHORT.get(key, key)} {value:.4f}")
     if meter.batches:
         parts.append(f"{unit}/s {meter.rate(unit):,.0f}")
         parts.append(f"|g| {meter.grad_norm:.2f}")
@@ -129,13 +140,18 @@ class RichDisplay(_Display):
         return self
 
     def __exit__(self, *exc):
+        if self.task is not None:   # the lines stay; a finished bar would only repeat old figures
+            self.progress.remove_task(self.task)
         return self.progress.__exit__(*exc)
 
     def epoch_started(self, event):
+        description = f"epoch {event['epoch'] + 1}/{event['epochs']}"
+        if self.task is not None and self.progress.tasks[0].description == description:
+            return   # a part of the same epoch (a language model validates inside its epochs)
         if self.task is not None:
             self.progress.remove_task(self.task)
-        self.task = self.progress.add_task(f"epoch {event['epoch'] + 1}/{event['epochs']}", total=event["batches"],
-                                           completed=event["batch"], figures="")
+        self.task = self.progress.add_task(description, total=event["batches"], completed=event["batch"],
+                                           figures="")
 
     def batch_done(self, event):
         figures = (f"loss {self.meter.loss:.4f}  {self.unit}/s {self.meter.rate(self.unit):,.0f}"
@@ -143,8 +159,10 @@ class RichDisplay(_Display):
         self.progress.update(self.task, completed=event["batch"], figures=figures)
 
     def evaluated(self, event):
-        self.last_eval = f"val_loss {event['loss']:.4f}" + (
-            f"  val_acc {event['accuracy']:.3f}" if "accuracy" in event else "")
+        self.last_eval = f"{self.on}_loss {event['loss']:.4f}" + (
+            f"  {self.on}_acc {event['accuracy']:.3f}" if "accuracy" in event else "")
+        if self.task is not None:
+            self.progress.update(self.task, figures=f"loss {self.meter.loss:.4f}  {self.last_eval}")
 
     def line(self, text):
         self.progress.console.print(text, markup=False)
