@@ -71,7 +71,8 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
             # file at output (perhaps a good model) must not be replaced by random weights
             return {"task": task, "model": model, "halted": outcome.halted, "checkpoint": outcome.checkpoint,
                     "model_written": False, "output": output, "seconds": round(outcome.seconds, 3)}
-        summary = {"task": task, "model": model, **mod.summary(prepared, outcome)}
+        summary = {"task": task, "model": model, **mod.summary(prepared, outcome),
+                   "history": [_plain(h) for h in outcome.state.history]}
     if outcome.halted:
         summary.update(halted=outcome.halted, checkpoint=outcome.checkpoint)
     elif os.path.exists(checkpoint.path_for(output)):
@@ -98,6 +99,11 @@ def _refuse_what_does_not_apply(params, accepted, task, model):
     if unused:
         raise SeqcliError(f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to "
                           f"--task {task} --model {model}", exit_code=2)
+
+
+def _plain(figures):
+    """An evaluation's figures, JSON-ready (floats rounded to 6 digits, as --json writes them)."""
+    return {k: round(float(v), 6) if isinstance(v, float) else v for k, v in figures.items()}
 
 
 def _task_threads(task):

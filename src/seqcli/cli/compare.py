@@ -51,11 +51,14 @@ def compare(
     gradients: Annotated[bool, typer.Option("--gradients", help="Plot ∂loss/∂x<t> against distance from the last step (recurrent models; log scale).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the tables.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines (the report, and warnings such as skipped rows, still show).")] = False,
+    svg: opt.Svg = None,
 ):
     """Train and score several models on the same splits of DATA, side by side."""
     from seqcli import api, ui
     from seqcli.ui import compare as ui_compare
 
+    if svg and as_json:
+        raise typer.BadParameter("does not go with --json (nothing is drawn)", param_hint="--svg")
     params = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "hidden": hidden, "embed": embed,
               "max_time": opt.parse_duration(max_time)}
     texts = list(probe or [])
@@ -71,6 +74,7 @@ def compare(
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return
-    ui_compare.print_report(doc, confusion=confusion, gradients=gradients)
+    with ui.svg(svg, "stdout"):
+        ui_compare.print_report(doc, confusion=confusion, gradients=gradients)
     if not quiet:
         ui.note(f"compared {len(doc['models'])} models in {doc['run']['seconds']:.1f}s")

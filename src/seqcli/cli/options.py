@@ -139,3 +139,4 @@ Layer = Annotated[Optional[int], typer.Option("--layer", help="--explain: layer 
 NoColor = Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")]
 Errors = Annotated[Literal["replace", "skip", "strict"], typer.Option("--errors", help="An input line that is not UTF-8 text (or holds NUL): replace the bad bytes with U+FFFD, skip it (an empty output line), or stop (strict). Counted in one warning at the end.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file even when it is not a seqcli file.")]
+Svg = Annotated[Optional[str], typer.Option("--svg", help="Also save what is drawn (tables, charts, heatmaps) as an SVG picture in this file.")]

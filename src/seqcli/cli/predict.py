@@ -23,12 +23,15 @@ def predict(
     stats: Annotated[bool, typer.Option("--stats", help="--explain: share of saturated gate values (< 0.1 or > 0.9) over all inputs, instead of one panel per input.")] = False,
     no_color: opt.NoColor = False,
     errors: opt.Errors = "replace",
+    svg: opt.Svg = None,
 ):
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
     from seqcli import api, ui
 
     opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--stats": stats,
-                                         "--no-color": no_color})
+                                         "--no-color": no_color, "--svg": svg})
+    if svg and as_json:
+        raise typer.BadParameter("does not go with --json (nothing is drawn)", param_hint="--svg")
     if proba and as_json:
         raise typer.BadParameter("does not go with --json, which already carries every class's probability",
                                  param_hint="--proba")
@@ -40,10 +43,12 @@ def predict(
         from seqcli.ui import explain as show
 
         texts = (t for batch in batches for t in batch)
-        if stats:
-            show.render_stats(api.saturation(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
-        else:
-            show.render(api.explain(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
+        with ui.svg(svg, "stdout"):
+            if stats:
+                show.render_stats(api.saturation(fitted, texts, units, gate, layer), as_json=as_json,
+                                  no_color=no_color)
+            else:
+                show.render(api.explain(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
         return
     if fitted.kind == "lm":
         if proba:

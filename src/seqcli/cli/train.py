@@ -56,6 +56,7 @@ def train(
     min_count: opt.MinCount = 2,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
+    svg: opt.Svg = None,
 ):
     """Fit a model on DATA and write it to --output (best validation checkpoint, written atomically)."""
     from seqcli import api, ui
@@ -72,10 +73,11 @@ def train(
         raise typer.BadParameter("a language model is recurrent: choose rnn, gru or lstm", param_hint="--model")
     params = _given(ctx, locals())
     columns = {"text_col": text_col, "label_col": label_col} if text_col or label_col else None
-    with ui.training_display(quiet) as display:
-        summary = api.train(data, output, task, model, params, columns, val, resume, report=display,
-                            notify=ui.note, info=(lambda message: None) if quiet else ui.note)
-    _report(summary, data, output, quiet)
+    with ui.svg(svg):
+        with ui.training_display(quiet) as display:
+            summary = api.train(data, output, task, model, params, columns, val, resume, report=display,
+                                notify=ui.note, info=(lambda message: None) if quiet else ui.note)
+        _report(summary, data, output, quiet, chart=svg is not None or ui.stream_is_live(sys.stderr))
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
     if summary.get("halted") == "interrupted":
@@ -83,7 +85,7 @@ def train(
 
 
 NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "val", "resume", "as_json", "quiet", "ctx",
-              "force")
+              "force", "svg")
 
 
 def _given(ctx, values):
@@ -103,8 +105,8 @@ def _given(ctx, values):
     return params
 
 
-def _report(summary, data, output, quiet):
-    """What a finished or halted run prints on stderr."""
+def _report(summary, data, output, quiet, chart=False):
+    """What a finished or halted run prints on stderr (with ``chart``: the loss curves too)."""
     from seqcli import ui
 
     task = summary["task"]
@@ -115,6 +117,8 @@ def _report(summary, data, output, quiet):
                 f"--resume {summary['checkpoint']}")
     if quiet or "seconds" not in summary or summary.get("model_written") is False:
         return
+    if chart:
+        ui.print_training_chart(summary.get("history", []))
     if task == "lm":
         ui.note(f"{summary['evaluated_on']}: {summary['val_loss']:.4f} nats/char = {summary['val_bpc']:.4f} bits/char; "
                 + (f"{summary['stopped']}; " if "stopped" in summary else "")

@@ -129,6 +129,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     def validate(where):
         figures = evaluate()
         figures.update(where)
+        if state.epoch_batches:   # the training loss of the epoch so far, for the history's curves
+            figures["train_loss"] = state.epoch_loss / state.epoch_batches
         state.history.append(figures)
         improved = figures["loss"] < state.best_loss - 1e-7
         if improved:

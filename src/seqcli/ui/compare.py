@@ -6,13 +6,11 @@ Colour (and the best value of each column in bold green) only on a terminal with
 elsewhere the best values carry a ``*``.
 """
 
-import math
 import sys
 
-from seqcli.ui.console import plain_or_live, stream_is_live
+from seqcli.ui.console import plain_or_live, recorded, stream_is_live
+from seqcli.ui.plot import COLOURS, text_chart
 
-MARKERS = "ox+*#@%&"
-COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_white", "bright_cyan")
 
 
 def stdout_console():
@@ -20,8 +18,9 @@ def stdout_console():
     from rich.console import Console
 
     live = stream_is_live(sys.stdout)
-    return Console(file=plain_or_live(sys.stdout, live), no_color=not live, highlight=False, soft_wrap=False,
-                   force_terminal=live if live else None, width=None if live else 200)
+    return recorded("stdout", lambda record: Console(
+        file=plain_or_live(sys.stdout, live), no_color=not live, highlight=False, soft_wrap=False, record=record,
+        force_terminal=live if live else None, width=None if live else 200))
 
 
 # --------------------------------------------------------------------------------------- progress
@@ -241,41 +240,8 @@ def gradient_plot(gradients, width=64, height=12):
     gradients: {model name: {"distance": [...], "mean_norm": [...]}}. Returns (lines, legend), where
     legend is [(marker, name)]. Distances beyond ``width`` columns are binned (geometric mean).
     """
-    series = {n: g for n, g in gradients.items() if g["distance"] and any(v > 0 for v in g["mean_norm"])}
-    if not series:
-        return [], []
-    max_d = max(g["distance"][-1] for g in series.values())
-    cols = min(width, max_d + 1)
-    per_col = (max_d + 1) / cols
-    binned = {}
-    for name, g in series.items():
-        acc = {}
-        for d, v in zip(g["distance"], g["mean_norm"]):
-            if v > 0:
-                acc.setdefault(int(d / per_col), []).append(math.log10(v))
-        binned[name] = {c: sum(vs) / len(vs) for c, vs in acc.items()}
-    lows = [v for b in binned.values() for v in b.values()]
-    lo, hi = math.floor(min(lows)), math.ceil(max(lows))
-    if hi == lo:
-        hi = lo + 1
-    grid = [[" "] * cols for _ in range(height)]
-    legend = []
-    for k, (name, b) in enumerate(binned.items()):
-        mark = MARKERS[k % len(MARKERS)]
-        legend.append((mark, name))
-        for c, v in b.items():
-            r = round((hi - v) / (hi - lo) * (height - 1))
-            grid[r][c] = mark
-    lines = []
-    for r, cells in enumerate(grid):
-        level = hi - r * (hi - lo) / (height - 1)
-        label = f"1e{level:+.0f}" if r in (0, height - 1) or abs(level - round(level)) < 1e-9 else ""
-        lines.append(f"{label:>6} │{''.join(cells)}")
-    lines.append(f"{'':>6} └{'─' * cols}")
-    right = f"{max_d}"
-    lines.append(f"{'':>6}  0{right:>{cols - 1}}")
-    lines.append(f"{'':>8}distance from the last token (steps back)")
-    return lines, legend
+    series = {name: (g["distance"], g["mean_norm"]) for name, g in gradients.items() if g["distance"]}
+    return text_chart(series, width, height, log=True, x_label="distance from the last token (steps back)")
 
 
 def print_gradients(console, doc, colour):

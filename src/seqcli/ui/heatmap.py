@@ -87,14 +87,15 @@ def fmt(v):
 # ------------------------------------------------------------------------------ consoles
 
 def make_console(no_color=False, file=None):
-    """A rich Console on stdout: colour only on a terminal without NO_COLOR / --no-color."""
-
-    from seqcli.ui.console import stream_is_live
+    """A rich Console on stdout (or ``file``): colour only on a terminal without NO_COLOR / --no-color."""
+    from seqcli.ui.console import recorded, stream_is_live
 
     file = file or sys.stdout
     live = stream_is_live(file) and not no_color
-    return _PipeConsole(file=file, no_color=not live, force_terminal=True if live else None,
-                   highlight=False, soft_wrap=False, emoji=False, markup=False)
+    stream = "stdout" if file is sys.stdout else "stderr" if file is sys.stderr else None
+    make = lambda record: _PipeConsole(file=file, no_color=not live, force_terminal=True if live else None,  # noqa: E731
+                                       highlight=False, soft_wrap=False, emoji=False, markup=False, record=record)
+    return recorded(stream, make) if stream else make(False)
 
 
 def _pipe_console_class():

@@ -99,7 +99,7 @@ def format_sample(event):
 
 
 SHORT = {"accuracy": "acc"}   # names of figures in the progress lines, where shorter than the key
-NOT_FIGURES = ("event", "improved", "epoch", "step", "loss", "final")
+NOT_FIGURES = ("event", "improved", "epoch", "step", "loss", "final", "train_loss")
 
 
 def format_eval(event, meter, epochs, unit, on="val"):
