@@ -14,9 +14,21 @@ learning freezes pretrained weights and gives lower layers smaller steps. A scal
 
 ``trainable(grads)`` applies the same rule to a batch's gradients before they are clipped, so a
 frozen weight's gradient neither counts in the global norm nor shrinks the others'.
+
+Sparse gradients (``sparse.ColumnGrad``: the columns of an embedding table a batch touched) are taken
+wherever an array is. Adam then updates only those columns, and exactly as dense Adam would: each
+column remembers the step its moments were last brought up to date (``last``), and a touched column's
+moments first take the decay of the steps it missed (m times beta1 to the power of the gap, v times
+beta2 to it), then the gradient, then the usual step. What differs from dense Adam is only what
+happens to the untouched columns: dense Adam keeps moving them along their decaying momentum, this
+leaves them where they are until their next gradient (torch's SparseAdam and TensorFlow's LazyAdam
+do the same, without the exact moments). Weight decay, when set, reaches the touched columns only.
+SGD turns a sparse gradient into a dense one.
 """
 
 import numpy as np
+
+from .sparse import ColumnGrad
 
 
 class _Scaled:
@@ -61,6 +73,8 @@ class SGD(_Scaled):
         self.t += 1
         for name, g in grads.items():
             p = params[name]
+            if isinstance(g, ColumnGrad):
+                g = g.dense()
             g, s = self._scaled(name, p, g)
             if s is None:
                 continue
@@ -93,42 +107,88 @@ class Adam(_Scaled):
         self.m, self.v = {}, {}
         self.t = 0
         self.behind = {}   # name -> steps it sat frozen: its own step count is t - behind[name]
+        self.last = {}     # name -> (N,) own step at which each column's moments are current (sparse)
 
     def step(self, params, grads):
-        """Update every ``params[k]`` in place from ``grads[k]`` (same keys, same shapes)."""
+        """Update every ``params[k]`` in place from ``grads[k]`` (same keys, same shapes; an array
+        or a ColumnGrad)."""
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
         for name in self.m.keys() - grads.keys():   # frozen this step (``trainable`` dropped it)
             self.behind[name] = self.behind.get(name, 0) + 1
         for name, g in grads.items():
             p = params[name]
+            if isinstance(g, ColumnGrad):
+                self._step_columns(name, p, g)
+                continue
             g, s = self._scaled(name, p, g)
             if s is None:
                 self.behind[name] = self.behind.get(name, 0) + (name in self.m)
                 continue
-            m = self.m.get(name)
-            if m is None:
-                m = self.m[name] = np.zeros_like(p)
-                self.v[name] = np.zeros_like(p)
-                if self.t > 1:
-                    self.behind[name] = self.t - 1   # first trained now (frozen until this step)
-            # bias corrections by the parameter's own step count (a parameter unfrozen late starts
-            # like a new one), folded into the step size (the usual efficient form)
-            t = self.t - self.behind.get(name, 0)
-            step = self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-            v = self.v[name]
+            m, v, t = self._moments(name, p)
+            if name in self.last:   # a dense gradient after sparse ones: every column made current
+                self._catch_up(name, t - 1)
+            b1, b2 = self.beta1, self.beta2
             m *= b1
             m += (1.0 - b1) * g
             v *= b2
             v += (1.0 - b2) * (g * g)
-            update = step * m / (np.sqrt(v) + self.eps)
+            update = self._step_size(t) * m / (np.sqrt(v) + self.eps)
             if np.ndim(s) != 0 or s != 1.0:
                 update *= s   # frozen entries: m is 0 there already; a factor: a smaller step
             p -= update.astype(p.dtype, copy=False)
 
+    def _moments(self, name, p):
+        """(m, v, the parameter's own step count), the moments made at its first step."""
+        m = self.m.get(name)
+        if m is None:
+            m = self.m[name] = np.zeros_like(p)
+            self.v[name] = np.zeros_like(p)
+            if self.t > 1:
+                self.behind[name] = self.t - 1   # first trained now (frozen until this step)
+        # bias corrections by the parameter's own step count (a parameter unfrozen late starts
+        # like a new one)
+        return m, self.v[name], self.t - self.behind.get(name, 0)
+
+    def _step_size(self, t):
+        """The learning rate with both bias corrections folded in (the usual efficient form)."""
+        return self.lr * np.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
+
+    def _step_columns(self, name, p, g):
+        """Adam on the touched columns of ``p`` only (see the module docstring)."""
+        scale = 1.0 if not self.scale else self.scale.get(name, 1.0)
+        if np.ndim(scale) == 0 and scale == 0:
+            self.behind[name] = self.behind.get(name, 0) + (name in self.m)
+            return
+        j, gj = g.index, g.values
+        if self.weight_decay and _decays(name):
+            gj = gj + self.weight_decay * p[:, j]
+        s = scale if np.ndim(scale) == 0 else np.broadcast_to(scale, p.shape)[:, j]
+        if np.ndim(s) != 0:
+            gj = gj * s
+        m, v, t = self._moments(name, p)
+        last = self.last.setdefault(name, np.full(p.shape[1], t - 1, np.int64))
+        # the decay of the steps each column missed, then this step's (a power of 1 = dense Adam's)
+        missed = (t - last[j]).astype(p.dtype)
+        b1, b2 = p.dtype.type(self.beta1), p.dtype.type(self.beta2)
+        mj = m[:, j] * b1 ** missed + (1.0 - self.beta1) * gj
+        vj = v[:, j] * b2 ** missed + (1.0 - self.beta2) * (gj * gj)
+        m[:, j], v[:, j], last[j] = mj, vj, t
+        update = self._step_size(t) * mj / (np.sqrt(vj) + self.eps)
+        if np.ndim(s) != 0 or s != 1.0:
+            update *= s
+        p[:, j] -= update.astype(p.dtype, copy=False)
+
+    def _catch_up(self, name, t):
+        """Give every column of ``name`` the moment decay it is owed up to its own step ``t``."""
+        last = self.last.pop(name)
+        missed = (t - last).astype(self.m[name].dtype)
+        self.m[name] *= self.m[name].dtype.type(self.beta1) ** missed
+        self.v[name] *= self.v[name].dtype.type(self.beta2) ** missed
+
     def state_arrays(self):
         arrays = {f"m.{k}": a for k, a in self.m.items()}
         arrays.update({f"v.{k}": a for k, a in self.v.items()})
+        arrays.update({f"last.{k}": a for k, a in self.last.items()})
         meta = {"t": self.t}
         if self.behind:
             meta["behind"] = dict(self.behind)
@@ -137,6 +197,7 @@ class Adam(_Scaled):
     def load_state(self, arrays, meta):
         self.m = {k[2:]: a.copy() for k, a in arrays.items() if k.startswith("m.")}
         self.v = {k[2:]: a.copy() for k, a in arrays.items() if k.startswith("v.")}
+        self.last = {k[5:]: a.astype(np.int64) for k, a in arrays.items() if k.startswith("last.")}
         self.t = int(meta["t"])
         self.behind = {str(k): int(n) for k, n in dict(meta.get("behind") or {}).items()}
 
