@@ -173,7 +173,7 @@ def _parse_header(path, raw):
 
 
 _KIND_NAMES = {"bow": "bag-of-words classifier", "seq": "recurrent classifier",
-               "lm": "character language model", "vectorizer": "vectorizer",
+               "lm": "character language model", "tagger": "sequence tagger", "vectorizer": "vectorizer",
                "checkpoint": "training checkpoint"}
 
 

@@ -84,11 +84,6 @@ def check_resume(params, cur, best, opt):
         except ValueError as exc:
             raise ValueError(f"{what}: {exc}") from None
     for key, arr in opt.items():
-        kind, name = key.split(".", 1) if "." in key else ("", key)
-        if kind == "last":   # Adam's per-column step of a sparse table: (N,) integers
-            fits = name in shapes and len(shapes[name]) == 2 and np.shape(arr) == shapes[name][1:] and \
-                np.asarray(arr).dtype.kind in "iu"
-        else:
-            fits = name in shapes and np.shape(arr) == shapes[name] and np.asarray(arr).dtype.kind == "f"
-        if not fits:
+        name = key.split(".", 1)[-1]
+        if name not in shapes or np.shape(arr) != shapes[name] or np.asarray(arr).dtype.kind != "f":
             raise ValueError(f"optimizer state {key!r} does not match the parameter {name!r}")

@@ -16,14 +16,14 @@ learning freezes pretrained weights and gives lower layers smaller steps. A scal
 frozen weight's gradient neither counts in the global norm nor shrinks the others'.
 
 Sparse gradients (``sparse.ColumnGrad``: the columns of an embedding table a batch touched) are taken
-wherever an array is. Adam then updates only those columns, and exactly as dense Adam would: each
-column remembers the step its moments were last brought up to date (``last``), and a touched column's
-moments first take the decay of the steps it missed (m times beta1 to the power of the gap, v times
-beta2 to it), then the gradient, then the usual step. What differs from dense Adam is only what
-happens to the untouched columns: dense Adam keeps moving them along their decaying momentum, this
-leaves them where they are until their next gradient (torch's SparseAdam and TensorFlow's LazyAdam
-do the same, without the exact moments). Weight decay, when set, reaches the touched columns only.
-SGD turns a sparse gradient into a dense one.
+wherever an array is, with the same result. Adam still updates every column, as it must to be Adam:
+its moments decay and its momentum moves the columns a batch did not touch. What the sparse gradient
+saves is every pass over a mostly-zero array: building it, clipping it, and the gradient's own terms
+of the moments, which touch only its columns. (An update of the touched columns alone, with each
+column's missed moment decay caught up when it is next touched, was tried: exact for those columns,
+but it drops the momentum steps of the others, and a tagger on UD English EWT learnt its rare words
+so much slower that it reached 87.4% after one epoch instead of 92.0%.) SGD turns a sparse gradient
+into a dense one; so does Adam with weight decay or a per-entry scale (a 0/1 mask).
 """
 
 import numpy as np
@@ -107,35 +107,50 @@ class Adam(_Scaled):
         self.m, self.v = {}, {}
         self.t = 0
         self.behind = {}   # name -> steps it sat frozen: its own step count is t - behind[name]
-        self.last = {}     # name -> (N,) own step at which each column's moments are current (sparse)
+        self._scratch = {}  # name -> an array of the parameter's shape for the update (not state)
 
     def step(self, params, grads):
         """Update every ``params[k]`` in place from ``grads[k]`` (same keys, same shapes; an array
         or a ColumnGrad)."""
         self.t += 1
+        b1, b2 = self.beta1, self.beta2
         for name in self.m.keys() - grads.keys():   # frozen this step (``trainable`` dropped it)
             self.behind[name] = self.behind.get(name, 0) + 1
         for name, g in grads.items():
             p = params[name]
+            if isinstance(g, ColumnGrad) and (self.weight_decay or np.ndim(self._scale(name)) != 0):
+                g = g.dense()
             if isinstance(g, ColumnGrad):
-                self._step_columns(name, p, g)
-                continue
-            g, s = self._scaled(name, p, g)
+                s = self._scale(name)
+                s = None if s == 0 else s
+            else:
+                g, s = self._scaled(name, p, g)
             if s is None:
                 self.behind[name] = self.behind.get(name, 0) + (name in self.m)
                 continue
             m, v, t = self._moments(name, p)
-            if name in self.last:   # a dense gradient after sparse ones: every column made current
-                self._catch_up(name, t - 1)
-            b1, b2 = self.beta1, self.beta2
             m *= b1
-            m += (1.0 - b1) * g
             v *= b2
-            v += (1.0 - b2) * (g * g)
-            update = self._step_size(t) * m / (np.sqrt(v) + self.eps)
-            if np.ndim(s) != 0 or s != 1.0:
-                update *= s   # frozen entries: m is 0 there already; a factor: a smaller step
-            p -= update.astype(p.dtype, copy=False)
+            if isinstance(g, ColumnGrad):   # the gradient's terms on its columns only: zero elsewhere
+                j, gj = g.index, g.values
+                m[:, j] += (1.0 - b1) * gj
+                v[:, j] += (1.0 - b2) * (gj * gj)
+            else:
+                m += (1.0 - b1) * g
+                v += (1.0 - b2) * (g * g)
+            # bias corrections folded into the step size (the usual efficient form); one scratch array
+            step = self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            update = self._scratch.get(name)
+            if update is None:
+                update = self._scratch[name] = np.empty_like(p)
+            np.sqrt(v, out=update)
+            update += self.eps
+            np.divide(m, update, out=update)
+            update *= step * s   # s: a factor, or a 0/1 mask (frozen entries: m is 0 there already)
+            p -= update
+
+    def _scale(self, name):
+        return 1.0 if not self.scale else self.scale.get(name, 1.0)
 
     def _moments(self, name, p):
         """(m, v, the parameter's own step count), the moments made at its first step."""
@@ -149,46 +164,9 @@ class Adam(_Scaled):
         # like a new one)
         return m, self.v[name], self.t - self.behind.get(name, 0)
 
-    def _step_size(self, t):
-        """The learning rate with both bias corrections folded in (the usual efficient form)."""
-        return self.lr * np.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
-
-    def _step_columns(self, name, p, g):
-        """Adam on the touched columns of ``p`` only (see the module docstring)."""
-        scale = 1.0 if not self.scale else self.scale.get(name, 1.0)
-        if np.ndim(scale) == 0 and scale == 0:
-            self.behind[name] = self.behind.get(name, 0) + (name in self.m)
-            return
-        j, gj = g.index, g.values
-        if self.weight_decay and _decays(name):
-            gj = gj + self.weight_decay * p[:, j]
-        s = scale if np.ndim(scale) == 0 else np.broadcast_to(scale, p.shape)[:, j]
-        if np.ndim(s) != 0:
-            gj = gj * s
-        m, v, t = self._moments(name, p)
-        last = self.last.setdefault(name, np.full(p.shape[1], t - 1, np.int64))
-        # the decay of the steps each column missed, then this step's (a power of 1 = dense Adam's)
-        missed = (t - last[j]).astype(p.dtype)
-        b1, b2 = p.dtype.type(self.beta1), p.dtype.type(self.beta2)
-        mj = m[:, j] * b1 ** missed + (1.0 - self.beta1) * gj
-        vj = v[:, j] * b2 ** missed + (1.0 - self.beta2) * (gj * gj)
-        m[:, j], v[:, j], last[j] = mj, vj, t
-        update = self._step_size(t) * mj / (np.sqrt(vj) + self.eps)
-        if np.ndim(s) != 0 or s != 1.0:
-            update *= s
-        p[:, j] -= update.astype(p.dtype, copy=False)
-
-    def _catch_up(self, name, t):
-        """Give every column of ``name`` the moment decay it is owed up to its own step ``t``."""
-        last = self.last.pop(name)
-        missed = (t - last).astype(self.m[name].dtype)
-        self.m[name] *= self.m[name].dtype.type(self.beta1) ** missed
-        self.v[name] *= self.v[name].dtype.type(self.beta2) ** missed
-
     def state_arrays(self):
         arrays = {f"m.{k}": a for k, a in self.m.items()}
         arrays.update({f"v.{k}": a for k, a in self.v.items()})
-        arrays.update({f"last.{k}": a for k, a in self.last.items()})
         meta = {"t": self.t}
         if self.behind:
             meta["behind"] = dict(self.behind)
@@ -197,7 +175,6 @@ class Adam(_Scaled):
     def load_state(self, arrays, meta):
         self.m = {k[2:]: a.copy() for k, a in arrays.items() if k.startswith("m.")}
         self.v = {k[2:]: a.copy() for k, a in arrays.items() if k.startswith("v.")}
-        self.last = {k[5:]: a.astype(np.int64) for k, a in arrays.items() if k.startswith("last.")}
         self.t = int(meta["t"])
         self.behind = {str(k): int(n) for k, n in dict(meta.get("behind") or {}).items()}
 
