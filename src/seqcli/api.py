@@ -194,6 +194,18 @@ def score_lines(lm, batches, as_json=False, notify=_quiet):
         notify(f"left out of the scores, never seen by the model: {describe_chars(list(unknown))}")
 
 
+# ------------------------------------------------------------------------------------- tagging
+
+def tag_lines(model, source, as_json=False, words=False, fmt=None, tag_col=None, notify=_quiet,
+              errors="replace"):
+    """For each batch of input, the output lines of a tagger: plain text
+    (one sentence per line) -> ``word/TAG ...`` or JSON per line; CoNLL-U / CoNLL -> the same text with
+    the tag column filled. Streamed: each batch is answered as it comes (models/tagio.py has the rules)."""
+    from seqcli.models.tagio import tag_stream
+
+    return tag_stream(model, _lines(source, notify, errors), _display(source), as_json, words, fmt, tag_col, notify)
+
+
 # -------------------------------------------------------------------------------------- generate
 
 class Generation:
@@ -278,12 +290,12 @@ def prime_unknown(lm, prime):
 
 # --------------------------------------------------------------------------------------- explain
 
-def explain(model, texts, units=None, gates=None, layer=None):
+def explain(model, texts, units=None, gates=None, layer=None, words=False):
     """One explanation record per text, made as each text comes (see explain/); the options are
-    checked at once (usage errors) before any text is read."""
+    checked at once (usage errors) before any text is read. words: a tagger's --tokenize."""
     from seqcli import explain as ex
 
-    return ex.explain(model, texts, units=units, gates=gates, layer=layer)
+    return ex.explain(model, texts, units=units, gates=gates, layer=layer, words=words)
 
 
 def saturation(model, texts, units=None, gates=None, layer=None):
