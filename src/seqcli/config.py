@@ -203,7 +203,7 @@ class TagConfig(_Checked):
     char_hidden: int = knob(50, lo=1, hi=limits.MAX_UNITS)   # per direction (lstm) or filters (cnn)
     char_width: int = knob(3, lo=1, hi=64)                    # cnn window
     crf: bool = knob(False)
-    word_dropout: float = knob(0.1, lo=0.0, hi=1.0, hi_open=True)   # a word's id -> <unk>, its characters kept
+    word_dropout: float = knob(0.25, lo=0.0, hi=1000.0)   # alpha: a word seen n times -> <unk> w.p. alpha/(alpha+n)
     min_count: int = knob(1, lo=1, hi=10**9)
     max_vocab: int | None = knob(None, lo=3, hi=limits.MAX_VOCAB)
     lowercase: bool = knob(True)

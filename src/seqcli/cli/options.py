@@ -148,4 +148,4 @@ CharEmbed = Annotated[Optional[int], knob(G, "char_embed", "--char-embed", help=
 CharHidden = Annotated[Optional[int], knob(G, "char_hidden", "--char-hidden", help="tag: character BiLSTM units per direction, or CNN filters (default 50).")]
 CharWidth = Annotated[Optional[int], knob(G, "char_width", "--char-width", help="tag: characters a CNN filter reads (default 3).")]
 Crf = Annotated[bool, typer.Option("--crf", help="tag: a CRF output layer: the tag sequence scored as a whole (Viterbi decoding).")]
-WordDropout = Annotated[Optional[float], knob(G, "word_dropout", "--word-dropout", help="tag: in training, a token's word becomes <unk> with this probability, its characters kept (default 0.1).")]
+WordDropout = Annotated[Optional[float], knob(G, "word_dropout", "--word-dropout", help="tag: word dropout alpha: in training a word seen n times becomes <unk> with probability alpha/(alpha+n), its characters kept (default 0.25; 0 = off).")]

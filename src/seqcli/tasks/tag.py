@@ -89,10 +89,11 @@ class TagJob:
     eval_every = None
     validate_on_halt = False
 
-    def __init__(self, model, cfg, train, val, unseen, identity):
+    def __init__(self, model, cfg, train, val, unseen, unk_rate, identity):
         self.model, self.cfg, self.identity = model, cfg, identity
         self.train, self.val = train, val     # Sentences
         self.unseen = unseen                  # per validation sentence, (L,) bool: token unseen in training
+        self.unk_rate = unk_rate              # (n_vocab,) chance a training token's word becomes <unk>
         self.state = None
 
     def make_batches(self, epoch):
@@ -105,6 +106,8 @@ class TagJob:
     def step_loss(self, idx, rng):
         net, data = self.model.net, self.train
         batch = net.batch([data.words[i] for i in idx], [data.chars[i] for i in idx])
+        if self.unk_rate is not None:   # word dropout: the rarer the word, the likelier (characters kept)
+            batch = batch._replace(ids=np.where(rng.random(batch.ids.shape) < self.unk_rate[batch.ids], 1, batch.ids))
         loss, grads = net.loss(batch, data.tag_matrix(idx), rng)
         return loss, grads, len(idx), int(data.lengths[idx].sum())
 
@@ -181,51 +184,73 @@ def split(n, val_split, seed):
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def prepare(data, model, params, columns=None, val=None, notify=None, info=None, report=None):
-    """Read DATA (and the --val file), split, build the vocabularies, the network and the job."""
-    from seqcli.metrics.spans import detect_scheme
+def unk_rates(words, sentences, lowercase, alpha):
+    """(n_vocab,) word dropout rates alpha / (alpha + count): a word seen once is replaced by <unk>
+    with probability alpha / (alpha + 1), a frequent one almost never; None when alpha is 0. So the
+    <unk> vector and the character features learn from the words most like those unseen in training."""
+    if not alpha:
+        return None
+    counts = Counter(w.lower() if lowercase else w for s in sentences for w in s)
+    n = np.array([counts.get(w, 0) for w in words], dtype=np.float64)
+    rate = alpha / (alpha + np.maximum(n, 1.0))
+    rate[:2] = 0.0                     # padding and <unk> itself
+    return rate
+
+
+def make_job(model, params, train, val=None, identity=None):
+    """The job that trains a tagger of cell ``model`` with hyperparameters ``params`` on ``train``
+    (sentences, tags: lists of token lists and tag lists), validating on ``val`` (the same; None: on
+    the training sentences). Returns the job; its ``model`` is the Tagger being trained."""
     from seqcli.models.tagger import Tagger
     from seqcli.nn.tagger import TaggerNet
-    from seqcli.training import checkpoint
 
-    notify = notify or (lambda message: None)
-    info = info or notify
     mcfg, tcfg = configs(model, params)
-    tagged = read(data, columns, notify)
-    skipped = len(tagged.skipped)
-    has_val = True
-    if val is not None:
-        val_data = read(val, columns, notify)
-        skipped += len(val_data.skipped)
-        tr_s, tr_t, va_s, va_t = tagged.sentences, tagged.tags, val_data.sentences, val_data.tags
-    else:
-        tr, va = split(len(tagged.sentences), tcfg.val_split, tcfg.seed)
-        tr_s, tr_t = [tagged.sentences[i] for i in tr], [tagged.tags[i] for i in tr]
-        has_val = va is not None           # nothing held out: early stopping watches the training data
-        va_s, va_t = ([tagged.sentences[i] for i in va], [tagged.tags[i] for i in va]) if has_val else (tr_s, tr_t)
+    (tr_s, tr_t), (va_s, va_t) = train, val if val is not None else train
     tags = sorted({t for row in tr_t for t in row} | {t for row in va_t for t in row})
     words = vocabulary(tr_s, mcfg.lowercase, mcfg.min_count, mcfg.max_vocab)
     chars = characters(tr_s)
     net = TaggerNet(len(words), len(chars), len(tags), cell=mcfg.cell, embed=mcfg.embed, hidden=mcfg.hidden,
                     layers=mcfg.layers, bidirectional=mcfg.bidirectional, char_features=mcfg.char_features,
                     char_embed=mcfg.char_embed, char_hidden=mcfg.char_hidden, char_width=mcfg.char_width,
-                    crf=mcfg.crf, dropout=mcfg.dropout, word_dropout=mcfg.word_dropout,
-                    max_word_chars=mcfg.max_word_chars, seed=tcfg.seed)
+                    crf=mcfg.crf, dropout=mcfg.dropout, max_word_chars=mcfg.max_word_chars, seed=tcfg.seed)
     seen = frozenset(w for s in tr_s for w in s)
     tagger = Tagger(mcfg, words, chars, tags, net, seen)
-    where = (f"validating on {len(va_s):,} sentences" + (f" of {val}" if val is not None else "")
-             if has_val else "validating on the training sentences")
-    info(f"{tagged.source}: {len(tr_s):,} sentences, {sum(map(len, tr_s)):,} tokens ({tagged.format}, tags from "
-         f"{tagged.tag_col}: {len(tags)}), {len(words) - 2:,} words; {where}")
+    unseen = [np.array([w not in seen for w in s], bool) for s in va_s]
+    return TagJob(tagger, tcfg, encode(tagger, tr_s, tr_t), encode(tagger, va_s, va_t), unseen,
+                  unk_rates(words, tr_s, mcfg.lowercase, mcfg.word_dropout), identity)
+
+
+def prepare(data, model, params, columns=None, val=None, notify=None, info=None, report=None):
+    """Read DATA (and the --val file), split, and build the job. Raises SeqcliError."""
+    from seqcli.metrics.spans import detect_scheme
+    from seqcli.training import checkpoint
+
+    notify = notify or (lambda message: None)
+    info = info or notify
+    _, tcfg = configs(model, params)
+    tagged = read(data, columns, notify)
+    skipped = len(tagged.skipped)
+    if val is not None:
+        val_data = read(val, columns, notify)
+        skipped += len(val_data.skipped)
+        train, held = (tagged.sentences, tagged.tags), (val_data.sentences, val_data.tags)
+    else:
+        tr, va = split(len(tagged.sentences), tcfg.val_split, tcfg.seed)
+        train = ([tagged.sentences[i] for i in tr], [tagged.tags[i] for i in tr])
+        held = None if va is None else ([tagged.sentences[i] for i in va], [tagged.tags[i] for i in va])
     pieces = ["\t".join(s) + "\n" + "\t".join(t) for s, t in zip(tagged.sentences, tagged.tags)]
     if val is not None:
-        pieces += ["--val"] + ["\t".join(s) + "\n" + "\t".join(t) for s, t in zip(va_s, va_t)]
+        pieces += ["--val"] + ["\t".join(s) + "\n" + "\t".join(t) for s, t in zip(*held)]
     identity = {"task": NAME, "model": model, "params": dict(params), "data_sha256": checkpoint.fingerprint(pieces)}
-    unseen = [np.array([w not in seen for w in s], bool) for s in va_s]
-    job = TagJob(tagger, tcfg, encode(tagger, tr_s, tr_t), encode(tagger, va_s, va_t), unseen, identity)
-    return Prepared(job, va_s, va_t, seen, detect_scheme(tr_t), len(tr_s), len(va_s) if has_val else 0,
-                    "validation" if has_val else "training", None if val is None else str(val), skipped,
-                    {"format": tagged.format, "tag_col": tagged.tag_col})
+    job = make_job(model, params, train, held, identity)
+    evaluated = held or train          # nothing held out: early stopping watches the training sentences
+    where = (f"validating on {len(evaluated[0]):,} sentences" + (f" of {val}" if val is not None else "")
+             if held is not None else "validating on the training sentences")
+    info(f"{tagged.source}: {len(train[0]):,} sentences, {sum(map(len, train[0])):,} tokens ({tagged.format}, "
+         f"tags from {tagged.tag_col}: {len(job.model.tags)}), {len(job.model.words) - 2:,} words; {where}")
+    return Prepared(job, evaluated[0], evaluated[1], job.model.seen, detect_scheme(train[1]), len(train[0]),
+                    0 if held is None else len(held[0]), "training" if held is None else "validation",
+                    None if val is None else str(val), skipped, {"format": tagged.format, "tag_col": tagged.tag_col})
 
 
 def summary(prepared, outcome):
