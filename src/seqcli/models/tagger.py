@@ -29,6 +29,7 @@ _TOKEN = re.compile(r"""
   | \d+(?:[.,:/]\d+)*
   | \w+(?=n['’]t\b)
   | n['’]t\b
+  | \w+(?=['’](?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M)\b)
   | ['’](?:s|re|ve|ll|d|m|S|RE|VE|LL|D|M)\b
   | (?:[A-Za-z]\.){2,}
   | \w+(?:[-'’]\w+)*
