@@ -24,10 +24,11 @@ def _quiet(message):
 
 def train(data, output, task=None, model=None, params=None, columns=None, val=None, resume=None,
           report=None, notify=_quiet, info=None):
-    """Train a model of ``task`` ("classify", "lm"; default classify) on ``data`` and write it to ``output``.
+    """Train a model of ``task`` ("classify", "lm", "tag"; default classify) on ``data`` and write it to ``output``.
 
     params: hyperparameters, one flat dict (see config.py; None = the model's default).
-    columns: {"text_col", "label_col"} for tables; val: a validation file instead of a split of DATA.
+    columns: {"text_col", "label_col"} for tables ({"format", "tag_col", "text_col"} for tagged data); val: a
+    validation file instead of a split of DATA.
     resume: a checkpoint written by a halted run: the run continues with the checkpoint's task, model,
     settings and data options (only the budget, --max-steps / --max-time, comes from ``params``).
     report(event): progress events; notify(str): warnings; info(str): notes that only describe the run.
@@ -100,12 +101,13 @@ def _refuse_what_does_not_apply(params, accepted, task, model):
 
 
 def _task_threads(task):
-    """BLAS threads while training: one for a language model (small products per step)."""
+    """BLAS threads while training: one for a language model and a tagger (small products per step; a
+    tagger's time goes to elementwise work over its char and word LSTMs, which BLAS threads do not share)."""
     import contextlib
 
     from seqcli.threads import blas_threads
 
-    return blas_threads(1) if task == "lm" else contextlib.nullcontext()
+    return blas_threads(1) if task in ("lm", "tag") else contextlib.nullcontext()
 
 
 def _display(source):

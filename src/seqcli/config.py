@@ -208,6 +208,7 @@ class TagConfig(_Checked):
     max_vocab: int | None = knob(None, lo=3, hi=limits.MAX_VOCAB)
     lowercase: bool = knob(True)
     max_word_chars: int | None = knob(30, lo=1, hi=10**4)    # longer words keep their first and last characters
+    lr_decay: float = knob(0.9, lo=0.0, hi=1.0, lo_open=True)  # the learning rate times this after every epoch
 
     TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 30, "batch_size": 32, "lr": 2e-3, "weight_decay": 0.0}
 

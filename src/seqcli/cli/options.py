@@ -149,3 +149,4 @@ CharHidden = Annotated[Optional[int], knob(G, "char_hidden", "--char-hidden", he
 CharWidth = Annotated[Optional[int], knob(G, "char_width", "--char-width", help="tag: characters a CNN filter reads (default 3).")]
 Crf = Annotated[bool, typer.Option("--crf", help="tag: a CRF output layer: the tag sequence scored as a whole (Viterbi decoding).")]
 WordDropout = Annotated[Optional[float], knob(G, "word_dropout", "--word-dropout", help="tag: word dropout alpha: in training a word seen n times becomes <unk> with probability alpha/(alpha+n), its characters kept (default 0.25; 0 = off).")]
+LrDecay = Annotated[Optional[float], knob(G, "lr_decay", "--lr-decay", help="tag: multiply the learning rate by this after every epoch (default 0.9; 1 = constant).")]

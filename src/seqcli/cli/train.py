@@ -62,6 +62,7 @@ def train(
     char_width: opt.CharWidth = None,
     crf: opt.Crf = False,
     word_dropout: opt.WordDropout = None,
+    lr_decay: opt.LrDecay = None,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
 ):
