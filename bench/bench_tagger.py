@@ -25,6 +25,8 @@ import statistics
 import subprocess
 import sys
 
+from bench_rnn import interleave   # this folder is on the path of a script run from it
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "shared", "data")
 
@@ -188,20 +190,8 @@ def main():
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     ours, theirs = start("numpy", args), start("torch", args)
-    samples = {what: ([], [], []) for what in ("train", "tag")}   # our tokens/s, torch's, per-round ratios
-    for r in range(args.rounds):
-        for what in samples:
-            req = {"what": what, "reps": args.reps}
-            if r % 2:
-                t_th, t_np = ask(theirs, req), ask(ours, req)
-            else:
-                t_np, t_th = ask(ours, req), ask(theirs, req)
-            samples[what][0].extend(t_np)
-            samples[what][1].extend(t_th)
-            samples[what][2].append(statistics.median(t_np) / statistics.median(t_th))
-    for w in (ours, theirs):
-        w.stdin.close()
-        w.wait()
+    samples = interleave(ours, theirs, ("train", "tag"), args.rounds, ask,
+                         lambda what: {"what": what, "reps": args.reps})   # tokens/s: ours, torch's, ratios
     rows = []
     print(f"{'what':6} {'numpy tokens/s':>15} {'torch tokens/s':>15} {'numpy/torch':>12}   ({args.threads} thread"
           f"{'s' if args.threads > 1 else ''})")

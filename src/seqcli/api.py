@@ -314,10 +314,11 @@ def saturation(model, texts, units=None, gates=None, layer=None):
 # --------------------------------------------------------------------------------------- compare
 
 def compare(data, models=None, **options):
-    """Compare models on DATA side by side (see compare.run_compare); one JSON-ready dict."""
-    from seqcli.compare import run_compare
+    """Compare models (classifiers, or taggers on tagged data) on DATA side by side (see compare.run);
+    one JSON-ready dict."""
+    from seqcli.compare import run
 
-    return run_compare(data, models, **options)
+    return run(data, models, **options)
 
 
 def read_probes(path):

@@ -24,7 +24,7 @@ from seqcli.compare.specs import ALIASES, DEFAULT_MODELS, estimator_params, pars
 from seqcli.compare.trials import PROBE_LIMIT, Trial, check_backend, cost, fan_out
 from seqcli.errors import SeqcliError, UsageError
 
-__all__ = ["run_compare", "read_probes", "without_timings"]
+__all__ = ["run", "run_compare", "read_probes", "without_timings"]
 
 
 def _quiet(message):
@@ -55,30 +55,33 @@ def load_model_files(specs):
     return loaded
 
 
+def run(data_path, models=None, *, task=None, fmt=None, tag_col=None, **options):
+    """Compare classifiers (``run_compare``) or, for ``task`` "tag" or CoNLL data without a task, taggers
+    (compare/tagging.py: ``fmt`` and ``tag_col`` say how the tagged data is read). One JSON-ready dict."""
+    from seqcli.compare.tagging import TAGGER_OPTIONS, looks_tagged, run_tagging
+
+    if task == "tag" or (task is None and looks_tagged(data_path)):
+        options.pop("disagreements", None)   # a default of the command line: taggers show no disagreements
+        unused = [f"--{k.replace('_', '-')}" for k, v in options.items() if k not in TAGGER_OPTIONS and v]
+        if unused:
+            raise UsageError(f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to taggers")
+        return run_tagging(data_path, models, fmt=fmt, tag_col=tag_col,
+                           **{k: v for k, v in options.items() if k in TAGGER_OPTIONS})
+    if fmt is not None or tag_col is not None:
+        raise UsageError("--format and --tag-col are for tagged data (--task tag)")
+    return run_compare(data_path, models, **options)
+
+
 def run_compare(data_path, models=None, *, folds=None, test=None, val_split=None, seed=0,
                 params=None, text_col=None, label_col=None, jobs=None, backend=None, scheduler=None,
                 probes=(), gradients=False, disagreements=10, on_start=None, on_result=None,
-                notify=_quiet, task=None, fmt=None, tag_col=None):
+                notify=_quiet):
     """Compare models on DATA; returns one JSON-ready dict (see ``describe`` in the tests).
 
     models: --models values (list of comma-separated spec lists); params: command-line estimator
     values ({"epochs": 2, "hidden": 32, ...}, None = the estimator's default); seed: splits and every
     model. on_start(plan info) and on_result(progress dict) report progress; nothing is printed.
-    task: "tag" compares taggers (compare/tagging.py), as does CoNLL data without it; fmt, tag_col: how
-    tagged data is read.
     """
-    from seqcli.compare.tagging import looks_tagged, run_tagging
-
-    if task == "tag" or (task is None and looks_tagged(data_path)):
-        given = {"--folds": folds, "--probe": list(probes) or None, "--gradients": gradients or None,
-                 "--text-col": text_col, "--label-col": label_col, "--backend": backend, "--scheduler": scheduler}
-        unused = [k for k, v in given.items() if v is not None]
-        if unused:
-            raise UsageError(f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to taggers")
-        return run_tagging(data_path, models, test=test, val_split=val_split, seed=seed, params=params, fmt=fmt,
-                           tag_col=tag_col, jobs=jobs, on_start=on_start, on_result=on_result, notify=notify)
-    if fmt is not None or tag_col is not None:
-        raise UsageError("--format and --tag-col are for tagged data (--task tag)")
     started = time.perf_counter()
     specs = parse_models(models or [DEFAULT_MODELS])
     backend = check_backend(backend, scheduler)

@@ -21,6 +21,7 @@ from seqcli.errors import SeqcliError, UsageError
 ALIASES = {"lstm": ("lstm", {}), "gru": ("gru", {}), "rnn": ("rnn", {}), "crf": ("lstm", {"crf": True}),
            "cnn": ("lstm", {"char_features": "cnn"}), "words": ("lstm", {"char_features": "none"})}
 DEFAULT_MODELS = "lstm,cnn"
+TAGGER_OPTIONS = ("test", "val_split", "seed", "params", "jobs", "on_start", "on_result", "notify")
 BEST = {"accuracy": max, "unseen_accuracy": max, "span_f1": max, "train_seconds": min, "tokens_per_second": max,
         "n_params": min, "file_bytes": min}
 TAGGED_SUFFIXES = (".conllu", ".conll", ".conll03", ".bio", ".iob", ".iob1", ".iob2", ".bioes", ".iobes", ".bilou")

@@ -18,6 +18,7 @@ import numpy as np
 
 from seqcli.config import TagConfig, TrainConfig, split_params
 from seqcli.errors import SeqcliError
+from seqcli.training.fit import Job
 from seqcli.text import PAD, UNK, bucket_batches
 
 NAME = "tag"
@@ -82,12 +83,10 @@ def encode(model, sentences, tags):
 
 # ------------------------------------------------------------------------------------------- job
 
-class TagJob:
+class TagJob(Job):
     """One tagger being trained (the job protocol of training/fit.py)."""
 
     unit = "tokens"
-    eval_every = None
-    validate_on_halt = False
 
     def __init__(self, model, cfg, train, val, unseen, unk_rate, identity):
         self.model, self.cfg, self.identity = model, cfg, identity
@@ -142,14 +141,6 @@ class TagJob:
         decay = self.model.config.lr_decay
         return {} if decay == 1.0 else dict.fromkeys(self.model.net.params, decay ** epoch)
 
-    def show(self, event):
-        return event
-
-    def extra_state(self):
-        return {}, {}
-
-    def set_extra_state(self, arrays, meta):
-        pass
 
 
 # ------------------------------------------------------------------------------------ from files

@@ -30,6 +30,23 @@ from seqcli.errors import SeqcliError
 from seqcli.training import checkpoint, loop
 
 
+class Job:
+    """The defaults of the job protocol for a task whose job has nothing to translate for the display
+    and no state of its own for a checkpoint (tasks/classify.py, tasks/tag.py inherit them)."""
+
+    eval_every = None
+    validate_on_halt = False
+
+    def show(self, event):
+        return event
+
+    def extra_state(self):
+        return {}, {}
+
+    def set_extra_state(self, arrays, meta):
+        pass
+
+
 class DivergedError(SeqcliError):
     """Training diverged (the loss became NaN or infinite); the best weights so far are kept."""
 

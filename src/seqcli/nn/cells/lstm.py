@@ -143,14 +143,12 @@ def lstm_backward(da, cache, dc_last=None):
     for t in range(T - 1, -1, -1):
         np.add(da_next, da[t], out=ga)
         k = m if active is None else active[t]   # the columns this step computed
-        if active is None and not full[t]:
-            # padded columns skip the cell: remember their gradients and zero them for the cell math
+        if active is None and not full[t]:   # padded columns skip the cell: keep, then zero, their gradients
             np.copyto(ga_keep, ga)
             np.copyto(dc_keep, dc)
             ga *= keep[t]
             dc *= keep[t]
-        # the derivatives are computed here, per step, while gates[t] is in cache: measured faster
-        # than whole-sequence arrays made before the loop, which cost extra trips through memory
+        # the derivatives are computed per step while gates[t] is in cache (faster than whole-sequence arrays)
         g, tc = gates[t, :, :k], tanh_c[t, :, :k]
         gk, dck, dgk, dactk = ga[:, :k], dc[:, :k], dg[:, :k], dact[:, :k]
         np.multiply(g, g, out=dactk)
