@@ -237,3 +237,27 @@ def test_a_damaged_tagger_file_is_one_line(trained, tmp_path):
                                                                                       "seqcli_version", "kind")}, arrays)
     rc, out, err = run_seqcli(["predict", bad], input="the cats\n")
     assert rc == 1 and err.count("\n") == 1 and "damaged model file (vocabulary has" in err
+
+
+def test_word_dropout_by_frequency_and_the_learning_rate_schedule():
+    from seqcli.tasks.tag import make_job, unk_rates
+
+    words = ["<pad>", "<unk>", "the", "cats", "hopped"]
+    rates = unk_rates(words, [["The", "cats"], ["the", "hopped", "cats"]], lowercase=True, alpha=0.5)
+    np.testing.assert_allclose(rates, [0, 0, 0.5 / 2.5, 0.5 / 2.5, 0.5 / 1.5])   # "The", "the": 2
+    assert unk_rates(words, [], True, 0.0) is None
+    rows = sentences(6)
+    train = ([[w for w, _ in r] for r in rows], [[t for _, t in r] for r in rows])
+    job = make_job("lstm", {"lr_decay": 0.5, "hidden": 4, "embed": 4}, train)
+    assert job.param_scales(0) == dict.fromkeys(job.model.net.params, 1.0)
+    assert set(job.param_scales(3).values()) == {0.125}
+    assert make_job("lstm", {"lr_decay": 1.0, "hidden": 4, "embed": 4}, train).param_scales(5) == {}
+    index = job.model.word_index
+    assert job.unk_rate[:2].tolist() == [0, 0] and job.unk_rate[index["the"]] < job.unk_rate[index["tiny"]]
+
+
+def test_a_bad_line_never_ends_the_stream(trained):
+    _, model, _, _, _ = trained
+    rc, out, err = run_seqcli(["predict", model], input=b"the cats\n\xff\xfe bad\x00\nthe dog ran\n")
+    assert rc == 0 and len(out.split("\n")) == 4 and out.split("\n")[2].startswith("the/DET")
+    assert "line 2" in err and err.count("\n") == 1

@@ -43,6 +43,18 @@ def tokenize(text, words=False):
     return _TOKEN.findall(text) if words else text.split()
 
 
+def token_batches(lengths, budget=BATCH_TOKENS):
+    """Index arrays of sentences, longest first (the order the recurrent cells compute fastest), each
+    batch about ``budget`` tokens (at least one sentence)."""
+    lengths = np.asarray(lengths)
+    order = np.argsort(-lengths, kind="stable")
+    k = 0
+    while k < len(order):
+        idx = order[k:k + max(1, budget // max(int(lengths[order[k]]), 1))]
+        k += len(idx)
+        yield idx
+
+
 def _joined(tokens):
     """Tokens as one string array (one token per line): a plain array of N tokens would be N times the
     longest token wide, and a URL makes that megabytes."""
@@ -103,12 +115,7 @@ class Tagger:
                 pieces.append(s[start:start + MAX_TOKENS])
                 owners.append(i)
         results = [None] * len(pieces)
-        order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))   # longest first
-        k = 0
-        while k < len(order):
-            rows = max(1, BATCH_TOKENS // max(len(pieces[order[k]]), 1))
-            idx = order[k:k + rows]
-            k += len(idx)
+        for idx in token_batches([len(p) for p in pieces]):
             words, chars = self.encode([pieces[i] for i in idx])
             tags, probs = self.net.predict(self.net.batch(words, chars))
             for j, i in enumerate(idx):

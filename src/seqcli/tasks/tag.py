@@ -25,7 +25,6 @@ NAME = "tag"
 MODELS = ("lstm", "gru", "rnn")
 OTHER_DATA = ("other data", "data file")
 DATA_OPTIONS = ("format", "tag_col", "text_col")   # how the data is read (``columns`` of api.train)
-EVAL_TOKENS = 8192                                  # tokens per validation batch
 
 
 def accepts(model):
@@ -112,12 +111,11 @@ class TagJob(Job):
 
     def predict_val(self):
         """(mean loss per token, predicted tag ids per validation sentence) in one pass."""
+        from seqcli.models.tagger import token_batches
+
         net, data = self.model.net, self.val
-        order = np.argsort(-data.lengths, kind="stable")
-        pred, total, k = [None] * len(order), 0.0, 0
-        while k < len(order):
-            idx = order[k:k + max(1, EVAL_TOKENS // max(int(data.lengths[order[k]]), 1))]
-            k += len(idx)
+        pred, total = [None] * len(data.lengths), 0.0
+        for idx in token_batches(data.lengths):
             loss, tags = net.score(net.batch([data.words[i] for i in idx], [data.chars[i] for i in idx]),
                                    data.tag_matrix(idx))
             total += loss
