@@ -128,6 +128,9 @@ class TagJob(Job):
         right = [p == np.asarray(g) for p, g in zip(pred, self.val.tags)]
         n, n_unseen = int(self.val.lengths.sum()), int(sum(u.sum() for u in self.unseen))
         figures = {"loss": loss, "accuracy": sum(int(r.sum()) for r in right) / max(n, 1)}
+        # the best weights are those of the best accuracy: on UD English EWT the validation loss turned
+        # upward at epoch 8 of 30 while the accuracy went on improving
+        figures["objective"] = 1.0 - figures["accuracy"]
         if n_unseen:
             figures["unseen_accuracy"] = sum(int(r[u].sum()) for r, u in zip(right, self.unseen)) / n_unseen
         return figures

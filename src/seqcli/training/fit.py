@@ -172,9 +172,9 @@ def _validate_where_stopped(job, state, best, reason, save_best, shown):
     figures = job.evaluate()
     figures.update(epoch=state.epoch + 1, step=state.step, final=True)
     state.history.append(figures)
-    improved = figures["loss"] < state.best_loss - 1e-7
+    improved = loop.objective(figures) < state.best_loss - 1e-7
     if improved:
-        state.best_loss, state.best_epoch = figures["loss"], state.epoch
+        state.best_loss, state.best_epoch = loop.objective(figures), state.epoch
         best.update({k: v.copy() for k, v in job.model.net.params.items()})
         save_best(best)
     shown({"event": "eval", "improved": improved, **figures})
