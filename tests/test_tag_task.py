@@ -90,8 +90,9 @@ def test_conll_ner_columns_give_span_scores_and_csv_and_stdin_are_read(tmp_path)
     data = tmp_path / "ner.conll"
     data.write_text(text, encoding="utf-8")
     rc, out, err = run_seqcli(["train", data, "--task", "tag", "-o", tmp_path / "n.npz", "--epochs", "2",
-                               "--val-split", "0.25", *TINY, "--crf", "--json", "-q"])
+                               "--val-split", "0.25", *TINY, "--crf", "--json"])
     assert rc == 0, err
+    assert "val_f1" in err and "spans (BIO, as conlleval): precision" in err
     summary = json.loads(out)
     assert summary["metrics"]["scheme"] == "BIO" and "f1" in summary["metrics"]["spans"]
     assert (summary["n_train"], summary["n_val"]) == (12, 4)

@@ -87,11 +87,12 @@ class TagJob(Job):
 
     unit = "tokens"
 
-    def __init__(self, model, cfg, train, val, unseen, unk_rate, identity):
+    def __init__(self, model, cfg, train, val, unseen, unk_rate, scheme, identity):
         self.model, self.cfg, self.identity = model, cfg, identity
         self.train, self.val = train, val     # Sentences
         self.unseen = unseen                  # per validation sentence, (L,) bool: token unseen in training
         self.unk_rate = unk_rate              # (n_vocab,) chance a training token's word becomes <unk>
+        self.scheme = scheme                  # the training tags' scheme (BIO, ...): span F1 at validations
         self.state = None
 
     def make_batches(self, epoch):
@@ -133,6 +134,12 @@ class TagJob(Job):
         figures["objective"] = 1.0 - figures["accuracy"]
         if n_unseen:
             figures["unseen_accuracy"] = sum(int(r[u].sum()) for r, u in zip(right, self.unseen)) / n_unseen
+        if self.scheme is not None:
+            from seqcli.metrics.spans import span_scores
+
+            names = self.model.tags
+            figures["span_f1"] = span_scores([[names[k] for k in g] for g in self.val.tags],
+                                             [[names[k] for k in p] for p in pred])["f1"]
         return figures
 
     def param_scales(self, epoch):
@@ -200,6 +207,7 @@ def make_job(model, params, train, val=None, identity=None):
     """The job that trains a tagger of cell ``model`` with hyperparameters ``params`` on ``train``
     (sentences, tags: lists of token lists and tag lists), validating on ``val`` (the same; None: on
     the training sentences). Returns the job; its ``model`` is the Tagger being trained."""
+    from seqcli.metrics.spans import detect_scheme
     from seqcli.models.tagger import Tagger
     from seqcli.nn.tagger import TaggerNet
 
@@ -216,12 +224,11 @@ def make_job(model, params, train, val=None, identity=None):
     tagger = Tagger(mcfg, words, chars, tags, net, seen)
     unseen = [np.array([w not in seen for w in s], bool) for s in va_s]
     return TagJob(tagger, tcfg, encode(tagger, tr_s, tr_t), encode(tagger, va_s, va_t), unseen,
-                  unk_rates(words, tr_s, mcfg.lowercase, mcfg.word_dropout), identity)
+                  unk_rates(words, tr_s, mcfg.lowercase, mcfg.word_dropout), detect_scheme(tr_t), identity)
 
 
 def prepare(data, model, params, columns=None, val=None, notify=None, info=None, report=None):
     """Read DATA (and the --val file), split, and build the job. Raises SeqcliError."""
-    from seqcli.metrics.spans import detect_scheme
     from seqcli.training import checkpoint
 
     notify = notify or (lambda message: None)
@@ -247,7 +254,7 @@ def prepare(data, model, params, columns=None, val=None, notify=None, info=None,
              if held is not None else "validating on the training sentences")
     info(f"{tagged.source}: {len(train[0]):,} sentences, {sum(map(len, train[0])):,} tokens ({tagged.format}, "
          f"tags from {tagged.tag_col}: {len(job.model.tags)}), {len(job.model.words) - 2:,} words; {where}")
-    return Prepared(job, evaluated[0], evaluated[1], job.model.seen, detect_scheme(train[1]), len(train[0]),
+    return Prepared(job, evaluated[0], evaluated[1], job.model.seen, job.scheme, len(train[0]),
                     0 if held is None else len(held[0]), "training" if held is None else "validation",
                     None if val is None else str(val), skipped, {"format": tagged.format, "tag_col": tagged.tag_col})
 

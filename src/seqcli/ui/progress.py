@@ -100,7 +100,8 @@ def format_eval(event, meter, epochs, unit):
     if meter.batches:
         parts.append(f"loss {meter.loss:.4f}")
     parts.append(f"val_loss {event['loss']:.4f}")
-    for key, label in (("accuracy", "val_acc"), ("unseen_accuracy", "val_unseen"), ("bpc", "val_bpc")):
+    for key, label in (("accuracy", "val_acc"), ("unseen_accuracy", "val_unseen"), ("span_f1", "val_f1"),
+                       ("bpc", "val_bpc")):
         if key in event:
             parts.append(f"{label} {event[key]:.4f}")
     if meter.batches:
