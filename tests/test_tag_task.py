@@ -195,6 +195,9 @@ def test_explain_draws_top_tags_and_gates(trained):
     record = json.loads(out)
     assert record["tokens"] == ["the", "cats"] and record["tags"] == ["DET", "NOUN"]
     assert len(record["top_probs"]["DET"]) == 2 and len(record["gates"]["l0.fw.gu"]["units"]) == 2
+    rc, out, _ = run_seqcli(["predict", model, "--explain", "--stats", "--json"], input="the cats\nthe dog ran\n")
+    stats = json.loads(out)["saturation"]
+    assert stats["n_texts"] == 2 and stats["n_steps"] == 5 and {r["direction"] for r in stats["rows"]} == {"fw", "bw"}
 
 
 def test_predict_options_for_the_other_kind_are_usage_errors(trained, tiny_model):
