@@ -96,6 +96,14 @@ def test_conll_ner_columns_give_span_scores_and_csv_and_stdin_are_read(tmp_path)
     summary = json.loads(out)
     assert summary["metrics"]["scheme"] == "BIO" and "f1" in summary["metrics"]["spans"]
     assert (summary["n_train"], summary["n_val"]) == (12, 4)
+    source = tmp_path / "in.conll"      # CoNLL out: the last column replaced, or added to token-only lines
+    source.write_text("-DOCSTART- -X- O O\n\nJohn NNP O\nleft NN O\n\nRome\nsmiled\n", encoding="utf-8")
+    rc, out, err = run_seqcli(["predict", tmp_path / "n.npz", source])
+    assert rc == 0, err
+    lines = out.split("\n")
+    assert lines[:2] == ["-DOCSTART- -X- O O", ""] and lines[4] == "" and len(lines) == 8
+    assert [len(line.split()) for line in lines[2:4] + lines[5:7]] == [3, 3, 2, 2]
+    assert lines[2].startswith("John NNP ") and lines[5].startswith("Rome ")
     csv = "tokens,tags\n" + "".join(f"{' '.join(w for w, _ in r)},{' '.join(t for _, t in r)}\n" for r in rows)
     rc, out, err = run_seqcli(["train", "-", "--task", "tag", "--format", "csv", "-o", tmp_path / "c.npz",
                                "--epochs", "1", *TINY, "--json", "-q"], input=csv)
