@@ -35,7 +35,7 @@ if side == "torch":
     torch.set_num_threads(threads)
 else:
     from seqcli.nn import cells
-    from seqcli.train import reuse_freed_memory
+    from seqcli.training.loop import reuse_freed_memory
     from threadpoolctl import threadpool_limits
     threadpool_limits(threads)  # the same number of BLAS threads as torch gets
     reuse_freed_memory()  # what seqcli's training loop does (torch has its caching allocator)
@@ -113,6 +113,28 @@ def ask(worker, req):
     return json.loads(line)["seconds"]
 
 
+def interleave(ours, theirs, cases, rounds, ask, request):
+    """{case: (our figures, theirs, the rounds' ratios)} of ``rounds`` passes over ``cases``: each case asks
+    ``ask(worker, request(case))`` of both workers, who goes first alternating from round to round (so
+    neither side always follows the other); a ratio is the median of ours over the median of theirs.
+    The workers' stdin is closed at the end and they are waited for."""
+    samples = {case: ([], [], []) for case in cases}
+    for r in range(rounds):
+        for case in cases:
+            req = request(case)
+            if r % 2:
+                t_th, t_np = ask(theirs, req), ask(ours, req)
+            else:
+                t_np, t_th = ask(ours, req), ask(theirs, req)
+            samples[case][0].extend(t_np)
+            samples[case][1].extend(t_th)
+            samples[case][2].append(statistics.median(t_np) / statistics.median(t_th))
+    for w in (ours, theirs):
+        w.stdin.close()
+        w.wait()
+    return samples
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=10, help="passes over all cases, interleaved")
@@ -130,20 +152,8 @@ def main():
     for cell, name, what in cases:
         req = {"cell": cell, "shape": CONFIGS[name], "what": what, "reps": 1}
         ask(ours, req), ask(theirs, req)
-    samples = {case: ([], [], []) for case in cases}  # our times, torch's, per-round ratios
-    for r in range(args.rounds):
-        for case in cases:
-            req = {"cell": case[0], "shape": CONFIGS[case[1]], "what": case[2], "reps": args.reps}
-            if r % 2:   # who goes first alternates, so neither side always follows the other
-                t_th, t_np = ask(theirs, req), ask(ours, req)
-            else:
-                t_np, t_th = ask(ours, req), ask(theirs, req)
-            samples[case][0].extend(t_np)
-            samples[case][1].extend(t_th)
-            samples[case][2].append(statistics.median(t_np) / statistics.median(t_th))
-    for w in (ours, theirs):
-        w.stdin.close()
-        w.wait()
+    samples = interleave(ours, theirs, cases, args.rounds, ask,
+                         lambda case: {"cell": case[0], "shape": CONFIGS[case[1]], "what": case[2], "reps": args.reps})
     rows = []
     print(f"{'cell':5} {'cfg':3} {'E,H,B,T':>16} {'what':8} {'numpy ms':>9} {'torch ms':>9} {'ratio':>6}")
     for (cell, name, what), (t_ours, t_torch, ratios) in samples.items():

@@ -63,7 +63,7 @@ def test_step_gradients(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("lengths", [None, [5, 2, 0]], ids=["full", "padded"])
+@pytest.mark.parametrize("lengths", [None, [5, 2, 0], [2, 0, 5]], ids=["full", "padded", "unsorted"])
 def test_sequence_gradients(kind, lengths):
     rng = np.random.default_rng(2)
     p = make_params(kind)
@@ -117,6 +117,32 @@ def test_sequence_matches_steps(kind):
     np.testing.assert_allclose(da0_seq, da, atol=1e-12)
     for k in dp:
         np.testing.assert_allclose(dp_seq[k], dp[k], atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rows_sorted_by_length_give_the_numbers_of_any_order(kind):
+    """Rows sorted longest first let a step compute only its real columns (the LSTM's fast path);
+    the outputs and every gradient are those of the same rows in another order."""
+    rng = np.random.default_rng(9)
+    p = make_params(kind)
+    lengths = np.array([5, 4, 2, 2, 0])
+    x, w = rng.normal(size=(T, N_X, 5)), rng.normal(size=(T, N_A, 5))
+    a0 = rng.normal(size=(N_A, 5))
+    perm = np.array([3, 0, 4, 2, 1])                 # an order whose steps are not prefixes
+    out = []
+    for order in (np.arange(5), perm):
+        a, cache = cells.forward(kind, x[:, :, order], (a0[:, order],), p, prefix_mask(lengths[order], T))
+        dx, (da0, *_), dp = cells.backward(kind, w[:, :, order], cache)
+        back = np.argsort(order)
+        out.append((a[:, :, back], dx[:, :, back], da0[:, back], dp))
+    if kind == "lstm":
+        assert cache.active is None and cells.forward(kind, x, None, p, prefix_mask(lengths, T))[1].active is not None
+    for (a1, dx1, d01, dp1), (a2, dx2, d02, dp2) in zip(out[:1], out[1:]):
+        np.testing.assert_allclose(a1, a2, atol=1e-12)
+        np.testing.assert_allclose(dx1, dx2, atol=1e-12)
+        np.testing.assert_allclose(d01, d02, atol=1e-12)
+        for k in dp1:
+            np.testing.assert_allclose(dp1[k], dp2[k], atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -217,7 +243,7 @@ def test_init():
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("lengths", [None, [5, 2, 0]], ids=["full", "padded"])
+@pytest.mark.parametrize("lengths", [None, [5, 2, 0], [2, 0, 5]], ids=["full", "padded", "unsorted"])
 def test_initial_state_in_and_final_state_out_are_differentiated(kind, lengths):
     """The state handed in (a0, and c0 for the LSTM) gets its gradient, and a gradient on the final
     state (an encoder handing its state to a decoder) flows back to each row's last real step."""

@@ -8,10 +8,10 @@ import pytest
 import typer
 
 from seqcli import config
-from seqcli.config import (BowConfig, ConfigError, LMConfig, SeqConfig, TrainConfig, VectorizerConfig,
+from seqcli.config import (BowConfig, ConfigError, LMConfig, SeqConfig, TagConfig, TrainConfig, VectorizerConfig,
                            base_type, bounds, field_type, from_dict)
 
-CONFIGS = (VectorizerConfig, BowConfig, SeqConfig, LMConfig, TrainConfig)
+CONFIGS = (VectorizerConfig, BowConfig, SeqConfig, LMConfig, TrainConfig, TagConfig)
 OPTION_FIELDS = {"weight_decay": "weight_decay"}   # option name -> field, where they differ (--l2)
 
 

@@ -1,4 +1,4 @@
-"""Tests for seqcli.data.conll: every reader's edge cases, format guessing, streaming, writing back."""
+"""Tests for seqcli.data.conll and conllblocks: every reader's edge cases, format guessing, streaming, writing back."""
 
 import io
 import os
@@ -10,16 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcli.data.conll import (
-    BlockReader,
-    _conll_fields,
-    _conll_spans,
-    format_block,
-    guess_format,
-    iter_blocks,
-    read_blocks,
-    read_tagged,
-)
+from seqcli.data.conll import guess_format, read_blocks, read_tagged
+from seqcli.data.conllblocks import BlockReader, _conll_fields, _conll_spans, format_block, iter_blocks
 from seqcli.errors import SeqcliError
 
 # One CoNLL-U document with everything that is not a word: comments, a multiword token (2-3),

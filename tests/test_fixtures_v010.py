@@ -69,6 +69,9 @@ def test_old_model_explains_as_before():
 
 @pytest.mark.parametrize("name", list(TRAIN_ARGS))
 def test_retraining_gives_the_same_parameters(name, tmp_path):
+    """The same data, options and seed train the same model as seqcli 0.1 did, up to float32 rounding:
+    the optimizer now computes its step in the parameters' dtype, in another order (faster; the same
+    arithmetic). Within one version the same seed gives the same bytes (test_cli_foundation)."""
     for data in ("small.csv", "tiny.txt"):
         shutil.copy(FIX / data, tmp_path / data)
     rc, _, err = run_seqcli(["train", *TRAIN_ARGS[name], "-o", "new.npz", "--quiet"], cwd=tmp_path)
@@ -78,7 +81,7 @@ def test_retraining_gives_the_same_parameters(name, tmp_path):
     assert numbers == sorted(k for k in new if new[k].dtype.kind == "f")
     for key in numbers:
         assert old[key].dtype == new[key].dtype, key
-        np.testing.assert_array_equal(old[key], new[key], err_msg=key)
+        np.testing.assert_allclose(old[key], new[key], rtol=1e-4, atol=1e-6, err_msg=key)
     from seqcli import models
 
     a, b = models.load(FIX / f"{name}.npz"), models.load(tmp_path / "new.npz")

@@ -6,7 +6,7 @@ import pytest
 
 from seqcli.nn import cells
 from seqcli.nn.layers import (
-    Bidirectional, Dense, Embedding, Pool, Recurrent, Stack, length_mask, reverse_index,
+    Bidirectional, Dense, Embedding, Pool, Recurrent, Stack, length_mask,
 )
 
 
@@ -116,12 +116,6 @@ def test_stack_gradients_with_dropout(kind):
     np.testing.assert_array_equal(a1, a2)
     a3, _ = stack.forward(x, LENGTHS, np.random.default_rng(5))
     assert not np.allclose(a1, a3)
-
-
-def test_reverse_index():
-    rev = reverse_index([4, 2, 0], 4)
-    np.testing.assert_array_equal(rev, [[3, 1, 0], [2, 0, 1], [1, 2, 2], [0, 3, 3]])
-    np.testing.assert_array_equal(np.take_along_axis(rev, rev, axis=0), np.arange(4)[:, None] + 0 * rev)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])

@@ -24,10 +24,11 @@ def _quiet(message):
 
 def train(data, output, task=None, model=None, params=None, columns=None, val=None, resume=None,
           report=None, notify=_quiet, info=None):
-    """Train a model of ``task`` ("classify", "lm"; default classify) on ``data`` and write it to ``output``.
+    """Train a model of ``task`` ("classify", "lm", "tag"; default classify) on ``data`` and write it to ``output``.
 
     params: hyperparameters, one flat dict (see config.py; None = the model's default).
-    columns: {"text_col", "label_col"} for tables; val: a validation file instead of a split of DATA.
+    columns: {"text_col", "label_col"} for tables ({"format", "tag_col", "text_col"} for tagged data); val: a
+    validation file instead of a split of DATA.
     resume: a checkpoint written by a halted run: the run continues with the checkpoint's task, model,
     settings and data options (only the budget, --max-steps / --max-time, comes from ``params``).
     report(event): progress events; notify(str): warnings; info(str): notes that only describe the run.
@@ -107,12 +108,13 @@ def _plain(figures):
 
 
 def _task_threads(task):
-    """BLAS threads while training: one for a language model (small products per step)."""
+    """BLAS threads while training: one for a language model and a tagger (small products per step; a
+    tagger's time goes to elementwise work over its char and word LSTMs, which BLAS threads do not share)."""
     import contextlib
 
     from seqcli.threads import blas_threads
 
-    return blas_threads(1) if task == "lm" else contextlib.nullcontext()
+    return blas_threads(1) if task in ("lm", "tag") else contextlib.nullcontext()
 
 
 def _display(source):
@@ -208,6 +210,18 @@ def score_lines(lm, batches, as_json=False, notify=_quiet):
         notify(f"left out of the scores, never seen by the model: {describe_chars(list(unknown))}")
 
 
+# ------------------------------------------------------------------------------------- tagging
+
+def tag_lines(model, source, as_json=False, words=False, fmt=None, tag_col=None, notify=_quiet,
+              errors="replace"):
+    """For each batch of input, the output lines of a tagger: plain text
+    (one sentence per line) -> ``word/TAG ...`` or JSON per line; CoNLL-U / CoNLL -> the same text with
+    the tag column filled. Streamed: each batch is answered as it comes (models/tagio.py has the rules)."""
+    from seqcli.models.tagio import tag_stream
+
+    return tag_stream(model, _lines(source, notify, errors), _display(source), as_json, words, fmt, tag_col, notify)
+
+
 # -------------------------------------------------------------------------------------- generate
 
 def generation(lm, prime="", length=500, temperature=1.0, top_k=None, greedy=False, seed=0, until=None, count=1,
@@ -235,12 +249,12 @@ def prime_unknown(lm, prime):
 
 # --------------------------------------------------------------------------------------- explain
 
-def explain(model, texts, units=None, gates=None, layer=None):
+def explain(model, texts, units=None, gates=None, layer=None, words=False):
     """One explanation record per text, made as each text comes (see explain/); the options are
-    checked at once (usage errors) before any text is read."""
+    checked at once (usage errors) before any text is read. words: a tagger's --tokenize."""
     from seqcli import explain as ex
 
-    return ex.explain(model, texts, units=units, gates=gates, layer=layer)
+    return ex.explain(model, texts, units=units, gates=gates, layer=layer, words=words)
 
 
 def saturation(model, texts, units=None, gates=None, layer=None):
@@ -257,10 +271,11 @@ def saturation(model, texts, units=None, gates=None, layer=None):
 # --------------------------------------------------------------------------------------- compare
 
 def compare(data, models=None, **options):
-    """Compare models on DATA side by side (see compare.run_compare); one JSON-ready dict."""
-    from seqcli.compare import run_compare
+    """Compare models (classifiers, or taggers on tagged data) on DATA side by side (see compare.run);
+    one JSON-ready dict."""
+    from seqcli.compare import run
 
-    return run_compare(data, models, **options)
+    return run(data, models, **options)
 
 
 def read_probes(path):

@@ -8,9 +8,9 @@ A config checks itself when it is made: a value out of bounds is a ``ConfigError
 library callers, a one-line usage error for the CLI).
 
 - ``VectorizerConfig``: how ``seqcli vectorize`` (and a bag-of-words model) turns text into features;
-- ``BowConfig``, ``SeqConfig``, ``LMConfig``: the model of each kind (bag-of-words classifier,
-  recurrent classifier, language model), each with ``TRAIN_DEFAULTS``: the training values that work
-  for it where the user gives none;
+- ``BowConfig``, ``SeqConfig``, ``LMConfig``, ``TagConfig``: the model of each kind (bag-of-words
+  classifier, recurrent classifier, language model, sequence tagger), each with ``TRAIN_DEFAULTS``: the
+  training values that work for it where the user gives none;
 - ``TrainConfig``: how any model is fitted (epochs, batches, optimizer, early stopping, budgets).
 """
 
@@ -182,6 +182,35 @@ class LMConfig(_Checked):
     eval_every: int | None = knob(None, lo=1, hi=10**12)  # steps between validations (None: ~500k chars)
 
     TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 20, "batch_size": 32, "lr": 3e-3, "weight_decay": 0.0}
+
+
+@dataclass(frozen=True)
+class TagConfig(_Checked):
+    """A sequence tagger: word embedding + character features of each word -> recurrent stack (both
+    directions by default) -> a tag per token, from a softmax or a CRF (nn/tagger.py).
+
+    Words get their ids by their lowercased form (``lowercase``) while their characters keep the case,
+    so "Apple" at the start of a sentence shares the vector of "apple" and its capital still shows.
+    Defaults chosen by measurement on UD English EWT (README, "Tagging")."""
+    cell: str = knob("lstm", choices=CELLS)
+    embed: int = knob(100, lo=1, hi=limits.MAX_UNITS)
+    hidden: int = knob(128, lo=1, hi=limits.MAX_UNITS)
+    layers: int = knob(1, lo=1, hi=limits.MAX_LAYERS)
+    bidirectional: bool = knob(True)
+    dropout: float = knob(0.5, lo=0.0, hi=1.0, hi_open=True)
+    char_features: str = knob("lstm", choices=("lstm", "cnn", "none"))
+    char_embed: int = knob(30, lo=1, hi=limits.MAX_UNITS)
+    char_hidden: int = knob(50, lo=1, hi=limits.MAX_UNITS)   # per direction (lstm) or filters (cnn)
+    char_width: int = knob(3, lo=1, hi=64)                    # cnn window
+    crf: bool = knob(False)
+    word_dropout: float = knob(0.25, lo=0.0, hi=1000.0)   # alpha: a word seen n times -> <unk> w.p. alpha/(alpha+n)
+    min_count: int = knob(1, lo=1, hi=10**9)
+    max_vocab: int | None = knob(None, lo=3, hi=limits.MAX_VOCAB)
+    lowercase: bool = knob(True)
+    max_word_chars: int | None = knob(30, lo=1, hi=10**4)    # longer words keep their first and last characters
+    lr_decay: float = knob(0.9, lo=0.0, hi=1.0, lo_open=True)  # the learning rate times this after every epoch
+
+    TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 30, "batch_size": 32, "lr": 2e-3, "weight_decay": 0.0}
 
 
 # ------------------------------------------------------------------------------------ training

@@ -221,14 +221,20 @@ def _parse_header(path, raw):
 
 
 _KIND_NAMES = {"bow": "bag-of-words classifier", "seq": "recurrent classifier",
-               "lm": "character language model", "vectorizer": "vectorizer",
+               "lm": "character language model", "tagger": "sequence tagger", "vectorizer": "vectorizer",
                "checkpoint": "training checkpoint"}
 
 
 def _needed(kinds):
-    """'a bag-of-words classifier', 'a classifier', 'a language model or a classifier', ... for messages."""
+    """'a bag-of-words classifier', 'a classifier', 'a language model or a classifier', 'a model' (every
+    kind of fitted model), ... for messages."""
+    if set(kinds) >= _KIND_NAMES.keys() - _NOT_MODELS:
+        return "a model"
     names = sorted({_GROUPS.get(k, describe_kind(k)) if len(kinds) > 1 else describe_kind(k) for k in kinds})
     return " or ".join(_article(n) for n in names)
+
+
+_NOT_MODELS = {"vectorizer", "checkpoint"}
 
 
 _GROUPS = {"bow": "classifier", "seq": "classifier"}   # several kinds a message names as one

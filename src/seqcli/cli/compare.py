@@ -11,7 +11,7 @@ warnings go to stderr.
 
 import json
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -22,12 +22,13 @@ from seqcli.config import SeqConfig
 MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bow on word 1-2-grams), "
                "rnn, gru, lstm, birnn, bigru, bilstm, or a saved model file PATH.npz (evaluated as it is). "
                "Options after a colon: lstm:hidden=256,layers=2  bow:ngrams=1:3,mode=binary. "
-               "\\[default: bow,bigram,rnn,lstm]")
+               "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features). "
+               "\\[default: bow,bigram,rnn,lstm; taggers lstm,cnn]")
 
 
 @guarded
 def compare(
-    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns).")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns), or tagged sentences (CoNLL-U, CoNLL; CSV with --task tag).")],
     models: Annotated[Optional[list[str]], typer.Option("--models", "-m", help=MODELS_HELP, show_default=False)] = None,
     folds: Annotated[Optional[int], typer.Option("--folds", "-k", help="Stratified K-fold cross-validation (the default, K=5).", show_default=False)] = None,
     test: Annotated[Optional[str], typer.Option("--test", help="Train on all of DATA, evaluate on this CSV/TSV file.")] = None,
@@ -52,6 +53,9 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the tables.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines (the report, and warnings such as skipped rows, still show).")] = False,
     svg: opt.Svg = None,
+    task: Annotated[Optional[Literal["classify", "tag"]], typer.Option("--task", help="tag: compare taggers on tagged sentences (the default for CoNLL-U / CoNLL data): accuracy, unseen-word accuracy, tokens/s, size.")] = None,
+    fmt: opt.DataFormat = None,
+    tag_col: opt.TagCol = None,
 ):
     """Train and score several models on the same splits of DATA, side by side."""
     from seqcli import api, ui
@@ -69,7 +73,7 @@ def compare(
                           params=params, text_col=text_col, label_col=label_col, jobs=jobs,
                           backend=backend, scheduler=scheduler, probes=texts, gradients=gradients,
                           disagreements=disagreements, on_start=progress.start, on_result=progress,
-                          notify=ui.note)
+                          notify=ui.note, task=task, fmt=fmt, tag_col=tag_col)
     if as_json:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
         sys.stdout.flush()

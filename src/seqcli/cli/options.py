@@ -12,7 +12,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from seqcli.config import BowConfig, LMConfig, SeqConfig, TrainConfig, VectorizerConfig, base_type, bounds, field_type
+from seqcli.config import (BowConfig, LMConfig, SeqConfig, TagConfig, TrainConfig, VectorizerConfig, base_type, bounds,
+                           field_type)
 
 
 def _finite(value):
@@ -102,7 +103,7 @@ def _ngrams_cb(value):
     return None if value is None else parse_range(value, "n-gram range")
 
 
-T, S, B, L, V = TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig
+T, S, B, L, V, G = TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig, TagConfig
 
 Seed = Annotated[int, knob(T, "seed", "--seed", help="Random seed: same seed, same data -> same model file.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
@@ -140,3 +141,14 @@ NoColor = Annotated[bool, typer.Option("--no-color", help="--explain: shade char
 Errors = Annotated[Literal["replace", "skip", "strict"], typer.Option("--errors", help="An input line that is not UTF-8 text (or holds NUL): replace the bad bytes with U+FFFD, skip it (an empty output line), or stop (strict). Counted in one warning at the end.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file even when it is not a seqcli file.")]
 Svg = Annotated[Optional[str], typer.Option("--svg", help="Also save what is drawn (tables, charts, heatmaps) as an SVG picture in this file.")]
+
+# tagging (--task tag)
+DataFormat = Annotated[Optional[Literal["conllu", "conll", "csv"]], typer.Option("--format", help="tag: how DATA (and --val) hold their tags: CoNLL-U, CoNLL columns, or a CSV/TSV of tokens and tags (default: from the extension and the content).")]
+TagCol = Annotated[Optional[str], typer.Option("--tag-col", help="tag: the tag column: CoNLL-U a name (upos, xpos, ...) or number; CoNLL a number (default: the last); CSV a name or 0-based index.")]
+CharFeatures = Annotated[Optional[choices(G, "char_features")], typer.Option("--char-features", help="tag: features from each word's characters: a BiLSTM over its letters (lstm, the default), a CNN, or none.")]
+CharEmbed = Annotated[Optional[int], knob(G, "char_embed", "--char-embed", help="tag: character embedding size (default 30).")]
+CharHidden = Annotated[Optional[int], knob(G, "char_hidden", "--char-hidden", help="tag: character BiLSTM units per direction, or CNN filters (default 50).")]
+CharWidth = Annotated[Optional[int], knob(G, "char_width", "--char-width", help="tag: characters a CNN filter reads (default 3).")]
+Crf = Annotated[bool, typer.Option("--crf", help="tag: a CRF output layer: the tag sequence scored as a whole (Viterbi decoding).")]
+WordDropout = Annotated[Optional[float], knob(G, "word_dropout", "--word-dropout", help="tag: word dropout alpha: in training a word seen n times becomes <unk> with probability alpha/(alpha+n), its characters kept (default 0.25; 0 = off).")]
+LrDecay = Annotated[Optional[float], knob(G, "lr_decay", "--lr-decay", help="tag: multiply the learning rate by this after every epoch (default 0.9; 1 = constant).")]

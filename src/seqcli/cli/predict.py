@@ -1,7 +1,7 @@
 """``seqcli predict``: one line of output per input line, from any model file."""
 
 import sys
-from typing import Annotated
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -24,8 +24,12 @@ def predict(
     no_color: opt.NoColor = False,
     errors: opt.Errors = "replace",
     svg: opt.Svg = None,
+    tokenize: Annotated[bool, typer.Option("--tokenize", help="Tagger: split each line into words and punctuation as treebanks do (default: at whitespace).")] = False,
+    fmt: Annotated[Optional[Literal["conllu", "conll"]], typer.Option("--format", help="Tagger: the input is CoNLL-U or CoNLL (default: from the name and the first line; else plain text).")] = None,
+    tag_col: opt.TagCol = None,
 ):
-    """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
+    """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON); a tagger writes
+    word/TAG per token, or CoNLL-U / CoNLL back with the tag column filled."""
     from seqcli import api, ui
 
     opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--stats": stats,
@@ -36,8 +40,15 @@ def predict(
         raise typer.BadParameter("does not go with --json, which already carries every class's probability",
                                  param_hint="--proba")
     fitted = api.load_model(model)
+    if fitted.kind != "tagger":
+        opt.only_with("a tagger", False, {"--tokenize": tokenize, "--format": fmt, "--tag-col": tag_col})
+    else:
+        opt.only_with("a classifier", False, {"--proba": proba, "--text-col": text_col})
+        if not explain:
+            _write(api.tag_lines(fitted, input, as_json, tokenize, fmt, tag_col, notify=ui.note, errors=errors))
+            return
     if explain:  # option values that do not fit the model fail before any input is read
-        api.explain(fitted, [], units, gate, layer)
+        api.explain(fitted, [], units, gate, layer, words=tokenize)
     batches = api.input_batches(input, text_col, notify=ui.note, errors=errors)
     if explain:
         from seqcli.ui import explain as show
@@ -48,7 +59,7 @@ def predict(
                 show.render_stats(api.saturation(fitted, texts, units, gate, layer), as_json=as_json,
                                   no_color=no_color)
             else:
-                show.render(api.explain(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
+                show.render(api.explain(fitted, texts, units, gate, layer, words=tokenize), as_json=as_json, no_color=no_color)
         return
     if fitted.kind == "lm":
         if proba:
@@ -56,6 +67,11 @@ def predict(
         lines = api.score_lines(fitted, batches, as_json, notify=ui.note)
     else:
         lines = api.predict_lines(fitted, batches, as_json, proba)
+    _write(lines)
+
+
+def _write(lines):
+    """Write batches of output lines to stdout, flushed per batch on a pipe."""
     out = sys.stdout
     flush = not out.isatty()
     for batch in lines:

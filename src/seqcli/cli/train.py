@@ -10,17 +10,17 @@ from seqcli.cli import options as opt
 from seqcli.cli.guard import guarded
 from seqcli.config import BowConfig
 
-TASKS = Literal["classify", "lm"]
+TASKS = Literal["classify", "lm", "tag"]
 MODELS = Literal["bow", "rnn", "gru", "lstm"]
 
 
 @guarded
 def train(
     ctx: typer.Context,
-    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns), or a text corpus for --task lm; - for stdin.")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns), a text corpus for --task lm, tagged sentences for --task tag (CoNLL-U, CoNLL, CSV); - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
-    task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text.")] = None,
-    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm).")] = None,
+    task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text; tag: one tag per token.")] = None,
+    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm and tag).")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
     val: opt.Val = None,
@@ -49,11 +49,21 @@ def train(
     hidden: opt.Hidden = None,
     embed: opt.Embed = None,
     layers: opt.Layers = 1,
-    bidirectional: Annotated[bool, typer.Option("--bidirectional", "--bi", help="Read each text in both directions.")] = False,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional/--no-bidirectional", "--bi/--no-bi", help="Read each text in both directions (a tagger does unless told not to).")] = False,
     pool: opt.Pool = "last",
     dropout: opt.Dropout = None,
     seq_len: opt.SeqLen = None,
     min_count: opt.MinCount = 2,
+    # tagging
+    fmt: opt.DataFormat = None,
+    tag_col: opt.TagCol = None,
+    char_features: opt.CharFeatures = None,
+    char_embed: opt.CharEmbed = None,
+    char_hidden: opt.CharHidden = None,
+    char_width: opt.CharWidth = None,
+    crf: opt.Crf = False,
+    word_dropout: opt.WordDropout = None,
+    lr_decay: opt.LrDecay = None,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
     svg: opt.Svg = None,
@@ -69,10 +79,15 @@ def train(
         ignored = [name for name, value in given.items() if value is not None]
         if ignored:  # a resumed run must end as the halted one would have: its settings win
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
-    if task == "lm" and model == "bow":
-        raise typer.BadParameter("a language model is recurrent: choose rnn, gru or lstm", param_hint="--model")
+    if task in ("lm", "tag") and model == "bow":
+        raise typer.BadParameter(f"--task {task} needs a recurrent model: choose rnn, gru or lstm", param_hint="--model")
+    if task != "tag":
+        opt.only_with("--task tag", False, {"--format": fmt, "--tag-col": tag_col})
+    elif label_col is not None:
+        raise typer.BadParameter("a tagger's tags come from --tag-col", param_hint="--label-col")
     params = _given(ctx, locals())
-    columns = {"text_col": text_col, "label_col": label_col} if text_col or label_col else None
+    columns = {k: v for k, v in (("text_col", text_col), ("label_col", label_col), ("format", fmt),
+                                 ("tag_col", tag_col)) if v is not None} or None
     with ui.svg(svg):
         with ui.training_display(quiet) as display:
             summary = api.train(data, output, task, model, params, columns, val, resume, report=display,
@@ -85,7 +100,7 @@ def train(
 
 
 NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "val", "resume", "as_json", "quiet", "ctx",
-              "force", "svg")
+              "force", "svg", "fmt", "tag_col")
 
 
 def _given(ctx, values):
@@ -113,8 +128,9 @@ def _report(summary, data, output, quiet, chart=False):
     if "halted" in summary:  # shown even with --quiet: it says how not to lose the run
         kept = (f"best model so far in {output}" if summary.get("model_written", True)
                 else f"no model yet (stopped before the first validation; {output} untouched)")
-        ui.note(f"stopped: {summary['halted']}; {kept}; continue with: seqcli train {data} -o {output} "
-                f"--resume {summary['checkpoint']}")
+        again = f" --task {task}" if task != "classify" else ""
+        ui.note(f"stopped: {summary['halted']}; {kept}; "
+                f"continue with: seqcli train {data}{again} -o {output} --resume {summary['checkpoint']}")
     if quiet or "seconds" not in summary or summary.get("model_written") is False:
         return
     if chart:
@@ -125,7 +141,10 @@ def _report(summary, data, output, quiet, chart=False):
                 + f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
         return
     title = summary["evaluated_on"] + (f" ({summary['val_source']})" if "val_source" in summary else "")
-    ui.print_classification_report(summary["metrics"], title)
+    if task == "tag":
+        ui.print_tagging_report(summary["metrics"], title)
+    else:
+        ui.print_classification_report(summary["metrics"], title)
     if "halted" not in summary:
         ui.note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; "
                 f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")

@@ -24,7 +24,7 @@ from seqcli.compare.specs import ALIASES, DEFAULT_MODELS, estimator_params, pars
 from seqcli.compare.trials import PROBE_LIMIT, Trial, check_backend, cost, fan_out
 from seqcli.errors import SeqcliError, UsageError
 
-__all__ = ["run_compare", "read_probes", "without_timings"]
+__all__ = ["run", "run_compare", "read_probes", "without_timings"]
 
 
 def _quiet(message):
@@ -53,6 +53,23 @@ def load_model_files(specs):
                                   f"choose {', '.join(ALIASES)})")
             loaded[i] = models.load(spec.path, models.CLASSIFIERS)
     return loaded
+
+
+def run(data_path, models=None, *, task=None, fmt=None, tag_col=None, **options):
+    """Compare classifiers (``run_compare``) or, for ``task`` "tag" or CoNLL data without a task, taggers
+    (compare/tagging.py: ``fmt`` and ``tag_col`` say how the tagged data is read). One JSON-ready dict."""
+    from seqcli.compare.tagging import TAGGER_OPTIONS, looks_tagged, run_tagging
+
+    if task == "tag" or (task is None and looks_tagged(data_path)):
+        options.pop("disagreements", None)   # a default of the command line: taggers show no disagreements
+        unused = [f"--{k.replace('_', '-')}" for k, v in options.items() if k not in TAGGER_OPTIONS and v]
+        if unused:
+            raise UsageError(f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to taggers")
+        return run_tagging(data_path, models, fmt=fmt, tag_col=tag_col,
+                           **{k: v for k, v in options.items() if k in TAGGER_OPTIONS})
+    if fmt is not None or tag_col is not None:
+        raise UsageError("--format and --tag-col are for tagged data (--task tag)")
+    return run_compare(data_path, models, **options)
 
 
 def run_compare(data_path, models=None, *, folds=None, test=None, val_split=None, seed=0,

@@ -52,7 +52,7 @@ def assemble(plan, specs, model_params, results, probes, gradients, n_disagree):
         rows.append(row)
     doc = {
         "data": plan.source, "n_rows": plan.n_data, "classes": classes, "evaluation": plan.method,
-        "models": rows, "best": _best(rows),
+        "models": rows, "best": best_of(rows),
         "confusion_axes": "rows: true class, columns: predicted class (summed over folds)",
     }
     if len(specs) >= 2 and n_disagree:
@@ -77,10 +77,10 @@ BEST = {"accuracy": max, "macro_f1": max, "log_loss": min, "train_seconds": min,
         "predict_rows_per_second": max, "n_params": min, "file_bytes": min}
 
 
-def _best(rows):
-    """{column: [names of the best models]} (ties share the honour)."""
+def best_of(rows, columns=BEST):
+    """{column: [names of the best models]} (ties share the honour); ``columns``: {column: max or min}."""
     out = {}
-    for col, pick in BEST.items():
+    for col, pick in columns.items():
         vals = {r["name"]: (r[col]["mean"] if isinstance(r[col], dict) else r[col]) for r in rows}
         vals = {k: v for k, v in vals.items() if v is not None}
         if vals:

@@ -42,9 +42,10 @@ class ModelSpec:
         return self.kind != "file"
 
 
-def _option_fields(kind):
-    """{name: config class} of the options a trained kind takes (its estimator's parameters)."""
-    model_cfg = BowConfig if kind == "bow" else SeqConfig
+def _option_fields(kind, model_cfg=None):
+    """{name: config class} of the options a trained kind takes (its estimator's parameters);
+    ``model_cfg``: the model's config class when it is not the classifier's (a tagger's)."""
+    model_cfg = model_cfg or (BowConfig if kind == "bow" else SeqConfig)
     out = {f.name: model_cfg for f in fields(model_cfg) if f.name != "cell"}
     out.update({f.name: TrainConfig for f in fields(TrainConfig)})
     return out
@@ -54,11 +55,14 @@ def _looks_like_file(piece):
     return piece.lower().endswith(".npz") or os.sep in piece or "/" in piece or os.path.isfile(piece)
 
 
-def parse_models(specs):
+def parse_models(specs, aliases=None, model_cfg=None):
     """ModelSpecs from the --models values (each a comma-separated list; see the module docstring).
 
-    Raises SeqcliError (one line) on an unknown name, a bad option or a repeated model.
+    aliases, model_cfg: the names and the config of another task's models (compare/tagging.py), instead
+    of the classifiers' ``ALIASES`` and configs. Raises SeqcliError (one line) on an unknown name, a bad
+    option or a repeated model.
     """
+    aliases = aliases or ALIASES
     if isinstance(specs, str):
         specs = [specs]
     pieces = [p.strip() for s in specs for p in s.split(",")]
@@ -82,7 +86,7 @@ def parse_models(specs):
             if not current.trained:
                 raise UsageError(f"--models: {current.path} is a saved model, evaluated as it is; "
                                   f"it takes no options ({piece!r})")
-            _set_option(current, piece, option_texts)
+            _set_option(current, piece, option_texts, model_cfg)
             continue
         close()
         current, option_texts = None, []
@@ -91,13 +95,13 @@ def parse_models(specs):
             continue
         base, _, opts = piece.partition(":")
         key = base.strip().lower()
-        if key not in ALIASES:
-            raise UsageError(f"unknown model {base.strip()!r} in --models (choose {', '.join(ALIASES)}, "
+        if key not in aliases:
+            raise UsageError(f"unknown model {base.strip()!r} in --models (choose {', '.join(aliases)}, "
                               "or give a saved model file PATH.npz)")
-        kind, preset = ALIASES[key]
+        kind, preset = aliases[key]
         current = ModelSpec(name=key, kind=kind, params=dict(preset))
         if opts.strip():
-            _set_option(current, opts.strip(), option_texts)
+            _set_option(current, opts.strip(), option_texts, model_cfg)
         elif ":" in piece:
             raise UsageError(f"--models: {piece!r} has a colon but no options (write {key}:hidden=64)")
     close()
@@ -111,13 +115,13 @@ def parse_models(specs):
     return out
 
 
-def _set_option(spec, text, option_texts):
+def _set_option(spec, text, option_texts, model_cfg=None):
     key, sep, raw = text.partition("=")
     key, raw = key.strip().replace("-", "_").lower(), raw.strip()
     where = f"--models {spec.name}:{text}"
     if not sep or not key:
         raise UsageError(f"{where}: options are NAME=VALUE (e.g. {spec.name}:hidden=64)")
-    known = _option_fields(spec.kind)
+    known = _option_fields(spec.kind, model_cfg)
     if key == "ngrams" and spec.kind == "bow":
         lo, _, hi = raw.partition(":")
         try:
@@ -127,7 +131,7 @@ def _set_option(spec, text, option_texts):
         spec.params["ngram_min"] = _checked(BowConfig, "ngram_min", lo, where)
         spec.params["ngram_max"] = _checked(BowConfig, "ngram_max", hi, where)
     elif key in ("bi", "bidirectional") and spec.kind in RECURRENT:
-        spec.params["bidirectional"] = _checked(SeqConfig, "bidirectional", _coerce(bool, False, key, raw, where), where)
+        spec.params["bidirectional"] = _coerce(bool, False, key, raw, where)
     elif key in known:
         typ, optional = base_type(field_type(known[key], key))
         spec.params[key] = _checked(known[key], key, _coerce(typ, optional, key, raw, where), where)
@@ -168,10 +172,10 @@ def _checked(cls, key, value, where):
         raise UsageError(f"{where}: {exc.message}") from None
 
 
-def estimator_params(spec, common):
+def estimator_params(spec, common, model_cfg=None):
     """The estimator parameters of a trained spec: ``common`` (command-line values, None = default)
     under the spec's own options. Only the options the spec's kind knows are taken from ``common``."""
-    known = _option_fields(spec.kind)
+    known = _option_fields(spec.kind, model_cfg)
     params = {k: v for k, v in common.items() if k in known and v is not None}
     params.update(spec.params)
     return params

@@ -72,7 +72,7 @@ def _run_trial(trial, texts, labels):
         halted = est.halted_
         train_seconds = time.perf_counter() - started
         model = est.model_
-        file_bytes = _saved_size(model)
+        file_bytes = saved_size(model)
     else:
         model = trial.fitted
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def _run_trial(trial, texts, labels):
     return result
 
 
-def _saved_size(model):
+def saved_size(model):
     """Bytes of the model file ``model`` would be saved as."""
     import tempfile
 

@@ -9,7 +9,8 @@ the forward pass's own values, not a re-computation:
 - bag-of-words models (kind "bow"): every feature's contribution to the winning class's score
   (weight times feature value) and each word's (or character's, for a char analyzer) share of them;
 - character language models (kind "lm"): every cell array of every layer per character, and the
-  probability the model gave each character before reading it.
+  probability the model gave each character before reading it;
+- taggers (kind "tagger", explain/tagger.py): each token's tag distribution and the cell arrays.
 
 Array keys are ``"l{layer}.{direction}.{field}"`` (direction ``fw`` or ``bw``; fields as in
 ``nn.cells.STATE_FIELDS``: ``gu gf go cc c a`` for the LSTM, ``gu gr cc a`` for the GRU, ``a`` for the
@@ -142,7 +143,7 @@ def check_options(model, units=None, gates=None, layer=None):
     called before any input is read."""
     units = parse_units(units)
     kind = getattr(model, "kind", None)
-    if kind not in ("bow", "seq", "lm"):
+    if kind not in ("bow", "seq", "lm", "tagger"):
         raise SeqcliError(f"cannot explain a model of kind {kind!r}")
     if kind == "bow":
         if units is not None or gates is not None or layer is not None:
@@ -154,13 +155,16 @@ def check_options(model, units=None, gates=None, layer=None):
     return units, gates
 
 
-def explain(model, texts, units=None, gates=None, layer=None):
+def explain(model, texts, units=None, gates=None, layer=None, words=False):
     """One record per text (see the module docstring), made as each text comes. ``units`` / ``gates``
-    may be the raw option strings; they are parsed and checked at once, before any text is read."""
+    may be the raw option strings; they are parsed and checked at once, before any text is read.
+    words: a tagger's treebank tokenizer (--tokenize) instead of splitting at whitespace."""
     from seqcli.explain.bow import explain_bow
+    from seqcli.explain.tagger import explain_tagger
 
     units, gates = check_options(model, units, gates, layer)
-    one = {"bow": lambda m, t, *_: explain_bow(m, t), "seq": explain_seq, "lm": _lm_with_saturation}[model.kind]
+    one = {"bow": lambda m, t, *_: explain_bow(m, t), "seq": explain_seq, "lm": _lm_with_saturation,
+           "tagger": lambda *args: explain_tagger(*args, words=words)}[model.kind]
     return (one(model, text, units, gates, layer) for text in texts)
 
 
@@ -178,7 +182,7 @@ def _layer_keys(cell, layers, directions, gates):
     return [f"l{i}.{d}.{f}" for i in layers for d in directions for f in fields]
 
 
-def _pick(arrays, units):
+def pick(arrays, units):
     """Apply a units selection to every (n_a, T) array: {key: rows}, {key: unit indices}."""
     picked, chosen = {}, {}
     for key, values in arrays.items():
@@ -201,7 +205,7 @@ def explain_seq(model, text, units=None, gates=None, layer=None):
     layers = list(range(n_layers)) if layer is None else [shown]
     directions = ["fw", "bw"] if net.bidirectional else ["fw"]
     full = {k: st[f"enc.{k}"][:T, :, 0].T for k in _layer_keys(net.cell, layers, directions, gates)}
-    arrays, chosen = _pick(full, units)
+    arrays, chosen = pick(full, units)
     probs = st["final"][:, 0]
     winner = int(np.argmax(probs))
     n_words = len(word_tokens(text, model.config.lowercase))
@@ -213,12 +217,12 @@ def explain_seq(model, text, units=None, gates=None, layer=None):
         "directions": directions, "hidden": net.hidden, "pool": net.pool,
         "classes": list(model.classes), "probs": probs, "winner": winner,
         "label": model.classes[winner], "prefix_proba": st["proba"][:, :T, 0],
-        "units_mode": _units_mode(units), "units": chosen, "arrays": arrays,
+        "units_mode": units_mode(units), "units": chosen, "arrays": arrays,
         "fields": gates if gates is not None else DEFAULT_ROWS[net.cell],
     }
 
 
-def _units_mode(units):
+def units_mode(units):
     if units is None:
         return "mean"
     if isinstance(units, tuple):
@@ -259,12 +263,12 @@ def explain_lm(model, text, units=None, gates=None, layer=None):
         for i in layers:
             for f in (gates if gates is not None else FIELDS[net.cell]):
                 full[f"l{i}.fw.{f}"] = np.zeros((net.hidden, 0), net.dtype)
-    arrays, chosen = _pick(full, units)
+    arrays, chosen = pick(full, units)
     return {
         "kind": "lm", "text": text, "tokens": list(model.decode(ids)),
         "skipped": model.unknown_chars(text), "cell": net.cell, "n_layers": n_layers, "layer": shown,
         "layers": layers, "directions": ["fw"], "hidden": net.hidden,
-        "units_mode": _units_mode(units), "units": chosen,
+        "units_mode": units_mode(units), "units": chosen,
         "arrays": arrays, "char_proba": char_proba,
         "fields": gates if gates is not None else ("a",),
     }
@@ -273,11 +277,6 @@ def explain_lm(model, text, units=None, gates=None, layer=None):
 # ------------------------------------------------------------------------------ JSON
 
 JSON_DIGITS = 6   # as predict --json rounds probabilities
-
-
-def _floats(a):
-    """Nested lists of Python floats: the array's values rounded to JSON_DIGITS decimals."""
-    return np.round(np.asarray(a, dtype=np.float64), JSON_DIGITS).tolist()
 
 
 def _rounded(value):
@@ -289,6 +288,11 @@ def _rounded(value):
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     return value
+
+
+def floats(a):
+    """Nested lists of Python floats equal to the array's values (``to_json`` rounds them after)."""
+    return np.asarray(a, dtype=np.float64).tolist()
 
 
 def _nan_to_none(values):
@@ -303,12 +307,16 @@ def to_json(record):
 
 def _json(record):
     kind = record["kind"]
+    if kind == "tagger":
+        from seqcli.explain.tagger import to_json as tagger_json
+
+        return tagger_json(record)
     if kind == "bow":
         return {
             "text": record["text"], "model": {"kind": "bow", "analyzer": record["analyzer"]},
             "label": record["label"],
             "probs": {c: float(p) for c, p in zip(record["classes"], record["probs"])},
-            "tokens": record["tokens"], "token_scores": _floats(record["token_scores"]),
+            "tokens": record["tokens"], "token_scores": floats(record["token_scores"]),
             "bias": record["bias"], "score": record["score"], "features": record["features"],
         }
     out = {"text": record["text"],
@@ -319,11 +327,11 @@ def _json(record):
         out["model"].update(bidirectional=len(record["directions"]) == 2, pool=record["pool"])
         classes = record["classes"]
         out.update(label=record["label"], probs={c: float(p) for c, p in zip(classes, record["probs"])},
-                   prefix_proba={c: _floats(row) for c, row in zip(classes, record["prefix_proba"])},
+                   prefix_proba={c: floats(row) for c, row in zip(classes, record["prefix_proba"])},
                    oov=record["oov"])
         if record["truncated"]:
             out["truncated"] = record["truncated"]
     else:
-        out.update(skipped=record["skipped"], char_proba=_nan_to_none(_floats(record["char_proba"])))
-    out["gates"] = {k: {"units": record["units"][k], "values": _floats(v)} for k, v in record["arrays"].items()}
+        out.update(skipped=record["skipped"], char_proba=_nan_to_none(floats(record["char_proba"])))
+    out["gates"] = {k: {"units": record["units"][k], "values": floats(v)} for k, v in record["arrays"].items()}
     return out

@@ -12,10 +12,10 @@ def saturation(model, texts, layer=None, batch_size=128):
     "saturated", "mean"}]}: per layer (all, or the one asked for), direction and sigmoid gate, the
     shares of values < 0.1 ("low") and > 0.9 ("high"); a plain RNN's tanh state is counted by
     absolute value. Recurrent classifiers are run in batches of similar length (padded steps masked
-    out); language models one text at a time, as they read.
+    out); language models and taggers one text at a time, as they read.
     """
     kind = getattr(model, "kind", None)
-    if kind not in ("seq", "lm"):
+    if kind not in ("seq", "lm", "tagger"):
         raise usage("--stats needs a recurrent model: a bag-of-words model has no gates")
     net = model.net
     n_layers = net.layers
@@ -48,9 +48,12 @@ def saturation(model, texts, layer=None, batch_size=128):
                 arr = st[f"enc.l{key[0]}.{key[1]}.{key[2]}"]                   # (T, n_a, m)
                 add(key, arr.transpose(0, 2, 1)[real])
     else:
+        from seqcli.explain.tagger import explain_tagger
+
+        one = explain_lm if kind == "lm" else explain_tagger
         for text in texts:
             n_texts += 1
-            rec = explain_lm(model, text, units=None, gates=tuple(fields), layer=layer)
+            rec = one(model, text, units=None, gates=tuple(fields), layer=layer)
             n_steps += len(rec["tokens"])
             for (i, d, f) in keys:
                 add((i, d, f), rec["arrays"][f"l{i}.{d}.{f}"])

@@ -18,6 +18,7 @@ KINDS = {
     "bow": ("seqcli.models.bow", "BowModel"),
     "seq": ("seqcli.models.classifier", "SeqModel"),
     "lm": ("seqcli.models.charlm", "CharLMModel"),
+    "tagger": ("seqcli.models.tagger", "Tagger"),
 }
 """Model kind (as stored in a file's header) -> (module, class)."""
 

@@ -5,6 +5,8 @@ Arrays follow the lecture's column convention: class scores are ``(n_y, m)``, on
 
 import numpy as np
 
+from .sparse import ColumnGrad
+
 
 def sigmoid(z, out=None):
     """Logistic function, computed as 0.5 * tanh(z / 2) + 0.5 so it never overflows."""
@@ -50,8 +52,9 @@ def softmax_cross_entropy(logits, y, weights=None):
 
 
 def global_norm(grads):
-    """Euclidean norm of all gradient arrays in the dict ``grads`` taken together."""
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    """Euclidean norm of all gradient arrays (or ``sparse.ColumnGrad``s) in the dict ``grads`` together."""
+    return float(np.sqrt(sum(g.sum_sq() if isinstance(g, ColumnGrad) else float(np.vdot(g, g))
+                             for g in grads.values())))
 
 
 def clip_by_global_norm(grads, max_norm):

@@ -15,22 +15,12 @@ from typing import NamedTuple
 import numpy as np
 
 from . import cells
+from .sparse import ColumnGrad, columns_of
 
 
 def length_mask(lengths, T):
     """(T, m) bool mask, True at the real steps t < lengths[i] of each row i."""
     return np.arange(T)[:, None] < np.asarray(lengths)[None, :]
-
-
-def reverse_index(lengths, T):
-    """(T, m) int index that reverses every row within its own length and leaves padding in place.
-
-    Row i reads position lengths[i]-1-t at step t < lengths[i], and t itself after. It is its own
-    inverse, so it both reverses the inputs and puts the reversed outputs back in token order.
-    """
-    t = np.arange(T)[:, None]
-    L = np.asarray(lengths)[None, :]
-    return np.where(t < L, L - 1 - t, t)
 
 
 def inverted_dropout(shape, rate, rng, dtype):
@@ -62,18 +52,21 @@ class Embedding:
         x = np.ascontiguousarray(E.T[ids].transpose(0, 2, 1))  # row gather, then feature-major
         return x, ids
 
-    def backward(self, dx, ids):
-        """dx (T_x, n_x, m) -> (None, {"name.E": (n_x, n_vocab)}); sums the gradients of repeated ids."""
+    def backward(self, dx, ids, sparse=False):
+        """dx (T_x, n_x, m) -> (None, {"name.E": gradient}); sums the gradients of repeated ids.
+
+        The gradient is an (n_x, n_vocab) array, or with ``sparse=True`` a ``sparse.ColumnGrad`` of the
+        columns of the ids that occurred (a batch touches a few hundred of a large table's columns)."""
         E = self.params[self.key]
         n_x = E.shape[0]
-        dE = np.zeros_like(E)
         flat = ids.ravel()
+        index, sums = np.zeros(0, np.intp), np.zeros((n_x, 0), dx.dtype)
         if flat.size:
-            order = np.argsort(flat, kind="stable")
-            ids_sorted = flat[order]
-            starts = np.flatnonzero(np.r_[True, ids_sorted[1:] != ids_sorted[:-1]])
-            rows = dx.transpose(0, 2, 1).reshape(-1, n_x)[order]    # (T*m, n_x) in id order
-            dE[:, ids_sorted[starts]] = np.add.reduceat(rows, starts, axis=0).T
+            index, sums = columns_of(flat, dx.transpose(0, 2, 1).reshape(-1, n_x))   # (T*m, n_x) rows
+        if sparse:
+            return None, {self.key: ColumnGrad(index, sums, E.shape)}
+        dE = np.zeros_like(E)
+        dE[:, index] = sums
         return None, {self.key: dE}
 
 
@@ -117,13 +110,25 @@ class Recurrent:
         """This layer's parameters under the cell's own names (Wax, Waa, ba, ...)."""
         return {k: self.params[f"{self.name}.{k}"] for k in self.names}
 
-    def forward(self, x, lengths, state0=None):
+    def forward(self, x, lengths, state0=None, reverse=False):
         """x (T_x, n_x, m), lengths (m,), state0 a tuple of (n_a, m) arrays ((a0,), or (a0, c0) for the
-        LSTM; None: zeros) -> a (T_x, n_a, m), cache (the cell's cache)."""
-        return cells.forward(self.kind, x, state0, self.p(), length_mask(lengths, x.shape[0]))
+        LSTM; None: zeros) -> a (T_x, n_a, m), cache (the cell's cache).
 
-    def backward(self, da, cache):
-        """da (T_x, n_a, m) -> dx (T_x, n_x, m), grads."""
+        reverse: read each row from its last real token back to its first (the backward direction of a
+        bidirectional layer). The cell runs over the steps in reverse time; a row's padding then comes
+        before its first real step and carries the initial state, so every row starts at its true end.
+        ``a`` is in token order (a[t] belongs to token t); the cache is in the cell's order."""
+        mask = length_mask(lengths, x.shape[0])
+        if not reverse:
+            return cells.forward(self.kind, x, state0, self.p(), mask)
+        a, cache = cells.forward(self.kind, x[::-1], state0, self.p(), mask[::-1])
+        return a[::-1], cache
+
+    def backward(self, da, cache, reverse=False):
+        """da (T_x, n_a, m) -> dx (T_x, n_x, m), grads (``reverse`` as given to ``forward``)."""
+        if reverse:
+            dx, _, grads = self.backward_to_state(da[::-1], cache)
+            return dx[::-1], grads
         dx, _, grads = self.backward_to_state(da, cache)
         return dx, grads
 
@@ -146,7 +151,9 @@ class Bidirectional:
     """Two Recurrent layers, one reading each row forward, one reading it backward from its TRUE end.
 
     The output is ``(T_x, 2 n_a, m)``: rows [0, n_a) the forward direction, [n_a, 2n_a) the backward
-    direction put back in token order, so position t of both halves belongs to token t.
+    direction, both in token order, so position t of both halves belongs to token t. The backward
+    direction runs over the steps in reverse time (``Recurrent.forward(..., reverse=True)``): a view of
+    the same arrays, no gather, and rows sorted longest first stay sorted for the cell's fast path.
     """
 
     def __init__(self, fw, bw):
@@ -154,31 +161,29 @@ class Bidirectional:
         self.n_out = fw.n_out + bw.n_out
 
     def forward(self, x, lengths):
-        """x (T_x, n_x, m) -> out (T_x, 2 n_a, m), cache (fw_cache, bw_cache, rev)."""
-        T = x.shape[0]
-        rev = reverse_index(lengths, T)[:, None, :]
+        """x (T_x, n_x, m) -> out (T_x, 2 n_a, m), cache (fw_cache, bw_cache)."""
         a_fw, c_fw = self.fw.forward(x, lengths)
-        a_bw, c_bw = self.bw.forward(np.take_along_axis(x, rev, axis=0), lengths)
-        out = np.concatenate([a_fw, np.take_along_axis(a_bw, rev, axis=0)], axis=1)
-        return out, (c_fw, c_bw, rev)
+        a_bw, c_bw = self.bw.forward(x, lengths, reverse=True)
+        return np.concatenate([a_fw, a_bw], axis=1), (c_fw, c_bw)
 
     def backward(self, dout, cache):
         """dout (T_x, 2 n_a, m) -> dx (T_x, n_x, m), grads of both directions."""
-        c_fw, c_bw, rev = cache
+        c_fw, c_bw = cache
         n = self.fw.n_out
         dx, grads = self.fw.backward(dout[:, :n], c_fw)
-        dx_rev, g_bw = self.bw.backward(np.take_along_axis(dout[:, n:], rev, axis=0), c_bw)
+        dx_bw, g_bw = self.bw.backward(dout[:, n:], c_bw, reverse=True)
         grads.update(g_bw)
-        return dx + np.take_along_axis(dx_rev, rev, axis=0), grads
+        return dx + dx_bw, grads
 
     def states(self, cache, order="tokens"):
         """{"fw": {field: (T_x, n_a, m)}, "bw": {...}}.  ``order="tokens"`` puts the backward direction's
-        arrays back in token order (a reordering of the cache arrays, not a recomputation);
-        ``order="cell"`` gives the cache arrays themselves, in the order the backward cell read them."""
-        c_fw, c_bw, rev = cache
+        arrays in token order (a reversed view of the cache arrays, not a recomputation);
+        ``order="cell"`` gives the cache arrays themselves, in the order the backward cell read them
+        (reverse time: a short row's padding first)."""
+        c_fw, c_bw = cache
         bw = self.bw.states(c_bw)
         if order == "tokens":
-            bw = {k: np.take_along_axis(v, rev, axis=0) for k, v in bw.items()}
+            bw = {k: v[::-1] for k, v in bw.items()}
         return {"fw": self.fw.states(c_fw), "bw": bw}
 
 

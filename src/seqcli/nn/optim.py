@@ -14,9 +14,21 @@ learning freezes pretrained weights and gives lower layers smaller steps. A scal
 
 ``trainable(grads)`` applies the same rule to a batch's gradients before they are clipped, so a
 frozen weight's gradient neither counts in the global norm nor shrinks the others'.
+
+Sparse gradients (``sparse.ColumnGrad``: the columns of an embedding table a batch touched) are taken
+wherever an array is, with the same result. Adam still updates every column, as it must to be Adam:
+its moments decay and its momentum moves the columns a batch did not touch. What the sparse gradient
+saves is every pass over a mostly-zero array: building it, clipping it, and the gradient's own terms
+of the moments, which touch only its columns. (An update of the touched columns alone, with each
+column's missed moment decay caught up when it is next touched, was tried: exact for those columns,
+but it drops the momentum steps of the others, and a tagger on UD English EWT learnt its rare words
+so much slower that it reached 87.4% after one epoch instead of 92.0%.) SGD turns a sparse gradient
+into a dense one; so does Adam with weight decay or a per-entry scale (a 0/1 mask).
 """
 
 import numpy as np
+
+from .sparse import ColumnGrad
 
 
 class _Scaled:
@@ -61,6 +73,8 @@ class SGD(_Scaled):
         self.t += 1
         for name, g in grads.items():
             p = params[name]
+            if isinstance(g, ColumnGrad):
+                g = g.dense()
             g, s = self._scaled(name, p, g)
             if s is None:
                 continue
@@ -93,38 +107,62 @@ class Adam(_Scaled):
         self.m, self.v = {}, {}
         self.t = 0
         self.behind = {}   # name -> steps it sat frozen: its own step count is t - behind[name]
+        self._scratch = {}  # name -> an array of the parameter's shape for the update (not state)
 
     def step(self, params, grads):
-        """Update every ``params[k]`` in place from ``grads[k]`` (same keys, same shapes)."""
+        """Update every ``params[k]`` in place from ``grads[k]`` (same keys, same shapes; an array
+        or a ColumnGrad)."""
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         for name in self.m.keys() - grads.keys():   # frozen this step (``trainable`` dropped it)
             self.behind[name] = self.behind.get(name, 0) + 1
         for name, g in grads.items():
             p = params[name]
-            g, s = self._scaled(name, p, g)
+            if isinstance(g, ColumnGrad) and (self.weight_decay or np.ndim(self._scale(name)) != 0):
+                g = g.dense()
+            if isinstance(g, ColumnGrad):
+                s = self._scale(name)
+                s = None if s == 0 else s
+            else:
+                g, s = self._scaled(name, p, g)
             if s is None:
                 self.behind[name] = self.behind.get(name, 0) + (name in self.m)
                 continue
-            m = self.m.get(name)
-            if m is None:
-                m = self.m[name] = np.zeros_like(p)
-                self.v[name] = np.zeros_like(p)
-                if self.t > 1:
-                    self.behind[name] = self.t - 1   # first trained now (frozen until this step)
-            # bias corrections by the parameter's own step count (a parameter unfrozen late starts
-            # like a new one), folded into the step size (the usual efficient form)
-            t = self.t - self.behind.get(name, 0)
-            step = self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-            v = self.v[name]
+            m, v, t = self._moments(name, p)
             m *= b1
-            m += (1.0 - b1) * g
             v *= b2
-            v += (1.0 - b2) * (g * g)
-            update = step * m / (np.sqrt(v) + self.eps)
-            if np.ndim(s) != 0 or s != 1.0:
-                update *= s   # frozen entries: m is 0 there already; a factor: a smaller step
-            p -= update.astype(p.dtype, copy=False)
+            if isinstance(g, ColumnGrad):   # the gradient's terms on its columns only: zero elsewhere
+                j, gj = g.index, g.values
+                m[:, j] += (1.0 - b1) * gj
+                v[:, j] += (1.0 - b2) * (gj * gj)
+            else:
+                m += (1.0 - b1) * g
+                v += (1.0 - b2) * (g * g)
+            # bias corrections folded into the step size (the usual efficient form); one scratch array
+            step = self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            update = self._scratch.get(name)
+            if update is None:
+                update = self._scratch[name] = np.empty_like(p)
+            np.sqrt(v, out=update)
+            update += self.eps
+            np.divide(m, update, out=update)
+            update *= step * s   # s: a factor, or a 0/1 mask (frozen entries: m is 0 there already)
+            p -= update
+
+    def _scale(self, name):
+        return 1.0 if not self.scale else self.scale.get(name, 1.0)
+
+    def _moments(self, name, p):
+        """(m, v, the parameter's own step count), the moments made at its first step."""
+        m = self.m.get(name)
+        if m is None:
+            m = self.m[name] = np.zeros_like(p)
+            self.v[name] = np.zeros_like(p)
+            if self.t > 1:
+                self.behind[name] = self.t - 1   # first trained now (frozen until this step)
+        # bias corrections by the parameter's own step count (a parameter unfrozen late starts
+        # like a new one)
+        return m, self.v[name], self.t - self.behind.get(name, 0)
 
     def state_arrays(self):
         arrays = {f"m.{k}": a for k, a in self.m.items()}

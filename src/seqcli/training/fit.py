@@ -31,6 +31,23 @@ from seqcli.errors import SeqcliError
 from seqcli.training import checkpoint, loop
 
 
+class Job:
+    """The defaults of the job protocol for a task whose job has nothing to translate for the display
+    and no state of its own for a checkpoint (tasks/classify.py, tasks/tag.py inherit them)."""
+
+    eval_every = None
+    validate_on_halt = False
+
+    def show(self, event):
+        return event
+
+    def extra_state(self):
+        return {}, {}
+
+    def set_extra_state(self, arrays, meta):
+        pass
+
+
 class DivergedError(SeqcliError):
     """Training diverged (the loss became NaN or infinite); the best weights so far are kept."""
 
@@ -156,9 +173,9 @@ def _validate_where_stopped(job, state, best, reason, save_best, shown):
     figures = job.evaluate()
     figures.update(epoch=state.epoch + 1, step=state.step, final=True)
     state.history.append(figures)
-    improved = figures["loss"] < state.best_loss - 1e-7
+    improved = loop.objective(figures) < state.best_loss - 1e-7
     if improved:
-        state.best_loss, state.best_epoch = figures["loss"], state.epoch
+        state.best_loss, state.best_epoch = loop.objective(figures), state.epoch
         best.update({k: v.copy() for k, v in job.model.net.params.items()})
         save_best(best)
     shown({"event": "eval", "improved": improved, **figures})

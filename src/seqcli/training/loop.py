@@ -6,7 +6,9 @@ optimizer, and three callables:
 - ``make_batches(epoch) -> list``: the batches of one epoch (deterministic given the epoch, so a
   resumed run sees exactly the batches the interrupted run would have seen);
 - ``step_loss(batch, rng) -> (loss, grads, n_rows, n_tokens)``: forward + backward on one batch;
-- ``evaluate() -> dict``: validation figures, at least ``{"loss": float}``.
+- ``evaluate() -> dict``: validation figures, at least ``{"loss": float}``. The best weights and early
+  stopping follow the validation loss, or the figure's ``"objective"`` when it has one (lower is
+  better: a tagger's error rate, since its accuracy keeps improving after its loss has turned).
 
 It reports progress through ``report(event: dict)`` (the UI draws it; tests pass a list.append) and
 never prints. Everything needed to continue exactly lives in ``TrainState``.
@@ -28,7 +30,7 @@ class TrainState:
     epoch: int = 0              # epoch in progress (0-based)
     batch: int = 0              # next batch index within that epoch
     step: int = 0               # optimizer steps taken so far
-    best_loss: float = math.inf
+    best_loss: float = math.inf    # the best objective (the validation loss unless evaluate names another)
     best_epoch: int = -1
     bad_evals: int = 0          # evaluations since the last improvement (early stopping)
     history: list = field(default_factory=list)
@@ -132,9 +134,9 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
         if state.epoch_batches:   # the training loss of the epoch so far, for the history's curves
             figures["train_loss"] = state.epoch_loss / state.epoch_batches
         state.history.append(figures)
-        improved = figures["loss"] < state.best_loss - 1e-7
+        improved = objective(figures) < state.best_loss - 1e-7
         if improved:
-            state.best_loss, state.best_epoch, state.bad_evals = figures["loss"], state.epoch, 0
+            state.best_loss, state.best_epoch, state.bad_evals = objective(figures), state.epoch, 0
             best_params.update({k: v.copy() for k, v in net.params.items()})
             if on_best is not None:
                 on_best(best_params)
@@ -191,6 +193,12 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     state.seconds = spent()
     net.params.update({k: v.copy() for k, v in best_params.items()})
     return state, best_params
+
+
+def objective(figures):
+    """What picks the best weights and drives early stopping: ``figures["objective"]`` when a job gives
+    one, else the validation loss (lower is better either way)."""
+    return figures.get("objective", figures["loss"])
 
 
 def _halt_reason(interrupt, cfg, state, spent, steps_at_start):

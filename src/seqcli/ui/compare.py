@@ -111,6 +111,12 @@ def _size(n):
 
 def _method(doc):
     ev = doc["evaluation"]
+    if doc.get("task") == "tag":
+        unit = "sentences"
+        how = (f"trained on {ev['n_train']:,} sentences, tested on {ev['test']} ({ev['n_test']:,})"
+               if ev["method"] == "test" else
+               f"{ev['val_split']:g} held out ({ev['n_train']:,} train / {ev['n_test']:,} test sentences)")
+        return f"{doc['data']}: {doc['n_rows']:,} {unit}, {how}, seed {ev['seed']}"
     if ev["method"] == "folds":
         how = f"{ev['folds']}-fold stratified cross-validation"
     elif ev["method"] == "test":
@@ -131,14 +137,27 @@ COLUMNS = (  # (key, header, formatter)
 )
 
 
+TAG_COLUMNS = (
+    ("accuracy", "accuracy", lambda v: f"{100 * v:.2f}%"),
+    ("unseen_accuracy", "unseen words", lambda v: f"{100 * v:.2f}%"),
+    ("span_f1", "span F1", lambda v: f"{100 * v:.2f}%"),
+    ("train_seconds", "train s", lambda v: f"{v:.1f}" if v >= 1 else f"{v:.2f}"),
+    ("tokens_per_second", "tag tokens/s", lambda v: f"{v:,.0f}"),
+    ("n_params", "parameters", lambda v: f"{v:,}"),
+    ("file_bytes", "model file", _size),
+)
+
+
 def results_table(doc, colour):
     """The main table: one row per model, the best value of each column marked."""
     from rich.table import Table
 
-    n_splits = len(doc["models"][0]["folds"]) if doc["models"] else 0
+    tagging = doc.get("task") == "tag"
+    columns = [c for c in TAG_COLUMNS if c[0] != "span_f1" or doc.get("scheme")] if tagging else COLUMNS
+    n_splits = 1 if tagging else len(doc["models"][0]["folds"]) if doc["models"] else 0
     table = Table(title=_method(doc), title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("model")
-    for _, header, _ in COLUMNS:
+    for _, header, _ in columns:
         table.add_column(header, justify="right")
 
     def fmt_acc(s):
@@ -149,7 +168,7 @@ def results_table(doc, colour):
     marked = False
     for row in doc["models"]:
         cells = [Text(row["name"])]
-        for key, _, fmt in COLUMNS:
+        for key, _, fmt in columns:
             value = row[key]
             if value is None:
                 cells.append(Text("—"))

@@ -11,8 +11,8 @@ import json
 import sys
 
 from seqcli import explain as ex
-from seqcli.ui.heatmap import (PANEL_PAD, Scale, char_strip, colour_enabled, fit, fmt, grid_lines, heat_rows,
-                               legend_lines, make_console, scale_for)
+from seqcli.ui.heatmap import (PANEL_PAD, Scale, char_strip, colour_enabled, fit, fmt, gate_rows, grid_lines,
+                               heat_rows, legend_lines, make_console, scale_for)
 
 
 def _title(record, width):
@@ -58,6 +58,35 @@ def render_seq(console, record, colour):
     body += legend_lines(tuple(dict.fromkeys(r[1] for r in rows if r[1] != "P")), colour,
                          c_rows[0][3].limit if c_rows else None)
     console.print(Panel(Group(*body), title=Text(_title(record, width)), title_align="left", expand=False))
+
+
+# ------------------------------------------------------------------------------ tagger
+
+def render_tagger(console, record, colour):
+    """One panel: the tagged sentence, then a heatmap of tokens x rows: the probability of each top tag
+    at each token (the tag given is that column's brightest P row), then the gates as for classifiers."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    width = console.width - PANEL_PAD
+    output = " ".join(f"{w}/{t}" for w, t in zip(record["tokens"], record["tags"]))
+    body = [Text(_info(record) + (" · CRF (marginals; tags: the best sequence)" if record["crf"] else ""),
+                 style="dim" if colour else None)]
+    if record["oov"]:
+        body.append(Text("unknown to the model (tagged from their letters): " + ", ".join(
+            dict.fromkeys(record["tokens"][i] for i in record["oov"])), style="dim" if colour else None))
+    body.append(Text(""))
+    if not record["tokens"]:
+        body.append(Text("(no tokens)"))
+    else:
+        rows = [(fit(f"P({t})", 12), "P", v, scale_for("P")) for t, v in zip(record["top_tags"], record["top_probs"])]
+        rows += gate_rows(record)
+        body += grid_lines(record["tokens"], rows, width, colour, dim=set(record["oov"]))
+        body.append(Text(""))
+        body += legend_lines(tuple(dict.fromkeys(r[1] for r in rows if r[1] != "P")), colour,
+                             next((r[3].limit for r in rows if r[1] == "c"), None))
+    console.print(Panel(Group(*body), title=Text(fit(output, max(width - 8, 10))), title_align="left", expand=False))
 
 
 # ------------------------------------------------------------------------------ bag of words
@@ -204,6 +233,8 @@ def stats_table(stats, colour=False):
 def render_record(console, record, colour):
     if record["kind"] == "seq":
         render_seq(console, record, colour)
+    elif record["kind"] == "tagger":
+        render_tagger(console, record, colour)
     elif record["kind"] == "bow":
         render_bow(console, record, colour)
     else:

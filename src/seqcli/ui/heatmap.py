@@ -147,6 +147,15 @@ def _centre(s, width):
 def heat_rows(record):
     """[(row label, field, values (T,), scale)] of a recurrent classifier's record, in display order:
     each direction's fields (mean over units, or one row per kept unit), then P(winning class)."""
+    rows = gate_rows(record)
+    w = record["winner"]
+    rows.append((fit(f"P({record['label']})", 12), "P", record["prefix_proba"][w], scale_for("P")))
+    return rows
+
+
+def gate_rows(record):
+    """[(row label, field, values (T,), scale)] of the cell arrays of a record's shown layer: each
+    direction's fields, the mean over units or one row per kept unit."""
     import numpy as np
 
     picked = []
@@ -166,10 +175,7 @@ def heat_rows(record):
     # one scale per field for the whole panel (both directions), so equal colours mean equal values
     scales = {f: scale_for(f, np.concatenate([v for _, g, v in picked if g == f]))
               for f in dict.fromkeys(g for _, g, _ in picked)}
-    rows = [(label, f, v, scales[f]) for label, f, v in picked]
-    w = record["winner"]
-    rows.append((fit(f"P({record['label']})", 12), "P", record["prefix_proba"][w], scale_for("P")))
-    return rows
+    return [(label, f, v, scales[f]) for label, f, v in picked]
 
 
 def grid_lines(tokens, rows, width, colour, dim=()):

@@ -98,8 +98,8 @@ def format_sample(event):
     return "  sample: " + event["text"].replace("\n", " ⏎ ")
 
 
-SHORT = {"accuracy": "acc"}   # names of figures in the progress lines, where shorter than the key
-NOT_FIGURES = ("event", "improved", "epoch", "step", "loss", "final", "train_loss")
+SHORT = {"accuracy": "acc", "unseen_accuracy": "unseen", "span_f1": "f1"}   # shorter names in the progress lines
+NOT_FIGURES = ("event", "improved", "epoch", "step", "loss", "final", "train_loss", "objective")
 
 
 def format_eval(event, meter, epochs, unit, on="val"):

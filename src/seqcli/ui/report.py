@@ -1,4 +1,4 @@
-"""Report tables on stderr: the classification report of a trained model."""
+"""Report tables on stderr: the classification or tagging report of a trained model."""
 
 from seqcli.ui.console import stderr_console
 
@@ -50,3 +50,37 @@ def print_training_chart(history):
                     text.stylize(style[ch], j, j + 1)
         console.print(text)
     console.print("  " + "   ".join(f"{mark} {name}" for mark, name in legend), markup=False)
+
+
+def _pct(value):
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def print_tagging_report(report, title="validation", top=10):
+    """Token and unseen-word accuracy, spans (BIO-like tags), per-tag table and the most confused pairs
+    (a report of metrics.spans.evaluate) as rich tables on stderr."""
+    from rich.table import Table
+
+    console = stderr_console()
+    unseen = report.get("unseen") or {}
+    line = (f"{title}: token accuracy {_pct(report['accuracy'])} ({report['correct']:,} of {report['tokens']:,}), "
+            f"unseen words {_pct(unseen.get('accuracy'))} ({unseen.get('correct', 0):,} of {unseen.get('tokens', 0):,}), "
+            f"{report['sentences']:,} sentences")
+    console.print(line, markup=False, soft_wrap=True)
+    spans = report.get("spans")
+    if spans is not None:
+        console.print(f"spans ({report['scheme']}, as conlleval): precision {_pct(spans['precision'])}  recall "
+                      f"{_pct(spans['recall'])}  F1 {_pct(spans['f1'])}  ({spans['correct']:,} of {spans['gold']:,} "
+                      f"gold, {spans['predicted']:,} predicted)", markup=False, soft_wrap=True)
+    per_tag = Table(show_edge=False)
+    for col in ("type" if spans is not None else "tag", "precision", "recall", "f1", "support"):
+        per_tag.add_column(col, justify="left" if col in ("tag", "type") else "right")
+    rows = spans["per_type"] if spans is not None else report["per_tag"]
+    for row in rows:
+        per_tag.add_row(row.get("type", row.get("tag")), f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                        f"{row['f1']:.3f}", str(row["gold"] if spans is not None else row["support"]))
+    console.print(per_tag)
+    if report["confusions"]:
+        console.print("most confused (gold -> predicted): " + ", ".join(
+            f"{c['gold']}->{c['predicted']} {c['count']}" for c in report["confusions"][:top]), markup=False,
+            soft_wrap=True)

@@ -32,6 +32,22 @@ def _mask_info(mask, T, m):
     return ~keep[:, None, :], keep.all(axis=1)
 
 
+def _active_columns(mask, T, m):
+    """(T,) the number of real columns of each step when every step's real columns come first (the
+    rows sorted by length, longest first), else None.
+
+    Then a step can compute its first ``active[t]`` columns only and carry the others, instead of
+    computing every column and overwriting the padded ones: the character features of a batch's
+    words, padded to its longest word, do a third of the work that way."""
+    if mask is None:
+        return None
+    keep = np.asarray(mask).astype(bool).reshape(T, m)
+    active = keep.sum(axis=1)
+    if not (keep == (np.arange(m)[None, :] < active[:, None])).all():
+        return None
+    return active
+
+
 def _halve_sigmoid_rows(p, n_a, n_sig):
     """Copies of Wax, Waa, ba with the first ``n_sig`` gate blocks scaled by 1/2 (for σ(z) = ½tanh(z/2)+½)."""
     s = np.ones((p["Waa"].shape[0], 1), p["Waa"].dtype)

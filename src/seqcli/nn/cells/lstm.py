@@ -5,7 +5,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..functional import sigmoid
-from .common import _grads_from_stacked, _mask_info, _stacked
+from .common import _active_columns, _grads_from_stacked, _mask_info, _stacked
 
 
 class LSTMStepCache(NamedTuple):
@@ -62,6 +62,7 @@ class LSTMCache(NamedTuple):
     drop: object        # (T_x, 1, m) bool, True at padded steps; None without a mask
     full: np.ndarray    # (T_x,) bool
     p: dict
+    active: object      # (T_x,) real columns of each step when they come first, else None
 
 
 def lstm_forward(x, a0, p, mask=None, c0=None):
@@ -74,35 +75,42 @@ def lstm_forward(x, a0, p, mask=None, c0=None):
     dtype = p["Waa"].dtype
     n = p["Waa"].shape[1]
     drop, full = _mask_info(mask, T, m)
+    active = _active_columns(mask, T, m)   # real columns first at every step: compute only those
     W, S, a_hist = _stacked(x, a0, p, 3)
-    gates = np.empty((T, 4 * n, m), dtype)
+    new = np.empty if active is None else np.zeros   # columns never computed must hold numbers
+    gates = new((T, 4 * n, m), dtype)
     c_hist = np.empty((T + 1, n, m), dtype)
     c_hist[0] = 0.0 if c0 is None else c0
-    tanh_c = np.empty((T, n, m), dtype)
+    tanh_c = new((T, n, m), dtype)
     fc = np.empty((n, m), dtype)  # scratch for gf * c<t-1>
 
     for t in range(T):
-        g = gates[t]
-        np.matmul(W, S[t], out=g)        # every pre-activation of the step in one product
+        k = m if active is None else active[t]       # columns computed at this step
+        g = gates[t, :, :k]
+        np.matmul(W, S[t, :, :k], out=g)  # every pre-activation of the step in one product
         np.tanh(g, out=g)                # one tanh for all four gate blocks
         sg = g[:3 * n]
         sg *= 0.5
         sg += 0.5                        # σ rows: ½ tanh(z/2) + ½
         c, c_prev = c_hist[t + 1], c_hist[t]
-        np.multiply(g[:n], g[3 * n:], out=c)        # gu * cc
-        np.multiply(g[n:2 * n], c_prev, out=fc)     # gf * c<t-1>
-        c += fc
-        if not full[t]:
+        np.multiply(g[:n], g[3 * n:], out=c[:, :k])          # gu * cc
+        np.multiply(g[n:2 * n], c_prev[:, :k], out=fc[:, :k])  # gf * c<t-1>
+        c[:, :k] += fc[:, :k]
+        if k < m:
+            c[:, k:] = c_prev[:, k:]                 # finished rows carry their state
+        elif not full[t]:
             np.copyto(c, c_prev, where=drop[t])
-        np.tanh(c, out=tanh_c[t])
+        np.tanh(c[:, :k], out=tanh_c[t, :, :k])
         a = a_hist[t + 1]                            # = the a rows of the next step's input
-        np.multiply(g[2 * n:3 * n], tanh_c[t], out=a)  # go * tanh(c)
-        if not full[t]:
+        np.multiply(g[2 * n:3 * n], tanh_c[t, :, :k], out=a[:, :k])  # go * tanh(c)
+        if k < m:
+            a[:, k:] = a_hist[t][:, k:]
+        elif not full[t]:
             np.copyto(a, a_hist[t], where=drop[t])
 
     cache = LSTMCache(
         gates[:, :n], gates[:, n:2 * n], gates[:, 2 * n:3 * n], gates[:, 3 * n:],
-        c_hist[1:], a_hist[1:], gates, tanh_c, c_hist, a_hist, S, drop, full, p,
+        c_hist[1:], a_hist[1:], gates, tanh_c, c_hist, a_hist, S, drop, full, p, active,
     )
     return a_hist[1:], cache
 
@@ -118,6 +126,7 @@ def lstm_backward(da, cache, dc_last=None):
                                                cache.drop, cache.full, cache.p)
     T, n, m = da.shape
     dtype = gates.dtype
+    active = cache.active
     dz_rows = np.empty((4 * n, T, m), dtype)  # d(pre-activation) of every gate and step
     dg = np.empty((4 * n, m), dtype)          # gradient on the gate activations of one step
     dact = np.empty((4 * n, m), dtype)        # derivative of each gate's nonlinearity, one step
@@ -127,38 +136,41 @@ def lstm_backward(da, cache, dc_last=None):
     dc = np.zeros((n, m), dtype) if dc_last is None else np.array(dc_last, dtype)  # reaching c<t>
     ga = np.empty((n, m), dtype)              # total gradient on a<t>
     tmp = np.empty((n, m), dtype)
-    if not full.all():
+    if active is None and not full.all():
         ga_keep, dc_keep = np.empty((n, m), dtype), np.empty((n, m), dtype)
         keep = ~drop
 
     for t in range(T - 1, -1, -1):
         np.add(da_next, da[t], out=ga)
-        if not full[t]:
-            # padded columns skip the cell: remember their gradients and zero them for the cell math
+        k = m if active is None else active[t]   # the columns this step computed
+        if active is None and not full[t]:   # padded columns skip the cell: keep, then zero, their gradients
             np.copyto(ga_keep, ga)
             np.copyto(dc_keep, dc)
             ga *= keep[t]
             dc *= keep[t]
-        # the derivatives are computed here, per step, while gates[t] is in cache: measured faster
-        # than whole-sequence arrays made before the loop, which cost extra trips through memory
-        g, tc = gates[t], tanh_c[t]
-        np.multiply(g, g, out=dact)
-        np.subtract(g[:3 * n], dact[:3 * n], out=dact[:3 * n])  # σ' = σ - σ² (gu, gf, go)
-        np.subtract(1.0, dact[3 * n:], out=dact[3 * n:])        # tanh' = 1 - cc²
-        np.multiply(tc, tc, out=dtanh)
-        np.subtract(1.0, dtanh, out=dtanh)
-        np.multiply(ga, tc, out=dg[2 * n:3 * n])            # dgo
-        np.multiply(ga, g[2 * n:3 * n], out=tmp)
-        tmp *= dtanh
-        dc += tmp                                           # total gradient on c<t>
-        np.multiply(dc, g[3 * n:], out=dg[:n])              # dgu = dc * cc
-        np.multiply(dc, c_hist[t], out=dg[n:2 * n])         # dgf = dc * c<t-1>
-        np.multiply(dc, g[:n], out=dg[3 * n:])              # dcc = dc * gu
+        # the derivatives are computed per step while gates[t] is in cache (faster than whole-sequence arrays)
+        g, tc = gates[t, :, :k], tanh_c[t, :, :k]
+        gk, dck, dgk, dactk = ga[:, :k], dc[:, :k], dg[:, :k], dact[:, :k]
+        np.multiply(g, g, out=dactk)
+        np.subtract(g[:3 * n], dactk[:3 * n], out=dactk[:3 * n])  # σ' = σ - σ² (gu, gf, go)
+        np.subtract(1.0, dactk[3 * n:], out=dactk[3 * n:])        # tanh' = 1 - cc²
+        np.multiply(tc, tc, out=dtanh[:, :k])
+        np.subtract(1.0, dtanh[:, :k], out=dtanh[:, :k])
+        np.multiply(gk, tc, out=dgk[2 * n:3 * n])           # dgo
+        np.multiply(gk, g[2 * n:3 * n], out=tmp[:, :k])
+        tmp[:, :k] *= dtanh[:, :k]
+        dck += tmp[:, :k]                                   # total gradient on c<t>
+        np.multiply(dck, g[3 * n:], out=dgk[:n])            # dgu = dc * cc
+        np.multiply(dck, c_hist[t][:, :k], out=dgk[n:2 * n])  # dgf = dc * c<t-1>
+        np.multiply(dck, g[:n], out=dgk[3 * n:])            # dcc = dc * gu
         dz_t = dz_rows[:, t]
-        np.multiply(dg, dact, out=dz_t)
-        dc *= g[n:2 * n]                                    # -> gradient on c<t-1>
-        np.matmul(WaaT, dz_t, out=da_next)
-        if not full[t]:
+        np.multiply(dgk, dactk, out=dz_t[:, :k])
+        dck *= g[n:2 * n]                                   # -> gradient on c<t-1>
+        np.matmul(WaaT, dz_t[:, :k], out=da_next[:, :k])
+        if k < m:   # finished rows: no cell, their gradients pass on to the step they were carried from
+            dz_t[:, k:] = 0.0
+            da_next[:, k:] = ga[:, k:]
+        elif not full[t]:
             np.copyto(da_next, ga_keep, where=drop[t])  # carried states pass their gradients back
             np.copyto(dc, dc_keep, where=drop[t])
 
