@@ -25,7 +25,7 @@ Why one BLAS thread by default, for every task: a training step is many small pr
 when another process keeps a core busy OpenBLAS's threads wait for each other: on this 2-core machine
 under load (about 4) a step of the rt-polarity LSTM classifier took 178 ms with 2 threads against 22 ms
 with one, a character LM's 480 against 103 ms, a bag-of-words step 0.44 against 0.31 ms
-(bench/bench_train_threads.py). More cores are for more processes, not for more BLAS threads.
+(bench/bench_train_step.py). More cores are for more processes, not for more BLAS threads.
 
 ``fit`` sets ``job.state`` to the live TrainState before training. It writes the model at its best
 weights to ``output`` each time validation improves, and on a halt (Ctrl-C, --max-steps, --max-time)

@@ -1,11 +1,13 @@
-"""Training step time with one BLAS thread against numpy's default, in one process, alternating.
+"""Training step time, two ways in one process, alternating: one BLAS thread against ``--threads``
+(``--vs threads``), or the classifier's sparse embedding gradient against the dense one (``--vs dense``,
+both on one thread).
 
-    python bench/bench_train_threads.py [--task classify] [--model lstm] [--data FILE] [--rounds 6]
-                                        [--steps 40] [--threads 2] [--param hidden=256 ...]
+    python bench/bench_train_step.py [--vs threads|dense] [--task classify] [--model lstm] [--data FILE]
+                                     [--rounds 6] [--steps 40] [--threads 2] [--param hidden=256 ...]
 
 Builds the job ``seqcli train`` would build (the task's own ``prepare``) and times whole training
 steps (forward, backward, clipping, the optimizer's step) on the job's own batches, ``--steps`` at a
-time, alternating between BLAS limited to one thread and to ``--threads`` (who goes first alternates
+time, alternating between the two ways (who goes first alternates
 from round to round, each turn starts with two untimed steps), so both see the same machine state. The
 figures are medians of ms per step; the ratio is the median of the rounds' ratios. Run it with
 ``uptime`` beside it: under load the many-thread figure is the one that suffers.
@@ -32,6 +34,7 @@ def _value(text):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--vs", choices=("threads", "dense"), default="threads")
     ap.add_argument("--task", default="classify")
     ap.add_argument("--model", default="lstm")
     ap.add_argument("--data", default=None, help="default: rt-polarity.csv (classify), tinyshakespeare.txt (lm)")
@@ -66,8 +69,12 @@ def main():
         clip_by_global_norm(grads, cfg.clip)
         opt.step(job.model.net.params, grads)
 
-    def turn(n_threads):
-        with threadpool_limits(limits=n_threads, user_api="blas"):
+    other = "dense" if args.vs == "dense" else f"{args.threads} threads"
+
+    def turn(way):
+        if args.vs == "dense":
+            job.feed.sparse = way == "base"
+        with threadpool_limits(limits=1 if way == "base" or args.vs == "dense" else args.threads, user_api="blas"):
             step()
             step()
             tick = time.perf_counter()
@@ -75,20 +82,20 @@ def main():
                 step()
             return (time.perf_counter() - tick) / args.steps * 1e3
 
+    base = "sparse" if args.vs == "dense" else "1 thread"
     one, many, ratios = [], [], []
     for r in range(args.rounds):
-        order = (1, args.threads) if r % 2 == 0 else (args.threads, 1)
-        got = {n: turn(n) for n in order}
-        one.append(got[1])
-        many.append(got[args.threads])
-        ratios.append(got[args.threads] / got[1])
-        print(f"round {r}: 1 thread {got[1]:.2f} ms/step, {args.threads} threads {got[args.threads]:.2f} ms/step",
-              file=sys.stderr)
+        order = ("base", "other") if r % 2 == 0 else ("other", "base")
+        got = {w: turn(w) for w in order}
+        one.append(got["base"])
+        many.append(got["other"])
+        ratios.append(got["other"] / got["base"])
+        print(f"round {r}: {base} {got['base']:.2f} ms/step, {other} {got['other']:.2f} ms/step", file=sys.stderr)
     print(f"{args.task} {args.model} {params or ''}: ms per step, median of {args.rounds} rounds x {args.steps} steps; "
           f"load {os.getloadavg()[0]:.2f}")
-    print(f"  1 thread:  {statistics.median(one):.2f}")
-    print(f"  {args.threads} threads: {statistics.median(many):.2f}")
-    print(f"  {args.threads} threads / 1 thread: {statistics.median(ratios):.2f}")
+    print(f"  {base}: {statistics.median(one):.2f}")
+    print(f"  {other}: {statistics.median(many):.2f}")
+    print(f"  {other} / {base}: {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":
