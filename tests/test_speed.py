@@ -70,3 +70,49 @@ def test_training_with_the_sparse_embedding_gradient_gives_the_dense_runs_model(
         np.testing.assert_allclose(p_sparse[k], p_dense[k], rtol=1e-5, atol=1e-6, err_msg=k)
     assert any(not np.array_equal(p_dense[k], make_job("gru", params, TEXTS, LABELS)[0].model.net.params[k])
                for k in p_dense)   # training moved the weights
+
+
+# ----------------------------------------------------------------------------- cold start (cli/quick.py)
+
+def test_plain_predict_calls_are_parsed_without_typer_and_anything_else_is_left_to_typer():
+    from seqcli.cli.quick import parse
+
+    assert parse(["predict", "m.npz"]) == {"model": "m.npz"}
+    assert parse(["predict", "--json", "m.npz", "-"]) == {"model": "m.npz", "input": "-", "as_json": True}
+    assert parse(["predict", "m.npz", "in.txt", "--proba"]) == {"model": "m.npz", "input": "in.txt", "proba": True}
+    for argv in (["predict"], ["predict", "m.npz", "a", "b"], ["predict", "m.npz", "--help"], ["predict", "-h", "m"],
+                 ["predict", "m.npz", "--json", "--json"], ["predict", "m.npz", "--text-col", "0"],
+                 ["predict", "m.npz", "--", "-x"], ["predict", "m.npz", "--explain"], ["train", "d.csv"], [],
+                 ["predict", "m.npz", ""]):
+        assert parse(argv) is None, argv
+
+
+def test_a_plain_predict_imports_no_typer_parsing_sklearn_joblib_or_rich_and_says_what_typer_says(tiny_model,
+                                                                                                 tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import run_seqcli
+
+    lines = tmp_path / "in.txt"
+    lines.write_text("good great film\nawful dull plot\n\nfine\n", encoding="utf-8")
+    code = ("import sys\n"
+            f"sys.argv = ['seqcli', 'predict', {str(tiny_model)!r}, {str(lines)!r}, '--proba']\n"
+            "import seqcli.cli\n"
+            "try:\n    seqcli.cli.main()\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'joblib', 'rich', 'pydantic', 'scipy'})\n"
+            "print('HEAVY', heavy, 'numpy' in sys.modules, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY [] True" in proc.stderr, proc.stderr   # and it did predict (numpy came in)
+    # the same lines as typer's path (--errors replace is the default, but not a quick option)
+    rc, out, err = run_seqcli(["predict", tiny_model, lines, "--proba", "--errors", "replace"])
+    assert rc == 0 and out == proc.stdout and len(out.splitlines()) == 4, (err, proc.stdout)
+
+
+def test_a_plain_predict_reports_errors_as_typer_would(tiny_model, tmp_path):
+    from conftest import run_seqcli
+
+    rc, out, err = run_seqcli(["predict", tmp_path / "missing.npz"])
+    assert rc == 1 and out == "" and err.startswith("seqcli: error:") and "missing.npz" in err
+    rc, out, err = run_seqcli(["predict", tiny_model, "--json", "--proba"], input="good\n")
+    assert rc == 2 and out == "" and "--proba" in err and "Traceback" not in err
