@@ -6,7 +6,8 @@ One process, one BLAS thread (as training runs), alternating between the two for
 goes first alternates). Each form times what a training step does with the embedding's gradient once
 the backward pass has the per-token rows: build it (scatter-add of the (tokens, embed) rows into a
 dense (embed, vocab) array, or the sorted sums of the touched columns), clip by the global norm, and
-Adam's step. "adam" is the step alone. Figures: medians in ms; the ratio is the median of the rounds'.
+Adam's step; "lazy" is the sparse gradient with LazyAdam's step (touched columns only). "adam" is
+the step alone. Figures: medians in ms; the ratio is the median of the rounds'.
 """
 
 import argparse
@@ -29,7 +30,7 @@ def main():
     from threadpoolctl import threadpool_limits
 
     from seqcli.nn.functional import clip_by_global_norm
-    from seqcli.nn.optim import Adam
+    from seqcli.nn.optim import Adam, LazyAdam
     from seqcli.nn.sparse import ColumnGrad, columns_of
 
     rng = np.random.default_rng(0)
@@ -37,12 +38,13 @@ def main():
     vocab_ids = rng.choice(args.vocab, args.touched, replace=False)
     ids = rng.choice(vocab_ids, args.tokens)
     rows = rng.normal(size=(args.tokens, args.embed)).astype(np.float32)
-    E = {k: rng.normal(size=shape).astype(np.float32) for k in ("dense", "sparse")}
-    opts = {k: Adam(lr=1e-3) for k in E}
+    forms = ("dense", "sparse", "lazy")
+    E = {k: rng.normal(size=shape).astype(np.float32) for k in forms}
+    opts = {k: (LazyAdam if k == "lazy" else Adam)(lr=1e-3) for k in E}
 
     def grad(form):
         index, sums = columns_of(ids, rows)
-        if form == "sparse":
+        if form != "dense":
             return ColumnGrad(index, sums, shape)
         dense = np.zeros(shape, np.float32)
         dense[:, index] = sums
@@ -63,20 +65,20 @@ def main():
             fn()
         return (time.perf_counter() - tick) / args.reps * 1e3
 
-    got = {(what, form): [] for what in ("whole", "adam") for form in ("dense", "sparse")}
+    got = {(what, form): [] for what in ("whole", "adam") for form in forms}
     with threadpool_limits(limits=1, user_api="blas"):
         for r in range(args.rounds):
-            for form in (("dense", "sparse") if r % 2 == 0 else ("sparse", "dense")):
+            for form in (forms if r % 2 == 0 else forms[::-1]):
                 got["whole", form].append(timed(lambda: whole(form)))
                 g = {"embed.E": grad(form)}
                 got["adam", form].append(timed(lambda: adam_only(form, g)))
     print(f"embedding {args.embed} x {args.vocab}, {args.touched} columns touched by {args.tokens} tokens; "
           f"ms, median of {args.rounds} rounds x {args.reps}; load {os.getloadavg()[0]:.2f}")
     for what, label in (("whole", "gradient + clip + Adam"), ("adam", "Adam step alone")):
-        d, s = got[what, "dense"], got[what, "sparse"]
+        d, s, z = got[what, "dense"], got[what, "sparse"], got[what, "lazy"]
         ratio = statistics.median(a / b for a, b in zip(d, s))
         print(f"  {label:24s} dense {statistics.median(d):7.2f}  sparse {statistics.median(s):7.2f}  "
-              f"dense/sparse {ratio:.2f}")
+              f"lazy {statistics.median(z):7.3f}  dense/sparse {ratio:.2f}")
 
 
 if __name__ == "__main__":

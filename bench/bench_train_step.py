@@ -1,8 +1,8 @@
 """Training step time, two ways in one process, alternating: one BLAS thread against ``--threads``
-(``--vs threads``), or the classifier's sparse embedding gradient against the dense one (``--vs dense``,
-both on one thread).
+(``--vs threads``), or the classifier's sparse embedding gradient against the dense one (``--vs dense``),
+or Adam against LazyAdam (``--vs lazy``; both on one thread).
 
-    python bench/bench_train_step.py [--vs threads|dense] [--task classify] [--model lstm] [--data FILE]
+    python bench/bench_train_step.py [--vs threads|dense|lazy] [--task classify] [--model lstm] [--data FILE]
                                      [--rounds 6] [--steps 40] [--threads 2] [--param hidden=256 ...]
 
 Builds the job ``seqcli train`` would build (the task's own ``prepare``) and times whole training
@@ -34,7 +34,7 @@ def _value(text):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--vs", choices=("threads", "dense"), default="threads")
+    ap.add_argument("--vs", choices=("threads", "dense", "lazy"), default="threads")
     ap.add_argument("--task", default="classify")
     ap.add_argument("--model", default="lstm")
     ap.add_argument("--data", default=None, help="default: rt-polarity.csv (classify), tinyshakespeare.txt (lm)")
@@ -57,32 +57,33 @@ def main():
     job = tasks.module(args.task).prepare(data, args.model, params).job
     reuse_freed_memory()
     cfg = job.cfg
-    opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)
+    opts = {"base": make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay),
+            "other": make_optimizer("lazyadam" if args.vs == "lazy" else cfg.optimizer, cfg.lr, cfg.weight_decay)}
     batches = job.make_batches(0)
     rng = np.random.default_rng(0)
     at = [0]
 
-    def step():
+    def step(way):
         batch = batches[at[0] % len(batches)]
         at[0] += 1
         _, grads, _, _ = job.step_loss(batch, rng)
         clip_by_global_norm(grads, cfg.clip)
-        opt.step(job.model.net.params, grads)
+        opts[way].step(job.model.net.params, grads)
 
-    other = "dense" if args.vs == "dense" else f"{args.threads} threads"
+    other = {"dense": "dense", "lazy": "lazyadam"}.get(args.vs, f"{args.threads} threads")
 
     def turn(way):
         if args.vs == "dense":
             job.feed.sparse = way == "base"
-        with threadpool_limits(limits=1 if way == "base" or args.vs == "dense" else args.threads, user_api="blas"):
-            step()
-            step()
+        with threadpool_limits(limits=1 if way == "base" or args.vs != "threads" else args.threads, user_api="blas"):
+            step(way)
+            step(way)
             tick = time.perf_counter()
             for _ in range(args.steps):
-                step()
+                step(way)
             return (time.perf_counter() - tick) / args.steps * 1e3
 
-    base = "sparse" if args.vs == "dense" else "1 thread"
+    base = {"dense": "sparse", "lazy": "adam"}.get(args.vs, "1 thread")
     one, many, ratios = [], [], []
     for r in range(args.rounds):
         order = ("base", "other") if r % 2 == 0 else ("other", "base")

@@ -116,3 +116,51 @@ def test_a_plain_predict_reports_errors_as_typer_would(tiny_model, tmp_path):
     assert rc == 1 and out == "" and err.startswith("seqcli: error:") and "missing.npz" in err
     rc, out, err = run_seqcli(["predict", tiny_model, "--json", "--proba"], input="good\n")
     assert rc == 2 and out == "" and "--proba" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------- LazyAdam
+
+def test_lazy_adam_moves_only_the_touched_columns_by_adams_rule_on_their_own_moments():
+    from seqcli.nn.optim import Adam, LazyAdam
+    from seqcli.nn.sparse import ColumnGrad
+
+    rng = np.random.default_rng(3)
+    E0, W0 = rng.normal(size=(3, 7)), rng.normal(size=(2, 2))
+    lazy_p, lr, b1, b2, eps = {"E": E0.copy(), "W": W0.copy()}, 0.01, 0.9, 0.999, 1e-8
+    lazy, adam_w = LazyAdam(lr=lr), Adam(lr=lr)
+    w_only = {"W": W0.copy()}
+    m, v = np.zeros((3, 7)), np.zeros((3, 7))   # the reference: TF Addons' rule, written out
+    ref = E0.copy()
+    for t, cols in enumerate(([1, 4], [4, 6], [0, 1, 4]), start=1):
+        g = rng.normal(size=(3, len(cols)))
+        gw = rng.normal(size=(2, 2))
+        before = lazy_p["E"].copy()
+        lazy.step(lazy_p, {"E": ColumnGrad(cols, g.copy(), (3, 7)), "W": gw.copy()})
+        adam_w.step(w_only, {"W": gw.copy()})
+        m[:, cols] = b1 * m[:, cols] + (1 - b1) * g
+        v[:, cols] = b2 * v[:, cols] + (1 - b2) * g * g
+        ref[:, cols] -= lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m[:, cols] / (np.sqrt(v[:, cols]) + eps)
+        untouched = [c for c in range(7) if c not in cols]
+        np.testing.assert_array_equal(lazy_p["E"][:, untouched], before[:, untouched])
+        np.testing.assert_allclose(lazy_p["E"], ref, rtol=1e-12)
+        np.testing.assert_array_equal(lazy_p["W"], w_only["W"])   # a dense gradient: Adam's step
+    assert lazy.t == 3 and not lazy.behind
+    np.testing.assert_allclose(lazy.m["E"], m, rtol=1e-12)
+    assert not lazy.m["E"][:, [2, 3, 5]].any() and lazy_p["E"][:, 5].tolist() == E0[:, 5].tolist()
+
+
+def test_lazy_adam_trains_a_classifier_from_the_command_line_and_resumes_exactly(tmp_path, tiny_csv):
+    from conftest import run_seqcli
+
+    base = ["train", tiny_csv, "--model", "gru", "--hidden", "4", "--embed", "3", "--epochs", "2",
+            "--optimizer", "lazyadam", "--quiet"]
+    rc, _, err = run_seqcli(base + ["-o", tmp_path / "whole.npz"])
+    assert rc == 0, err
+    rc, _, err = run_seqcli(base + ["-o", tmp_path / "half.npz", "--max-steps", "3"])
+    assert rc == 0, err
+    rc, _, err = run_seqcli(["train", tiny_csv, "--resume", tmp_path / "half.ckpt.npz", "-o", tmp_path / "half.npz",
+                             "--quiet"])
+    assert rc == 0, err
+    with np.load(tmp_path / "whole.npz") as a, np.load(tmp_path / "half.npz") as b:
+        keys = [k for k in a.files if k.startswith("net.")]
+        assert keys and all(np.array_equal(a[k], b[k]) for k in keys)

@@ -118,7 +118,7 @@ L2 = Annotated[Optional[float], knob(T, "weight_decay", "--l2", help="L2 penalty
 Patience = Annotated[int, knob(T, "patience", "--patience", help="Stop after this many evaluations without a better validation loss.")]
 ValSplit = Annotated[float, knob(T, "val_split", "--val-split", help="Share of rows held out (stratified) for validation.")]
 Val = Annotated[Optional[str], typer.Option("--val", help="Validate on this file (e.g. a corpus's dev part) instead of a --val-split of DATA.")]
-Optimizer = Annotated[choices(T, "optimizer"), typer.Option("--optimizer", help="Adam, or SGD with momentum 0.9.")]
+Optimizer = Annotated[choices(T, "optimizer"), typer.Option("--optimizer", help="Adam, or SGD with momentum 0.9, or lazyadam: Adam that updates only the embedding columns a batch read (faster with large vocabularies).")]
 ClassWeight = Annotated[Optional[choices(T, "class_weight")], typer.Option("--class-weight", help="'balanced' weighs classes inversely to their frequency.")]
 Dropout = Annotated[Optional[float], knob(S, "dropout", "--dropout", help="Dropout rate between layers and before the output (default: 0.5 classify, 0.15 lm).")]
 Hidden = Annotated[Optional[int], knob(S, "hidden", "--hidden", help="Units per recurrent layer, n_a (default: 128; lm 256).")]
