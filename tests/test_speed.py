@@ -2,6 +2,7 @@
 caller's setting, and gives the caller's setting back."""
 
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from seqcli.tasks.classify import make_job
@@ -164,3 +165,108 @@ def test_lazy_adam_trains_a_classifier_from_the_command_line_and_resumes_exactly
     with np.load(tmp_path / "whole.npz") as a, np.load(tmp_path / "half.npz") as b:
         keys = [k for k in a.files if k.startswith("net.")]
         assert keys and all(np.array_equal(a[k], b[k]) for k in keys)
+
+
+# --------------------------------------------------------------------------- predict batched by length
+
+def test_recurrent_predict_batches_by_length_and_gives_each_line_its_own_answer_in_input_order():
+    job, _ = make_job("lstm", {"epochs": 1, "hidden": 6, "embed": 4, "batch_size": 4}, TEXTS, LABELS)
+    fitted = job.model
+    texts = ["good fun film " * 7, "bad", "", "dull bad plot a one", "fun", "a good one good " * 3, "bad dull"]
+    together = fitted.predict_proba(texts, batch_size=3)          # sorted by length inside, 3 batches
+    alone = np.vstack([fitted.predict_proba([t]) for t in texts])  # no padding, no sorting
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-7)
+    assert len({round(float(p), 5) for p in alone[:, 0]}) == len(texts)   # a permutation would show
+
+
+# ------------------------------------------------------------------------------------- predict --jobs
+
+def _slow_square(x):
+    import time
+
+    time.sleep(0.002 * ((x * 7) % 5))   # later items often finish first
+    return x * x
+
+
+def test_ordered_map_keeps_the_input_order_and_raises_an_input_error_after_the_results_before_it():
+    from seqcli.errors import SeqcliError
+    from seqcli.stream import ordered_map
+
+    assert list(ordered_map(_slow_square, iter(range(40)), jobs=3)) == [x * x for x in range(40)]
+    assert list(ordered_map(_slow_square, range(5), jobs=1)) == [0, 1, 4, 9, 16]
+
+    def items():
+        yield from range(6)
+        raise SeqcliError("in.txt, line 7: not UTF-8")
+
+    got = []
+    with pytest.raises(SeqcliError, match="line 7"):
+        for r in ordered_map(_slow_square, items(), jobs=2):
+            got.append(r)
+    assert got == [x * x for x in range(6)]
+
+
+def test_predict_jobs_writes_the_same_lines_in_input_order(tiny_model, tmp_path):
+    from conftest import NEG_WORDS, POS_WORDS, run_seqcli
+
+    rng = np.random.default_rng(5)
+    words = POS_WORDS + NEG_WORDS + ["film", "the"]
+    text = "".join(" ".join(rng.choice(words, int(rng.integers(0, 6)))) + "\n" for _ in range(1300))
+    path = tmp_path / "in.txt"
+    path.write_text(text, encoding="utf-8")
+    rc1, one, err1 = run_seqcli(["predict", tiny_model, path, "--json"])
+    rc3, three, err3 = run_seqcli(["predict", tiny_model, path, "--json", "--jobs", "3"])
+    assert rc1 == rc3 == 0, err1 + err3
+    assert three == one and len(one.splitlines()) == 1300 and len(set(one.splitlines())) > 2
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\nState:\tZ" not in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_predict_jobs_streams_and_leaves_no_worker_behind(tiny_model, how):
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import _env
+
+    proc = subprocess.Popen([sys.executable, "-m", "seqcli", "predict", str(tiny_model), "-", "--jobs", "2"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    try:
+        for text in ("good great fine", "bad awful dull"):
+            proc.stdin.write((text + "\n").encode())
+            proc.stdin.flush()   # the input stays open: the answer must come anyway
+            assert select.select([proc.stdout], [], [], 60)[0], "no answer while the input is open"
+            label = proc.stdout.readline().decode().split("\t")[0]
+            assert label == ("pos" if text.startswith("good") else "neg")
+        workers = _children(proc.pid)
+        assert len(workers) >= 2 and all(_alive(w) for w in workers)
+        proc.send_signal(getattr(signal, how))
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers)
+        if how == "SIGINT":
+            assert proc.returncode == 130 and b"Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()

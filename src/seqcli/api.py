@@ -172,11 +172,16 @@ def _lines(source, notify, errors, max_batch=512):
     return lines()
 
 
-def predict_lines(model, batches, as_json=False, with_proba=False):
-    """For each batch of texts, the list of output lines (without newlines) of a classifier."""
-    for texts in batches:
-        probs = model.predict_proba(texts)
-        yield [format_prediction(model.classes, p, as_json, with_proba) for p in probs]
+def predict_lines(model, batches, as_json=False, with_proba=False, jobs=1):
+    """For each batch of texts, the list of output lines (without newlines) of a classifier; ``jobs`` > 1:
+    the batches are spread over that many processes, the output still in input order and streaming
+    (stream.ordered_map)."""
+    from seqcli.stream import ordered_map
+
+    def lines(texts):
+        return [format_prediction(model.classes, p, as_json, with_proba) for p in model.predict_proba(texts)]
+
+    return ordered_map(lines, batches, jobs)
 
 
 def format_prediction(classes, probs, as_json=False, with_proba=False):

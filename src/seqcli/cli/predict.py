@@ -27,6 +27,7 @@ def predict(
     tokenize: Annotated[bool, typer.Option("--tokenize", help="Tagger: split each line into words and punctuation as treebanks do (default: at whitespace).")] = False,
     fmt: Annotated[Optional[Literal["conllu", "conll"]], typer.Option("--format", help="Tagger: the input is CoNLL-U or CoNLL (default: from the name and the first line; else plain text).")] = None,
     tag_col: opt.TagCol = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=256, help="Classifiers: score the input in this many processes (output still in input order, still streaming).")] = 1,
 ):
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON); a tagger writes
     word/TAG per token, or CoNLL-U / CoNLL back with the tag column filled."""
@@ -40,6 +41,8 @@ def predict(
         raise typer.BadParameter("does not go with --json, which already carries every class's probability",
                                  param_hint="--proba")
     fitted = api.load_model(model)
+    if jobs > 1 and (explain or fitted.kind in ("lm", "tagger")):
+        raise typer.BadParameter("only a classifier's predictions are spread over processes", param_hint="--jobs")
     if fitted.kind != "tagger":
         opt.only_with("a tagger", False, {"--tokenize": tokenize, "--format": fmt, "--tag-col": tag_col})
     else:
@@ -66,7 +69,7 @@ def predict(
             raise typer.BadParameter("a language model has no classes", param_hint="--proba")
         lines = api.score_lines(fitted, batches, as_json, notify=ui.note)
     else:
-        lines = api.predict_lines(fitted, batches, as_json, proba)
+        lines = api.predict_lines(fitted, batches, as_json, proba, jobs)
     _write(lines)
 
 
