@@ -42,7 +42,7 @@ def predict(
                                  param_hint="--proba")
     fitted = api.load_model(model)
     if jobs > 1 and (explain or fitted.kind in ("lm", "tagger")):
-        raise typer.BadParameter("only a classifier's predictions are spread over processes", param_hint="--jobs")
+        raise typer.BadParameter("only goes with a classifier's predictions (not --explain)", param_hint="--jobs")
     if fitted.kind != "tagger":
         opt.only_with("a tagger", False, {"--tokenize": tokenize, "--format": fmt, "--tag-col": tag_col})
     else:
