@@ -8,21 +8,23 @@ import typer
 
 from seqcli.cli import options as opt
 from seqcli.cli.guard import check_output_path, guarded
-from seqcli.config import BowConfig
+from seqcli.config import BowConfig, Seq2SeqConfig
 
-TASKS = Literal["classify", "lm"]
+TASKS = Literal["classify", "lm", "seq2seq"]
 MODELS = Literal["bow", "rnn", "gru", "lstm"]
 
 
 @guarded
 def train(
     ctx: typer.Context,
-    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns), or a text corpus for --task lm; - for stdin.")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq), or a text corpus for --task lm; - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
-    task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text.")] = None,
-    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm).")] = None,
+    task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text; seq2seq: an encoder-decoder on a CSV of source, target pairs.")] = None,
+    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm and seq2seq).")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
+    source_col: Annotated[Optional[str], typer.Option("--source-col", help="seq2seq: source column, name or 0-based index (default: source, input, src, else the first).")] = None,
+    target_col: Annotated[Optional[str], typer.Option("--target-col", help="seq2seq: target column, name or 0-based index (default: target, output, tgt, else the second).")] = None,
     val: opt.Val = None,
     epochs: opt.Epochs = None,
     batch_size: opt.BatchSize = None,
@@ -48,11 +50,15 @@ def train(
     hidden: opt.Hidden = None,
     embed: opt.Embed = None,
     layers: opt.Layers = 1,
-    bidirectional: Annotated[bool, typer.Option("--bidirectional", "--bi", help="Read each text in both directions.")] = False,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional/--no-bidirectional", "--bi", help="Read each text in both directions (default: off; on for a seq2seq encoder).")] = False,
     pool: opt.Pool = "last",
     dropout: opt.Dropout = None,
     seq_len: opt.SeqLen = None,
     min_count: opt.MinCount = 2,
+    # sequence to sequence
+    attention: Annotated[opt.choices(Seq2SeqConfig, "attention"), typer.Option("--attention", help="seq2seq: dot (Luong), general, additive (Bahdanau) or none.")] = "dot",
+    source_split: Annotated[Optional[opt.choices(Seq2SeqConfig, "source_split")], typer.Option("--source-split", help="seq2seq: split sources into characters or at spaces (default: found from the data).")] = None,
+    target_split: Annotated[Optional[opt.choices(Seq2SeqConfig, "target_split")], typer.Option("--target-split", help="seq2seq: split targets into characters or at spaces (default: found from the data).")] = None,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
 ):
@@ -69,8 +75,13 @@ def train(
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
     if task == "lm" and model == "bow":
         raise typer.BadParameter("a language model is recurrent: choose rnn, gru or lstm", param_hint="--model")
+    if (source_col or target_col) and task != "seq2seq":
+        raise typer.BadParameter("--source-col and --target-col are for --task seq2seq (a classifier's "
+                                 "columns are --text-col and --label-col)", param_hint="--source-col")
     params = _given(ctx, locals())
     columns = {"text_col": text_col, "label_col": label_col} if text_col or label_col else None
+    if source_col or target_col:
+        columns = {**(columns or {}), "source_col": source_col, "target_col": target_col}
     with ui.training_display(quiet) as display:
         summary = api.train(data, output, task, model, params, columns, val, resume, report=display,
                             notify=ui.note, info=(lambda message: None) if quiet else ui.note)
@@ -81,7 +92,8 @@ def train(
         sys.exit(130)
 
 
-NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "val", "resume", "as_json", "quiet", "ctx")
+NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "source_col", "target_col", "val", "resume",
+              "as_json", "quiet", "ctx")
 
 
 def _given(ctx, values):
@@ -109,7 +121,7 @@ def _report(summary, data, output, quiet):
     if "halted" in summary:  # shown even with --quiet: it says how not to lose the run
         kept = (f"best model so far in {output}" if summary.get("model_written", True)
                 else f"no model yet (stopped before the first validation; {output} untouched)")
-        lm = " --task lm" if task == "lm" else ""
+        lm = f" --task {task}" if task in ("lm", "seq2seq") else ""
         ui.note(f"stopped: {summary['halted']}; {kept}; "
                 f"continue with: seqcli train {data}{lm} -o {output} --resume {summary['checkpoint']}")
     if quiet or "seconds" not in summary or summary.get("model_written") is False:
@@ -118,6 +130,9 @@ def _report(summary, data, output, quiet):
         ui.note(f"{summary['evaluated_on']}: {summary['val_loss']:.4f} nats/char = {summary['val_bpc']:.4f} bits/char; "
                 + (f"{summary['stopped']}; " if "stopped" in summary else "")
                 + f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
+        return
+    if task == "seq2seq":
+        ui.print_seq2seq_report(summary, output)
         return
     title = summary["evaluated_on"] + (f" ({summary['val_source']})" if "val_source" in summary else "")
     ui.print_classification_report(summary["metrics"], title)

@@ -18,6 +18,7 @@ KINDS = {
     "bow": ("seqcli.models.bow", "BowModel"),
     "seq": ("seqcli.models.classifier", "SeqModel"),
     "lm": ("seqcli.models.charlm", "CharLMModel"),
+    "seq2seq": ("seqcli.models.seq2seq", "Seq2SeqModel"),
 }
 """Model kind (as stored in a file's header) -> (module, class)."""
 

@@ -11,6 +11,7 @@ what differs between tasks:
     job.make_batches(epoch), job.step_loss(batch, rng), job.evaluate()   (see training/loop.py)
     job.eval_every        validate every this many steps as well (None: once per epoch)
     job.validate_on_halt  validate where a halted run stopped when that is past the last validation
+    job.monitor           (optional) the validation figure whose decrease is an improvement ("loss")
     job.show(event)       the event the display is given (a task may translate its epochs)
     job.extra_state() -> (arrays, meta) and job.set_extra_state(arrays, meta): state of the task's own
                           that a checkpoint must carry (a language model's recurrent state)
@@ -87,7 +88,8 @@ def fit(job, output=None, resume=None, report=None):
 
     try:
         state, _ = loop.run(net, optimizer, job.make_batches, step_loss, job.evaluate, cfg, shown,
-                            state=job.state, best_params=best, on_best=save_best, eval_every=job.eval_every)
+                            state=job.state, best_params=best, on_best=save_best, eval_every=job.eval_every,
+                            monitor=getattr(job, "monitor", "loss"))
         return outcome(state, None, None)
     except loop.Halted as halt:
         state, best = halt.state, halt.best_params
@@ -145,9 +147,10 @@ def _validate_where_stopped(job, state, best, reason, save_best, shown):
     figures = job.evaluate()
     figures.update(epoch=state.epoch + 1, step=state.step, final=True)
     state.history.append(figures)
-    improved = figures["loss"] < state.best_loss - 1e-7
+    monitor = getattr(job, "monitor", "loss")
+    improved = figures[monitor] < state.best_loss - 1e-7
     if improved:
-        state.best_loss, state.best_epoch = figures["loss"], state.epoch
+        state.best_loss, state.best_epoch = figures[monitor], state.epoch
         best.update({k: v.copy() for k, v in job.model.net.params.items()})
         save_best(best)
     shown({"event": "eval", "improved": improved, **figures})

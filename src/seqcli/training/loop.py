@@ -8,6 +8,10 @@ optimizer, and three callables:
 - ``step_loss(batch, rng) -> (loss, grads, n_rows, n_tokens)``: forward + backward on one batch;
 - ``evaluate() -> dict``: validation figures, at least ``{"loss": float}``.
 
+Validation improves when the *monitored* figure goes down: the loss by default, or another figure of
+``evaluate``'s where lower is better (``monitor=``: a sequence-to-sequence task watches its word error
+rate). Early stopping and the best weights follow it; ``TrainState.best_loss`` holds its best value.
+
 It reports progress through ``report(event: dict)`` (the UI draws it; tests pass a list.append) and
 never prints. Everything needed to continue exactly lives in ``TrainState``.
 """
@@ -28,7 +32,7 @@ class TrainState:
     epoch: int = 0              # epoch in progress (0-based)
     batch: int = 0              # next batch index within that epoch
     step: int = 0               # optimizer steps taken so far
-    best_loss: float = math.inf
+    best_loss: float = math.inf  # best value of the monitored figure (the validation loss by default)
     best_epoch: int = -1
     bad_evals: int = 0          # evaluations since the last improvement (early stopping)
     history: list = field(default_factory=list)
@@ -100,7 +104,7 @@ class _InterruptFlag:
 
 
 def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, state=None,
-        best_params=None, on_best=None, eval_every=None):
+        best_params=None, on_best=None, eval_every=None, monitor="loss"):
     """Train ``net`` in place until ``cfg.epochs`` are done or early stopping triggers.
 
     cfg: a TrainConfig (epochs, clip, patience, seed, max_steps, max_time used here).
@@ -108,6 +112,7 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     best_params: the best parameters of that run so far (resume only).
     on_best(params): called with a copy of the parameters each time validation improves.
     eval_every: also validate every this many steps (language models); None = once per epoch.
+    monitor: the figure of ``evaluate()`` whose decrease counts as an improvement.
     Returns (state, best_params). Raises Halted (resumable) or Diverged.
     """
     report = report or (lambda event: None)
@@ -124,9 +129,9 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
         figures = evaluate()
         figures.update(where)
         state.history.append(figures)
-        improved = figures["loss"] < state.best_loss - 1e-7
+        improved = figures[monitor] < state.best_loss - 1e-7
         if improved:
-            state.best_loss, state.best_epoch, state.bad_evals = figures["loss"], state.epoch, 0
+            state.best_loss, state.best_epoch, state.bad_evals = figures[monitor], state.epoch, 0
             best_params.update({k: v.copy() for k, v in net.params.items()})
             if on_best is not None:
                 on_best(best_params)

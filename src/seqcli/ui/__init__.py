@@ -4,7 +4,7 @@ live progress appear only when the stream is a terminal and NO_COLOR is unset.""
 
 from seqcli.ui.console import note, stderr_console, stream_is_live
 from seqcli.ui.progress import NullDisplay, training_display
-from seqcli.ui.report import print_classification_report
+from seqcli.ui.report import print_classification_report, print_seq2seq_report
 
 __all__ = ["note", "stderr_console", "stream_is_live", "NullDisplay", "training_display",
-           "print_classification_report"]
+           "print_classification_report", "print_seq2seq_report"]

@@ -100,7 +100,7 @@ def format_eval(event, meter, epochs, unit):
     if meter.batches:
         parts.append(f"loss {meter.loss:.4f}")
     parts.append(f"val_loss {event['loss']:.4f}")
-    for key, label in (("accuracy", "val_acc"), ("bpc", "val_bpc")):
+    for key, label in (("accuracy", "val_acc"), ("bpc", "val_bpc"), ("wer", "val_wer"), ("ter", "val_ter")):
         if key in event:
             parts.append(f"{label} {event[key]:.4f}")
     if meter.batches:
@@ -144,7 +144,8 @@ class RichDisplay(_Display):
 
     def evaluated(self, event):
         self.last_eval = f"val_loss {event['loss']:.4f}" + (
-            f"  val_acc {event['accuracy']:.3f}" if "accuracy" in event else "")
+            f"  val_acc {event['accuracy']:.3f}" if "accuracy" in event else "") + (
+            f"  val_wer {event['wer']:.3f}" if "wer" in event else "")
 
     def line(self, text):
         self.progress.console.print(text, markup=False)
