@@ -122,13 +122,16 @@ def load_model(path, kinds=None):
     return models.load(path, kinds)
 
 
-def input_batches(source, text_col=None, notify=_quiet):
+def input_batches(source, text_col=None, notify=_quiet, model=None):
     """Batches (lists) of texts to predict: the lines of a text file or stdin, streamed as they come
-    (one text per line, empty lines included), or the text column of a .csv/.tsv file."""
+    (one text per line, empty lines included), or the text column of a .csv/.tsv file (for a seq2seq
+    ``model``, its source column: source, input, src, else the first)."""
     from seqcli import data, stream
+    from seqcli.data.tables import CLASSIFY, PAIRS
 
     if source.lower().endswith((".csv", ".tsv", ".tab")):
-        table = data.read_table(source, text_col, None, need_labels=False)
+        roles = PAIRS if getattr(model, "kind", None) == "seq2seq" else CLASSIFY
+        table = data.read_table(source, text_col, None, need_labels=False, roles=roles)
         if table.skipped:
             notify(table.skipped_summary())
         return (table.texts[i: i + 512] for i in range(0, len(table.texts), 512))
@@ -156,6 +159,41 @@ def format_prediction(classes, probs, as_json=False, with_proba=False):
     if with_proba:
         line += "".join(f"\t{c}={p:.4f}" for c, p in zip(classes, probs))
     return line
+
+
+def transduce_lines(model, batches, beam=1, nbest=1, max_len=None, as_json=False, notify=_quiet):
+    """For each batch of sources, the output lines of a seq2seq model: the best target (with ``nbest``
+    N > 1, the N best separated by tabs), or one JSON object per source with every hypothesis's
+    log-probability and length-normalised score. Source tokens the model never saw are said once."""
+    if nbest > beam:
+        raise SeqcliError(f"--nbest {nbest} needs a beam at least as wide (--beam {nbest})", exit_code=2)
+    unknown, cut = {}, 0
+    for texts in batches:
+        for text in texts:
+            tokens, dropped = model.source_tokens(text)
+            unknown.update(dict.fromkeys(t for t in tokens if t not in model.src_vocab.index))
+            cut += dropped > 0
+        found = model.decode(texts, beam=beam, nbest=nbest, max_len=max_len)
+        yield [_transduced(text, hyps, as_json) for text, hyps in zip(texts, found)]
+    if unknown:
+        shown = ", ".join(repr(t) for t in list(unknown)[:20]) + (" ..." if len(unknown) > 20 else "")
+        notify(f"source tokens the model never saw (read as unknown): {shown}")
+    if cut:
+        from seqcli.models.seq2seq import MAX_SOURCE
+
+        notify(f"{cut} source{'s' if cut != 1 else ''} longer than {MAX_SOURCE} tokens: only the first "
+               f"{MAX_SOURCE} were read")
+
+
+def _transduced(text, hyps, as_json):
+    """One output line (without newline) for the hypotheses of one source, best first."""
+    if not as_json:
+        return "\t".join(h.text for h in hyps)
+    best = hyps[0]
+    return json.dumps({"source": text, "target": best.text, "logprob": round(best.logprob, 6),
+                       "score": round(best.score, 6), "ended": best.ended,
+                       "nbest": [{"target": h.text, "logprob": round(h.logprob, 6), "score": round(h.score, 6),
+                                  "ended": h.ended} for h in hyps]}, ensure_ascii=False)
 
 
 def score_lines(lm, batches, as_json=False, notify=_quiet):
@@ -260,12 +298,13 @@ def prime_unknown(lm, prime):
 
 # --------------------------------------------------------------------------------------- explain
 
-def explain(model, texts, units=None, gates=None, layer=None):
+def explain(model, texts, units=None, gates=None, layer=None, beam=1, max_len=None):
     """One explanation record per text, made as each text comes (see explain/); the options are
-    checked at once (usage errors) before any text is read."""
+    checked at once (usage errors) before any text is read. ``beam`` / ``max_len``: a seq2seq model's
+    search."""
     from seqcli import explain as ex
 
-    return ex.explain(model, texts, units=units, gates=gates, layer=layer)
+    return ex.explain(model, texts, units=units, gates=gates, layer=layer, beam=beam, max_len=max_len)
 
 
 def saturation(model, texts, units=None, gates=None, layer=None):

@@ -1,7 +1,7 @@
 """``seqcli predict``: one line of output per input line, from any model file."""
 
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -22,6 +22,9 @@ def predict(
     layer: opt.Layer = None,
     stats: Annotated[bool, typer.Option("--stats", help="--explain: share of saturated gate values (< 0.1 or > 0.9) over all inputs, instead of one panel per input.")] = False,
     no_color: opt.NoColor = False,
+    beam: Annotated[Optional[int], typer.Option("--beam", min=1, max=1000, help="seq2seq: beam search with this many hypotheses (default 1: greedy).")] = None,
+    nbest: Annotated[Optional[int], typer.Option("--nbest", min=1, max=1000, help="seq2seq: the N best targets (tab-separated; with --json, their log-probabilities and scores).")] = None,
+    max_len: Annotated[Optional[int], typer.Option("--max-len", min=1, max=100000, help="seq2seq: most target tokens generated (default: twice the longest training target, plus 10).")] = None,
 ):
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
     from seqcli import api, ui
@@ -30,9 +33,14 @@ def predict(
         raise typer.BadParameter("--units, --gate, --layer, --stats and --no-color go with --explain",
                                  param_hint="--explain")
     fitted = api.load_model(model)
+    search = {"--beam": beam, "--nbest": nbest, "--max-len": max_len}
+    if fitted.kind != "seq2seq" and any(v is not None for v in search.values()):
+        given = ", ".join(k for k, v in search.items() if v is not None)
+        raise typer.BadParameter(f"{given}: only a seq2seq model searches for its output", param_hint=given)
+    beam, nbest = beam or 1, nbest or 1
     if explain:  # option values that do not fit the model fail before any input is read
         api.explain(fitted, [], units, gate, layer)
-    batches = api.input_batches(input, text_col, notify=ui.note)
+    batches = api.input_batches(input, text_col, notify=ui.note, model=fitted)
     if explain:
         from seqcli.ui import explain as show
 
@@ -40,12 +48,17 @@ def predict(
         if stats:
             show.render_stats(api.saturation(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
         else:
-            show.render(api.explain(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
+            show.render(api.explain(fitted, texts, units, gate, layer, beam=beam, max_len=max_len), as_json=as_json,
+                        no_color=no_color)
         return
     if fitted.kind == "lm":
         if proba:
             raise typer.BadParameter("a language model has no classes", param_hint="--proba")
         lines = api.score_lines(fitted, batches, as_json, notify=ui.note)
+    elif fitted.kind == "seq2seq":
+        if proba:
+            raise typer.BadParameter("a seq2seq model has no classes (--json shows its scores)", param_hint="--proba")
+        lines = api.transduce_lines(fitted, batches, beam, nbest, max_len, as_json, notify=ui.note)
     else:
         lines = api.predict_lines(fitted, batches, as_json, proba)
     out = sys.stdout

@@ -9,7 +9,9 @@ the forward pass's own values, not a re-computation:
 - bag-of-words models (kind "bow"): every feature's contribution to the winning class's score
   (weight times feature value) and each word's (or character's, for a char analyzer) share of them;
 - character language models (kind "lm"): every cell array of every layer per character, and the
-  probability the model gave each character before reading it.
+  probability the model gave each character before reading it;
+- encoder-decoders (kind "seq2seq"): the generated target and the attention matrix of its steps over
+  the source tokens (explain/alignment.py).
 
 Array keys are ``"l{layer}.{direction}.{field}"`` (direction ``fw`` or ``bw``; fields as in
 ``nn.cells.STATE_FIELDS``: ``gu gf go cc c a`` for the LSTM, ``gu gr cc a`` for the GRU, ``a`` for the
@@ -142,8 +144,13 @@ def check_options(model, units=None, gates=None, layer=None):
     called before any input is read."""
     units = parse_units(units)
     kind = getattr(model, "kind", None)
-    if kind not in ("bow", "seq", "lm"):
+    if kind not in ("bow", "seq", "lm", "seq2seq"):
         raise SeqcliError(f"cannot explain a model of kind {kind!r}")
+    if kind == "seq2seq":
+        if units is not None or gates is not None or layer is not None:
+            raise usage("--units, --gate and --layer show gates; a seq2seq model's --explain draws its "
+                        "attention over the source")
+        return units, None
     if kind == "bow":
         if units is not None or gates is not None or layer is not None:
             raise usage("--units, --gate and --layer apply to recurrent models; a bag-of-words model "
@@ -154,12 +161,17 @@ def check_options(model, units=None, gates=None, layer=None):
     return units, gates
 
 
-def explain(model, texts, units=None, gates=None, layer=None):
+def explain(model, texts, units=None, gates=None, layer=None, beam=1, max_len=None):
     """One record per text (see the module docstring), made as each text comes. ``units`` / ``gates``
-    may be the raw option strings; they are parsed and checked at once, before any text is read."""
+    may be the raw option strings; they are parsed and checked at once, before any text is read.
+    ``beam``, ``max_len``: how a seq2seq model searches for the target it explains."""
     from seqcli.explain.bow import explain_bow
 
     units, gates = check_options(model, units, gates, layer)
+    if model.kind == "seq2seq":
+        from seqcli.explain.alignment import explain_seq2seq
+
+        return (explain_seq2seq(model, text, beam, max_len) for text in texts)
     one = {"bow": lambda m, t, *_: explain_bow(m, t), "seq": explain_seq, "lm": _lm_with_saturation}[model.kind]
     return (one(model, text, units, gates, layer) for text in texts)
 
@@ -285,6 +297,10 @@ def _nan_to_none(values):
 def to_json(record):
     """A JSON-ready dict of a record (what ``--explain --json`` writes, one per input line)."""
     kind = record["kind"]
+    if kind == "seq2seq":
+        from seqcli.explain.alignment import to_json as alignment_json
+
+        return alignment_json(record)
     if kind == "bow":
         return {
             "text": record["text"], "model": {"kind": "bow", "analyzer": record["analyzer"]},
