@@ -24,7 +24,7 @@ def predict(
     no_color: opt.NoColor = False,
     beam: Annotated[Optional[int], typer.Option("--beam", min=1, max=1000, help="seq2seq: beam search with this many hypotheses (default 1: greedy).")] = None,
     nbest: Annotated[Optional[int], typer.Option("--nbest", min=1, max=1000, help="seq2seq: the N best targets (tab-separated; with --json, their log-probabilities and scores).")] = None,
-    max_len: Annotated[Optional[int], typer.Option("--max-len", min=1, max=100000, help="seq2seq: most target tokens generated (default: twice the longest training target, plus 10).")] = None,
+    decode_len: Annotated[Optional[int], typer.Option("--max-len", min=1, max=100000, help="seq2seq: most target tokens generated (default: twice the longest training target, plus 10).")] = None,
 ):
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
     from seqcli import api, ui
@@ -33,7 +33,7 @@ def predict(
         raise typer.BadParameter("--units, --gate, --layer, --stats and --no-color go with --explain",
                                  param_hint="--explain")
     fitted = api.load_model(model)
-    search = {"--beam": beam, "--nbest": nbest, "--max-len": max_len}
+    search = {"--beam": beam, "--nbest": nbest, "--max-len": decode_len}
     if fitted.kind != "seq2seq" and any(v is not None for v in search.values()):
         given = ", ".join(k for k, v in search.items() if v is not None)
         raise typer.BadParameter(f"{given}: only a seq2seq model searches for its output", param_hint=given)
@@ -48,7 +48,7 @@ def predict(
         if stats:
             show.render_stats(api.saturation(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
         else:
-            show.render(api.explain(fitted, texts, units, gate, layer, beam=beam, max_len=max_len), as_json=as_json,
+            show.render(api.explain(fitted, texts, units, gate, layer, beam=beam, max_len=decode_len), as_json=as_json,
                         no_color=no_color)
         return
     if fitted.kind == "lm":
@@ -58,7 +58,7 @@ def predict(
     elif fitted.kind == "seq2seq":
         if proba:
             raise typer.BadParameter("a seq2seq model has no classes (--json shows its scores)", param_hint="--proba")
-        lines = api.transduce_lines(fitted, batches, beam, nbest, max_len, as_json, notify=ui.note)
+        lines = api.transduce_lines(fitted, batches, beam, nbest, decode_len, as_json, notify=ui.note)
     else:
         lines = api.predict_lines(fitted, batches, as_json, proba)
     out = sys.stdout
