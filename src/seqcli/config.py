@@ -202,6 +202,7 @@ class Seq2SeqConfig(_Checked):
     dropout: float = knob(0.1, lo=0.0, hi=1.0, hi_open=True)
     source_split: str | None = knob(None, choices=("char", "space"))
     target_split: str | None = knob(None, choices=("char", "space"))
+    lr_decay: float = knob(0.5, lo=0.0, hi=1.0, lo_open=True)  # lr factor after a validation without gain
 
     TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 30, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.0}
 

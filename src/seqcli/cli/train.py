@@ -59,6 +59,7 @@ def train(
     attention: Annotated[opt.choices(Seq2SeqConfig, "attention"), typer.Option("--attention", help="seq2seq: dot (Luong), general, additive (Bahdanau) or none.")] = "dot",
     source_split: Annotated[Optional[opt.choices(Seq2SeqConfig, "source_split")], typer.Option("--source-split", help="seq2seq: split sources into characters or at spaces (default: found from the data).")] = None,
     target_split: Annotated[Optional[opt.choices(Seq2SeqConfig, "target_split")], typer.Option("--target-split", help="seq2seq: split targets into characters or at spaces (default: found from the data).")] = None,
+    lr_decay: Annotated[float, opt.knob(Seq2SeqConfig, "lr_decay", "--lr-decay", help="seq2seq: multiply the learning rate by this after a validation without improvement (1: never).")] = 0.5,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
 ):

@@ -164,6 +164,7 @@ class Seq2SeqJob:
 
     def __init__(self, model, cfg, src_ids, tgt_ids, valset, identity):
         self.model, self.cfg, self.identity = model, cfg, identity
+        self.lr_decay = model.config.lr_decay if model.config.lr_decay < 1 else None
         self.src_ids, self.tgt_ids, self.valset = src_ids, tgt_ids, valset
         # batches of similar source, then target, lengths (little padding on either side)
         self.keys = [len(s) * 4096 + min(len(t), 4095) for s, t in zip(src_ids, tgt_ids)]

@@ -12,6 +12,7 @@ what differs between tasks:
     job.eval_every        validate every this many steps as well (None: once per epoch)
     job.validate_on_halt  validate where a halted run stopped when that is past the last validation
     job.monitor           (optional) the validation figure whose decrease is an improvement ("loss")
+    job.lr_decay          (optional) the learning rate's factor after a validation without improvement
     job.show(event)       the event the display is given (a task may translate its epochs)
     job.extra_state() -> (arrays, meta) and job.set_extra_state(arrays, meta): state of the task's own
                           that a checkpoint must carry (a language model's recurrent state)
@@ -89,7 +90,7 @@ def fit(job, output=None, resume=None, report=None):
     try:
         state, _ = loop.run(net, optimizer, job.make_batches, step_loss, job.evaluate, cfg, shown,
                             state=job.state, best_params=best, on_best=save_best, eval_every=job.eval_every,
-                            monitor=getattr(job, "monitor", "loss"))
+                            monitor=getattr(job, "monitor", "loss"), lr_decay=getattr(job, "lr_decay", None))
         return outcome(state, None, None)
     except loop.Halted as halt:
         state, best = halt.state, halt.best_params

@@ -11,6 +11,8 @@ optimizer, and three callables:
 Validation improves when the *monitored* figure goes down: the loss by default, or another figure of
 ``evaluate``'s where lower is better (``monitor=``: a sequence-to-sequence task watches its word error
 rate). Early stopping and the best weights follow it; ``TrainState.best_loss`` holds its best value.
+With ``lr_decay`` the learning rate is multiplied by it after every validation that does not improve
+(``TrainState.lr`` keeps the rate in force, so a resumed run goes on with it).
 
 It reports progress through ``report(event: dict)`` (the UI draws it; tests pass a list.append) and
 never prints. Everything needed to continue exactly lives in ``TrainState``.
@@ -39,6 +41,7 @@ class TrainState:
     rng_state: dict | None = None   # dropout RNG (numpy bit generator state)
     finished: bool = False
     stop_reason: str = ""
+    lr: float | None = None     # the learning rate in force when it was decayed (None: the configured one)
 
     def to_json(self):
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -104,7 +107,7 @@ class _InterruptFlag:
 
 
 def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, state=None,
-        best_params=None, on_best=None, eval_every=None, monitor="loss"):
+        best_params=None, on_best=None, eval_every=None, monitor="loss", lr_decay=None):
     """Train ``net`` in place until ``cfg.epochs`` are done or early stopping triggers.
 
     cfg: a TrainConfig (epochs, clip, patience, seed, max_steps, max_time used here).
@@ -113,6 +116,7 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     on_best(params): called with a copy of the parameters each time validation improves.
     eval_every: also validate every this many steps (language models); None = once per epoch.
     monitor: the figure of ``evaluate()`` whose decrease counts as an improvement.
+    lr_decay: multiply the optimizer's learning rate by this after a validation without improvement.
     Returns (state, best_params). Raises Halted (resumable) or Diverged.
     """
     report = report or (lambda event: None)
@@ -122,6 +126,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     if state.rng_state is not None:
         rng.bit_generator.state = state.rng_state
     best_params = {k: v.copy() for k, v in (best_params or net.params).items()}
+    if state.lr is not None:
+        optimizer.lr = state.lr
     started = time.monotonic()
     steps_at_start = state.step
 
@@ -137,6 +143,10 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                 on_best(best_params)
         else:
             state.bad_evals += 1
+            if lr_decay is not None and state.bad_evals <= cfg.patience:
+                optimizer.lr = state.lr = optimizer.lr * lr_decay
+        if lr_decay is not None:
+            figures["lr"] = optimizer.lr
         report({"event": "eval", "improved": improved, **figures})
         return state.bad_evals > cfg.patience
 

@@ -103,6 +103,8 @@ def format_eval(event, meter, epochs, unit):
     for key, label in (("accuracy", "val_acc"), ("bpc", "val_bpc"), ("wer", "val_wer"), ("ter", "val_ter")):
         if key in event:
             parts.append(f"{label} {event[key]:.4f}")
+    if "lr" in event:
+        parts.append(f"lr {event['lr']:.2g}")
     if meter.batches:
         parts.append(f"{unit}/s {meter.rate(unit):,.0f}")
         parts.append(f"|g| {meter.grad_norm:.2f}")
