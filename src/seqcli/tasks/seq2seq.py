@@ -206,70 +206,84 @@ class Prepared:
     val_source: str | None
 
 
+def build_model(mcfg, cfg, train_pairs):
+    """The untrained Seq2SeqModel of ``train_pairs`` [(source, target)]: each side's split resolved from
+    them, both vocabularies, the network. Returns (model, source id lists, target id lists)."""
+    from dataclasses import replace
+
+    from seqcli.models.seq2seq import Seq2SeqModel, split
+    from seqcli.nn.seq2seq import Seq2SeqNet
+    from seqcli.text import Vocab
+
+    mcfg = replace(mcfg, source_split=resolve_split([s for s, _ in train_pairs], mcfg.source_split),
+                   target_split=resolve_split([t for _, t in train_pairs], mcfg.target_split))
+    src_toks = [split(s, mcfg.source_split) for s, _ in train_pairs]
+    tgt_toks = [split(t, mcfg.target_split) for _, t in train_pairs]
+    src_vocab, tgt_vocab = Vocab.build(src_toks), Seq2SeqModel.target_vocab(tgt_toks)
+    net = Seq2SeqNet(len(src_vocab), len(tgt_vocab), mcfg.cell, mcfg.embed, mcfg.hidden, None, mcfg.layers,
+                     mcfg.bidirectional, mcfg.attention, mcfg.dropout, cfg.seed)
+    fitted = Seq2SeqModel(mcfg, src_vocab, tgt_vocab, net, max(map(len, tgt_toks)))
+    return fitted, [src_vocab.encode(t) for t in src_toks], [tgt_vocab.encode(t) for t in tgt_toks]
+
+
+def make_job(model, params, train_pairs, val_src, val_refs, identity=None):
+    """(job, every validation source's ValSet): the job that trains model kind ``model`` with ``params`` on
+    ``train_pairs``, validating on ``val_src`` (references ``val_refs[source]``: target strings); its
+    ValSet is a seeded sample of ``VAL_DECODE`` of them when there are more."""
+    mcfg, cfg = configs(model, params)
+    fitted, src_ids, tgt_ids = build_model(mcfg, cfg, train_pairs)
+    val_full = make_valset(fitted, val_src, val_refs)
+    valset = val_full
+    if len(val_src) > VAL_DECODE:
+        pick = np.sort(np.random.default_rng([cfg.seed, 1]).choice(len(val_src), VAL_DECODE, replace=False))
+        valset = make_valset(fitted, [val_src[i] for i in pick], val_refs)
+    return Seq2SeqJob(fitted, cfg, src_ids, tgt_ids, valset, identity), val_full
+
+
 def prepare(data_path, model, params, columns=None, val=None, notify=None, info=None, report=None):
     """Read the pairs (and the --val file), split, build the model and the job. Raises SeqcliError.
 
     columns: {"source_col": ..., "target_col": ...} (None: found by name)."""
-    from seqcli.models.seq2seq import Seq2SeqModel, split
-    from seqcli.nn.seq2seq import Seq2SeqNet
-    from seqcli.text import Vocab
     from seqcli.training import checkpoint
 
     notify = notify or (lambda message: None)
     info = info or notify
-    mcfg, cfg = configs(model, params)
+    _, cfg = configs(model, params)
     sources, targets, name = read_pairs(data_path, columns, notify)
     distinct, refs = group(sources, targets)
+    v_name = None
     if val is not None:
         v_sources, v_targets, v_name = read_pairs(val, columns, notify)
         train_src, (val_src, val_refs) = distinct, group(v_sources, v_targets)
     else:
         train_src, val_src = split_sources(distinct, cfg.val_split, cfg.seed)
         val_refs = refs
-    train_pairs = [(s, t) for s in train_src for t in refs[s]]
-    src_split = resolve_split([s for s, _ in train_pairs], mcfg.source_split)
-    tgt_split = resolve_split([t for _, t in train_pairs], mcfg.target_split)
-    mcfg = type(mcfg)(**{**mcfg.__dict__, "source_split": src_split, "target_split": tgt_split})
-    src_toks = [split(s, src_split) for s, _ in train_pairs]
-    tgt_toks = [split(t, tgt_split) for _, t in train_pairs]
-    src_vocab, tgt_vocab = Vocab.build(src_toks), Seq2SeqModel.target_vocab(tgt_toks)
-    net = Seq2SeqNet(len(src_vocab), len(tgt_vocab), mcfg.cell, mcfg.embed, mcfg.hidden, None, mcfg.layers,
-                     mcfg.bidirectional, mcfg.attention, mcfg.dropout, cfg.seed)
-    fitted = Seq2SeqModel(mcfg, src_vocab, tgt_vocab, net, max(map(len, tgt_toks)))
-    src_ids = [src_vocab.encode(t) for t in src_toks]
-    tgt_ids = [tgt_vocab.encode(t) for t in tgt_toks]
     evaluated_on = "validation" if val_src else "training"
     if not val_src:   # nothing held out: watch the training pairs (as classifiers do)
         val_src, val_refs = train_src, refs
         if cfg.val_split > 0 and val is None:
             notify(f"{name}: too few distinct sources to hold some out; validating on the training pairs")
-    val_full = make_valset(fitted, val_src, val_refs)
-    sample = val_src
-    if len(val_src) > VAL_DECODE:
-        pick = np.sort(np.random.default_rng([cfg.seed, 1]).choice(len(val_src), VAL_DECODE, replace=False))
-        sample = [val_src[i] for i in pick]
-    valset = val_full if sample is val_src else make_valset(fitted, sample, val_refs)
-    _describe(info, name, sources, distinct, train_pairs, src_split, tgt_split, src_vocab, tgt_vocab,
-              val_full, valset, None if val is None else v_name, evaluated_on)
+    train_pairs = [(s, t) for s in train_src for t in refs[s]]
     pieces = [p for pair in zip(sources, targets) for p in pair]
     if val is not None:
         pieces += ["--val"] + [p for pair in zip(v_sources, v_targets) for p in pair]
     identity = {"task": NAME, "model": model, "params": dict(params),
                 "data_sha256": checkpoint.fingerprint(pieces)}
-    job = Seq2SeqJob(fitted, cfg, src_ids, tgt_ids, valset, identity)
-    return Prepared(job, val_full, len(train_pairs), len(train_src), evaluated_on,
-                    None if val is None else v_name)
+    job, val_full = make_job(model, params, train_pairs, val_src, val_refs, identity)
+    _describe(info, name, len(sources), len(distinct), len(train_pairs), job.model, val_full, job.valset,
+              v_name, evaluated_on)
+    return Prepared(job, val_full, len(train_pairs), len(train_src), evaluated_on, v_name)
 
 
-def _describe(info, name, sources, distinct, train_pairs, src_split, tgt_split, src_vocab, tgt_vocab,
-              val_full, valset, val_name, evaluated_on):
+def _describe(info, name, n_pairs, n_distinct, n_train, model, val_full, valset, val_name, evaluated_on):
     how = {"char": "characters", "space": "space-separated tokens"}
     where = (f"validating on {val_name} ({len(val_full.sources):,} sources)" if val_name else
              f"validating on {len(val_full.sources):,} held-out sources" if evaluated_on == "validation"
              else "validating on the training pairs")
-    info(f"{name}: {len(sources):,} pairs, {len(distinct):,} distinct sources; training on {len(train_pairs):,} "
-         f"pairs, {where}; source: {how[src_split]} ({len(src_vocab) - 2} symbols), target: "
-         f"{how[tgt_split]} ({len(tgt_vocab) - 4} symbols)")
+    cfg = model.config
+    info(f"{name}: {n_pairs:,} pairs, {n_distinct:,} distinct sources; training on {n_train:,} pairs, {where}; "
+         f"source: {how[cfg.source_split]} ({len(model.src_vocab) - 2} symbols), target: "
+         f"{how[cfg.target_split]} ({len(model.tgt_vocab) - 4} symbols)")
     if valset is not val_full:
         info(f"each validation decodes a sample of {len(valset.sources):,} of the {len(val_full.sources):,} "
              "validation sources; the final figures decode them all")
