@@ -327,6 +327,13 @@ def compare(data, models=None, **options):
     return run_compare(data, models, **options)
 
 
+def compare_task(models):
+    """"seq2seq" when every --models entry is a saved seq2seq model file, else "classify"."""
+    from seqcli.compare import task_of_files
+
+    return task_of_files(models)
+
+
 def read_probes(path):
     from seqcli.compare import read_probes as read
 

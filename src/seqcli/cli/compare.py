@@ -11,7 +11,7 @@ warnings go to stderr.
 
 import json
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -27,7 +27,7 @@ MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bo
 
 @guarded
 def compare(
-    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns).")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq).")],
     models: Annotated[Optional[list[str]], typer.Option("--models", "-m", help=MODELS_HELP, show_default=False)] = None,
     folds: Annotated[Optional[int], typer.Option("--folds", "-k", help="Stratified K-fold cross-validation (the default, K=5).", show_default=False)] = None,
     test: Annotated[Optional[str], typer.Option("--test", help="Train on all of DATA, evaluate on this CSV/TSV file.")] = None,
@@ -51,26 +51,37 @@ def compare(
     gradients: Annotated[bool, typer.Option("--gradients", help="Plot ∂loss/∂x<t> against distance from the last step (recurrent models; log scale).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the tables.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines (the report, and warnings such as skipped rows, still show).")] = False,
+    task: Annotated[Optional[Literal["classify", "seq2seq"]], typer.Option("--task", help="classify (default) or seq2seq: encoder-decoders (--models lstm,gru or saved seq2seq files; the default when every model is one) on held-out pairs.")] = None,
+    beam: Annotated[Optional[int], typer.Option("--beam", min=1, max=1000, help="seq2seq: also score beam search with this many hypotheses.")] = None,
+    source_col: Annotated[Optional[str], typer.Option("--source-col", help="seq2seq: source column, name or 0-based index.")] = None,
+    target_col: Annotated[Optional[str], typer.Option("--target-col", help="seq2seq: target column, name or 0-based index.")] = None,
 ):
     """Train and score several models on the same splits of DATA, side by side."""
     from seqcli import api, ui
     from seqcli.ui import compare as ui_compare
+    from seqcli.ui import transduce as ui_transduce
 
     params = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "hidden": hidden, "embed": embed,
               "max_time": opt.parse_duration(max_time)}
     texts = list(probe or [])
     if probes:
         texts += api.read_probes(probes)
-    with ui_compare.CompareProgress(quiet) as progress:
+    columns = {"source_col": source_col, "target_col": target_col} if source_col or target_col else None
+    seq2seq = task == "seq2seq" or (task is None and api.compare_task(models) == "seq2seq")
+    display = ui_transduce.TransduceProgress(quiet) if seq2seq else ui_compare.CompareProgress(quiet)
+    with display as progress:
         doc = api.compare(data, models, folds=folds, test=test, val_split=val_split, seed=seed,
                           params=params, text_col=text_col, label_col=label_col, jobs=jobs,
                           backend=backend, scheduler=scheduler, probes=texts, gradients=gradients,
                           disagreements=disagreements, on_start=progress.start, on_result=progress,
-                          notify=ui.note)
+                          notify=ui.note, task="seq2seq" if seq2seq else "classify", beam=beam, columns=columns)
     if as_json:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return
-    ui_compare.print_report(doc, confusion=confusion, gradients=gradients)
+    if seq2seq:
+        ui_transduce.print_report(doc)
+    else:
+        ui_compare.print_report(doc, confusion=confusion, gradients=gradients)
     if not quiet:
         ui.note(f"compared {len(doc['models'])} models in {doc['run']['seconds']:.1f}s")

@@ -13,6 +13,9 @@ Model specs (``--models``): ``bow``, ``bigram`` (bow with word 1- and 2-grams), 
 ``lstm``, ``birnn``, ``bigru``, ``bilstm``, or the path of a saved model file. A trained kind can take
 options after a colon, comma-separated: ``lstm:hidden=256,layers=2``, ``bow:ngrams=1:3,mode=binary``.
 Since options use commas too, a piece of the list that reads ``NAME=VALUE`` continues the model before it.
+
+Sequence-to-sequence models (``task="seq2seq"``, or saved seq2seq files only) are compared by
+compare/transduce.py: error rates, speed and size on held-out pairs.
 """
 
 import os
@@ -41,6 +44,20 @@ def read_probes(path):
     return lines
 
 
+def task_of_files(models):
+    """"seq2seq" when every --models entry is a saved seq2seq file, else "classify"."""
+    from seqcli import persist
+
+    try:
+        specs = parse_models(models or [DEFAULT_MODELS])
+    except SeqcliError:
+        return "classify"           # its own error comes where it is parsed for classifiers
+    if any(s.trained or not os.path.exists(s.path) for s in specs):
+        return "classify"
+    kinds = {persist.load_model(s.path, None)[0].get("kind") for s in specs}
+    return "seq2seq" if kinds == {"seq2seq"} else "classify"
+
+
 def load_model_files(specs):
     """{model index: loaded predictor} for the saved-model specs (classifiers only)."""
     from seqcli import models
@@ -58,13 +75,26 @@ def load_model_files(specs):
 def run_compare(data_path, models=None, *, folds=None, test=None, val_split=None, seed=0,
                 params=None, text_col=None, label_col=None, jobs=None, backend=None, scheduler=None,
                 probes=(), gradients=False, disagreements=10, on_start=None, on_result=None,
-                notify=_quiet):
+                notify=_quiet, task=None, beam=None, columns=None):
     """Compare models on DATA; returns one JSON-ready dict (see ``describe`` in the tests).
 
     models: --models values (list of comma-separated spec lists); params: command-line estimator
     values ({"epochs": 2, "hidden": 32, ...}, None = the estimator's default); seed: splits and every
     model. on_start(plan info) and on_result(progress dict) report progress; nothing is printed.
+    task: "classify" or "seq2seq" (None: seq2seq when every model is a saved seq2seq file); beam and
+    columns ({"source_col", "target_col"}) are seq2seq's.
     """
+    if (task or task_of_files(models)) == "seq2seq":
+        from seqcli.compare.transduce import run_transduce
+
+        if probes or gradients or text_col is not None or label_col is not None:
+            raise SeqcliError("--probe, --gradients, --text-col and --label-col are for classifiers",
+                              exit_code=2)
+        return run_transduce(data_path, models, folds=folds, test=test, val_split=val_split, seed=seed,
+                             params=params, columns=columns, jobs=jobs, backend=backend, scheduler=scheduler,
+                             beam=beam, on_start=on_start, on_result=on_result, notify=notify)
+    if beam is not None or columns:
+        raise SeqcliError("--beam, --source-col and --target-col are for seq2seq models", exit_code=2)
     started = time.perf_counter()
     specs = parse_models(models or [DEFAULT_MODELS])
     backend = check_backend(backend, scheduler)

@@ -9,7 +9,8 @@ the model before it. Option names, types, bounds and choices are the config fiel
 import os
 from dataclasses import dataclass, field, fields
 
-from seqcli.config import BowConfig, ConfigError, SeqConfig, TrainConfig, base_type, check_value, field_type
+from seqcli.config import (BowConfig, ConfigError, Seq2SeqConfig, SeqConfig, TrainConfig, base_type, check_value,
+                           field_type)
 from seqcli.errors import SeqcliError
 
 # name -> (estimator kind, preset options)
@@ -24,6 +25,9 @@ ALIASES = {
     "bilstm": ("lstm", {"bidirectional": True}),
 }
 DEFAULT_MODELS = "bow,bigram,rnn,lstm"
+# seq2seq models (``task="seq2seq"``): the cell of an encoder-decoder, options from Seq2SeqConfig
+SEQ2SEQ_ALIASES = {"rnn": ("rnn", {}), "gru": ("gru", {}), "lstm": ("lstm", {})}
+SEQ2SEQ_DEFAULT_MODELS = "lstm,gru"
 RECURRENT = ("rnn", "gru", "lstm")
 
 
@@ -36,15 +40,16 @@ class ModelSpec:
     kind: str                 # "bow", "rnn", "gru", "lstm" or "file"
     params: dict = field(default_factory=dict)   # estimator options set by the spec itself
     path: str | None = None   # model file (kind "file")
+    task: str = "classify"    # "seq2seq": an encoder-decoder of cell ``kind``
 
     @property
     def trained(self):
         return self.kind != "file"
 
 
-def _option_fields(kind):
+def _option_fields(kind, task="classify"):
     """{name: config class} of the options a trained kind takes (its estimator's parameters)."""
-    model_cfg = BowConfig if kind == "bow" else SeqConfig
+    model_cfg = Seq2SeqConfig if task == "seq2seq" else BowConfig if kind == "bow" else SeqConfig
     out = {f.name: model_cfg for f in fields(model_cfg) if f.name != "cell"}
     out.update({f.name: TrainConfig for f in fields(TrainConfig)})
     return out
@@ -54,8 +59,9 @@ def _looks_like_file(piece):
     return piece.lower().endswith(".npz") or os.sep in piece or "/" in piece or os.path.isfile(piece)
 
 
-def parse_models(specs):
-    """ModelSpecs from the --models values (each a comma-separated list; see the module docstring).
+def parse_models(specs, task="classify"):
+    """ModelSpecs from the --models values (each a comma-separated list; see the module docstring);
+    ``task="seq2seq"``: the cells of encoder-decoders (SEQ2SEQ_ALIASES) with Seq2SeqConfig's options.
 
     Raises SeqcliError (one line) on an unknown name, a bad option or a repeated model.
     """
@@ -91,11 +97,12 @@ def parse_models(specs):
             continue
         base, _, opts = piece.partition(":")
         key = base.strip().lower()
-        if key not in ALIASES:
-            raise SeqcliError(f"unknown model {base.strip()!r} in --models (choose {', '.join(ALIASES)}, "
+        aliases = SEQ2SEQ_ALIASES if task == "seq2seq" else ALIASES
+        if key not in aliases:
+            raise SeqcliError(f"unknown model {base.strip()!r} in --models (choose {', '.join(aliases)}, "
                               "or give a saved model file PATH.npz)")
-        kind, preset = ALIASES[key]
-        current = ModelSpec(name=key, kind=kind, params=dict(preset))
+        kind, preset = aliases[key]
+        current = ModelSpec(name=key, kind=kind, params=dict(preset), task=task)
         if opts.strip():
             _set_option(current, opts.strip(), option_texts)
         elif ":" in piece:
@@ -117,7 +124,7 @@ def _set_option(spec, text, option_texts):
     where = f"--models {spec.name}:{text}"
     if not sep or not key:
         raise SeqcliError(f"{where}: options are NAME=VALUE (e.g. {spec.name}:hidden=64)")
-    known = _option_fields(spec.kind)
+    known = _option_fields(spec.kind, spec.task)
     if key == "ngrams" and spec.kind == "bow":
         lo, _, hi = raw.partition(":")
         try:
@@ -171,7 +178,7 @@ def _checked(cls, key, value, where):
 def estimator_params(spec, common):
     """The estimator parameters of a trained spec: ``common`` (command-line values, None = default)
     under the spec's own options. Only the options the spec's kind knows are taken from ``common``."""
-    known = _option_fields(spec.kind)
+    known = _option_fields(spec.kind, spec.task)
     params = {k: v for k, v in common.items() if k in known and v is not None}
     params.update(spec.params)
     return params

@@ -192,8 +192,9 @@ def check_backend(backend, scheduler):
     return backend
 
 
-def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result):
-    """Run ``trials`` through joblib; call ``on_result`` as each finishes; return all results."""
+def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result, work=None):
+    """Run ``trials`` through joblib (``work(trial, texts, labels)``, by default ``run_trial``); call
+    ``on_result`` as each finishes; return all results."""
     import contextlib
 
     from joblib import Parallel, delayed, parallel_config
@@ -217,7 +218,7 @@ def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result):
         # backends that run tasks in this very process (threading, sequential, an in-process Dask
         # cluster) share its BLAS: hold it to one thread for the whole run, not task by task
         stack.enter_context(threadpool_limits(limits=1))
-        calls = (delayed(run_trial)(t, texts, labels) for t in trials)
+        calls = (delayed(work or run_trial)(t, texts, labels) for t in trials)
         try:
             runner = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")
         except ValueError:  # this backend (multiprocessing) cannot hand results over one by one
