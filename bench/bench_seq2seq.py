@@ -30,6 +30,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench_rnn import ask   # the same exchange with a worker: one request line, one answer line
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmudict-train.csv"
 
 WORKER = r'''
@@ -191,15 +193,6 @@ def start(side, threads, spec):
     env = {**os.environ, **{k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
     return subprocess.Popen([sys.executable, "-c", WORKER, side, str(threads), json.dumps(spec)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
-
-
-def ask(worker, req):
-    worker.stdin.write(json.dumps(req) + "\n")
-    worker.stdin.flush()
-    line = worker.stdout.readline()
-    if not line:
-        raise SystemExit("a benchmark worker died (is torch installed in this interpreter?)")
-    return json.loads(line)["seconds"]
 
 
 def main():

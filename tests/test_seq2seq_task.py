@@ -6,14 +6,11 @@ learned to 100%, resume, the model file, and predict's line contract with --beam
 
 import json
 import random
-import subprocess
-import sys
-import threading
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import _env, run_seqcli
+from conftest import run_seqcli
 from threadpoolctl import threadpool_limits
 
 from seqcli import api, models
@@ -211,27 +208,9 @@ def test_predict_json_and_nbest(reverser):
 
 
 def test_predict_answers_each_line_as_it_comes(reverser):
-    p = subprocess.Popen([sys.executable, "-m", "seqcli", "predict", str(reverser)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
-    answers = []
-    try:
-        p.stdin.write(b"abc\nca")
-        p.stdin.flush()
-        reader = threading.Thread(target=lambda: answers.append(p.stdout.readline()))
-        reader.start()
-        reader.join(timeout=30)
-        assert not reader.is_alive(), "the first source was not answered while the second was half-written"
-        p.stdin.write(b"b\n")
-        p.stdin.close()
-        rest = p.stdout.read()
-        assert p.wait(timeout=30) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        p.stdout.close()
-        p.stderr.close()
-    assert answers == [b"c b a\n"] and rest == b"b a c\n"
+    from pipe_helpers import half_written_exchange
+
+    assert half_written_exchange(["predict", reverser], b"abc\nca", b"b\n") == (b"c b a\n", b"b a c\n")
 
 
 def test_explain_draws_the_attention_of_every_step(reverser):

@@ -16,6 +16,7 @@ from seqcli.config import BowConfig, SeqConfig, TrainConfig, split_params
 from seqcli.errors import SeqcliError
 from seqcli.nn.functional import log_softmax
 from seqcli.text import Vocab, bucket_batches, pad_batch
+from seqcli.training.fit import Job
 
 NAME = "classify"
 MODELS = ("bow", "rnn", "gru", "lstm")
@@ -128,11 +129,8 @@ def feed_for(model_cfg):
 
 # ------------------------------------------------------------------------------------------- job
 
-class ClassifyJob:
+class ClassifyJob(Job):
     """One classifier being trained (the job protocol of training/fit.py)."""
-
-    eval_every = None
-    validate_on_halt = False
 
     def __init__(self, feed, model, cfg, train, val, weights, identity):
         self.feed, self.model, self.cfg, self.identity = feed, model, cfg, identity
@@ -164,15 +162,6 @@ class ClassifyJob:
         for idx in self.feed.batches(enc, self.feed.eval_batch):
             out[idx] = log_softmax(self.feed.logits(self.model.net, self.feed.batch(enc, idx)), axis=0).T
         return out
-
-    def show(self, event):
-        return event
-
-    def extra_state(self):
-        return {}, {}
-
-    def set_extra_state(self, arrays, meta):
-        pass
 
 
 def _n_rows(enc):

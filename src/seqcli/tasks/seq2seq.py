@@ -25,6 +25,7 @@ import numpy as np
 
 from seqcli.config import Seq2SeqConfig, TrainConfig, split_params
 from seqcli.errors import SeqcliError
+from seqcli.training.fit import Job
 
 NAME = "seq2seq"
 MODELS = ("lstm", "gru", "rnn")
@@ -154,10 +155,9 @@ def figures(model, valset):
     return {"loss": loss, "wer": sc.wer, "exact": sc.exact, "ter": sc.error_rate}, sc
 
 
-class Seq2SeqJob:
+class Seq2SeqJob(Job):
     """One encoder-decoder being trained (the job protocol of training/fit.py)."""
 
-    eval_every = None
     validate_on_halt = True
     unit = "tokens"
     monitor = "wer"
@@ -182,15 +182,6 @@ class Seq2SeqJob:
 
     def evaluate(self):
         return figures(self.model, self.valset)[0]
-
-    def show(self, event):
-        return event
-
-    def extra_state(self):
-        return {}, {}
-
-    def set_extra_state(self, arrays, meta):
-        pass
 
 
 # ------------------------------------------------------------------------------------ from files

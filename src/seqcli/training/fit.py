@@ -29,6 +29,23 @@ from seqcli.errors import SeqcliError
 from seqcli.training import checkpoint, loop
 
 
+class Job:
+    """The protocol's defaults most jobs share: validated once per epoch, events shown as they come, no
+    state of their own for a checkpoint to carry."""
+
+    eval_every = None
+    validate_on_halt = False
+
+    def show(self, event):
+        return event
+
+    def extra_state(self):
+        return {}, {}
+
+    def set_extra_state(self, arrays, meta):
+        pass
+
+
 class DivergedError(SeqcliError):
     """Training diverged (the loss became NaN or infinite); the best weights so far are kept."""
 
