@@ -223,3 +223,22 @@ def test_explain_draws_the_attention_of_every_step(reverser):
     assert np.allclose(att.sum(axis=1), 1.0) and att[0].argmax() == 2     # "c" reads the last letter
     rc, _, err = run_seqcli(["predict", reverser, "--explain", "--gate", "f"], input="abc\n")
     assert rc == 2 and "attention" in err
+
+
+# ------------------------------------------------------------------------------------------ compare
+
+def test_compare_trains_and_scores_seq2seq_models_on_held_out_pairs(tmp_path, reverser):
+    data = pairs_csv(tmp_path / "rev.csv", reverse_rows(300, seed=5, letters="abc", longest=4))
+    doc = api.compare(str(data), ["gru:hidden=16,embed=8,epochs=1", str(reverser)], task="seq2seq", beam=2,
+                      jobs=1, seed=1)
+    ev, (gru, saved) = doc["evaluation"], doc["models"]
+    assert doc["task"] == "seq2seq" and ev["method"] == "val_split" and ev["n_test_sources"] > 0
+    assert gru["kind"] == "gru" and gru["train_seconds"] > 0 and gru["train_tokens_per_second"] > 0
+    assert saved["kind"] == "file" and saved["train_seconds"] is None and saved["wer"] == 0.0
+    for row in (gru, saved):
+        assert row["wer"] == pytest.approx(1 - row["exact"]) and 0 <= row["ter"] and "beam_wer" in row
+        assert row["decode_words_per_second"] > 0 and row["n_params"] > 0 and row["file_bytes"] > 0
+    assert doc["best"]["wer"] == [str(reverser)]
+    assert api.compare_task([str(reverser)]) == "seq2seq" and api.compare_task(["lstm"]) == "classify"
+    with pytest.raises(SeqcliError, match="not --folds"):
+        api.compare(str(data), [str(reverser)], folds=3)
