@@ -72,29 +72,34 @@ def load_model_files(specs):
     return loaded
 
 
-def run_compare(data_path, models=None, *, folds=None, test=None, val_split=None, seed=0,
-                params=None, text_col=None, label_col=None, jobs=None, backend=None, scheduler=None,
-                probes=(), gradients=False, disagreements=10, on_start=None, on_result=None,
-                notify=_quiet, task=None, beam=None, columns=None):
-    """Compare models on DATA; returns one JSON-ready dict (see ``describe`` in the tests).
+def run_compare(data_path, models=None, *, task=None, beam=None, columns=None, **options):
+    """Compare models on DATA; returns one JSON-ready dict. ``task``: "classify" (``compare_classifiers``)
+    or "seq2seq" (compare/transduce.py; the default when every model is a saved seq2seq file); ``beam``
+    and ``columns`` ({"source_col", "target_col"}) are seq2seq's."""
+    if (task or task_of_files(models)) == "seq2seq":
+        from seqcli.compare.transduce import run_transduce
+
+        if options.pop("probes", ()) or options.pop("gradients", False) or \
+                options.pop("text_col", None) is not None or options.pop("label_col", None) is not None:
+            raise SeqcliError("--probe, --gradients, --text-col and --label-col are for classifiers",
+                              exit_code=2)
+        options.pop("disagreements", None)
+        return run_transduce(data_path, models, columns=columns, beam=beam, **options)
+    if beam is not None or columns:
+        raise SeqcliError("--beam, --source-col and --target-col are for seq2seq models", exit_code=2)
+    return compare_classifiers(data_path, models, **options)
+
+
+def compare_classifiers(data_path, models=None, *, folds=None, test=None, val_split=None, seed=0,
+                        params=None, text_col=None, label_col=None, jobs=None, backend=None, scheduler=None,
+                        probes=(), gradients=False, disagreements=10, on_start=None, on_result=None,
+                        notify=_quiet):
+    """Compare classifiers on DATA; returns one JSON-ready dict (see ``describe`` in the tests).
 
     models: --models values (list of comma-separated spec lists); params: command-line estimator
     values ({"epochs": 2, "hidden": 32, ...}, None = the estimator's default); seed: splits and every
     model. on_start(plan info) and on_result(progress dict) report progress; nothing is printed.
-    task: "classify" or "seq2seq" (None: seq2seq when every model is a saved seq2seq file); beam and
-    columns ({"source_col", "target_col"}) are seq2seq's.
     """
-    if (task or task_of_files(models)) == "seq2seq":
-        from seqcli.compare.transduce import run_transduce
-
-        if probes or gradients or text_col is not None or label_col is not None:
-            raise SeqcliError("--probe, --gradients, --text-col and --label-col are for classifiers",
-                              exit_code=2)
-        return run_transduce(data_path, models, folds=folds, test=test, val_split=val_split, seed=seed,
-                             params=params, columns=columns, jobs=jobs, backend=backend, scheduler=scheduler,
-                             beam=beam, on_start=on_start, on_result=on_result, notify=notify)
-    if beam is not None or columns:
-        raise SeqcliError("--beam, --source-col and --target-col are for seq2seq models", exit_code=2)
     started = time.perf_counter()
     specs = parse_models(models or [DEFAULT_MODELS])
     backend = check_backend(backend, scheduler)
