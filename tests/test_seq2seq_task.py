@@ -201,7 +201,7 @@ def test_predict_json_and_nbest(reverser):
     for d in lines:
         assert d["ended"] and len(d["nbest"]) == 2 and d["nbest"][0]["target"] == d["target"]
         assert d["nbest"][0]["score"] >= d["nbest"][1]["score"] and d["logprob"] <= 0
-    rc, out, _ = run_seqcli(["predict", reverser, "--beam", "3", "--nbest", "2"], input="ab\n")
+    rc, out, _ = run_seqcli(["predict", reverser, "--beam", "2", "--nbest", "2"], input="ab\n")
     assert rc == 0 and out.count("\t") == 1 and out.startswith("b a\t")
     rc, out, err = run_seqcli(["predict", reverser, "--nbest", "3", "--beam", "2"], input="ab\n")
     assert rc == 2 and out == "" and "--nbest 3 needs a beam" in err
