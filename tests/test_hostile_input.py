@@ -52,9 +52,13 @@ def assert_error(rc, out, err, *, rc_expected=1, mentions=(), stdout_empty=True)
     """One ``seqcli: error:`` line (exit 1) or a typer usage error (exit 2); never a traceback."""
     assert rc == rc_expected, (rc, out[-500:], err)
     assert "Traceback" not in err and "internal error" not in err, err
+    lines = err.strip("\n").split("\n")
     if rc_expected == 1:
-        lines = err.strip("\n").split("\n")
         assert len(lines) == 1 and lines[0].startswith("seqcli: error: "), err
+    else:  # a usage error: one line in seqcli's words, then at most a hint (issue 16, point 1)
+        assert len(lines) <= 2 and lines[0].startswith("seqcli: error: "), err
+        assert len(lines) == 1 or lines[1].startswith("try 'seqcli"), err
+        assert not any(ch in err for ch in "╭│╰─"), err
     for word in mentions:
         assert str(word) in err, (word, err)
     if stdout_empty:
@@ -486,7 +490,7 @@ BAD_TRAIN_OPTIONS = [
 def test_train_numeric_options_out_of_range_are_usage_errors(folder, good_csv, option):
     rc, out, err = run(["train", good_csv, "-o", folder / "opt.npz", *option])
     assert_error(rc, out, err, rc_expected=2)
-    assert "Invalid value" in err
+    assert err.startswith(f"seqcli: error: {option[0]}"), err
     assert not (folder / "opt.npz").exists()
 
 
@@ -505,7 +509,7 @@ def test_train_max_time_message_names_the_option_and_the_real_limit(folder, good
 def test_vectorize_numeric_options_out_of_range_are_usage_errors(option):
     rc, out, err = run(["vectorize", *option], input="good film\n")
     assert_error(rc, out, err, rc_expected=2)
-    assert "Invalid value" in err
+    assert err.startswith(f"seqcli: error: {option[0]}"), err
 
 
 @pytest.mark.parametrize("option,mentions", [
@@ -563,7 +567,7 @@ def lm(folder):
 def test_generate_numeric_options_out_of_range_are_usage_errors(lm, option):
     rc, out, err = run(["generate", lm, *option])
     assert_error(rc, out, err, rc_expected=2)
-    assert "Invalid value" in err
+    assert err.startswith(f"seqcli: error: {option[0]}"), err
 
 
 @pytest.mark.parametrize("option,length", [

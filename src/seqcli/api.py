@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 
 BUDGET = ("max_steps", "max_time")   # the only settings a resumed run takes from its new command line
 
@@ -166,7 +166,7 @@ def transduce_lines(model, batches, beam=1, nbest=1, max_len=None, as_json=False
     N > 1, the N best separated by tabs), or one JSON object per source with every hypothesis's
     log-probability and length-normalised score. Source tokens the model never saw are said once."""
     if nbest > beam:
-        raise SeqcliError(f"--nbest {nbest} needs a beam at least as wide (--beam {nbest})", exit_code=2)
+        raise UsageError(f"--nbest {nbest} needs a beam at least as wide (--beam {nbest})")
     unknown, cut = {}, 0
     for texts in batches:
         for text in texts:

@@ -29,9 +29,8 @@ def predict(
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
     from seqcli import api, ui
 
-    if not explain and (units is not None or gate is not None or layer is not None or stats or no_color):
-        raise typer.BadParameter("--units, --gate, --layer, --stats and --no-color go with --explain",
-                                 param_hint="--explain")
+    opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--stats": stats,
+                                         "--no-color": no_color})
     fitted = api.load_model(model)
     search = {"--beam": beam, "--nbest": nbest, "--max-len": decode_len}
     if fitted.kind != "seq2seq" and any(v is not None for v in search.values()):

@@ -25,7 +25,7 @@ from seqcli.compare.plan import make_plan
 from seqcli.compare.report import assemble, without_timings
 from seqcli.compare.specs import ALIASES, DEFAULT_MODELS, estimator_params, parse_models
 from seqcli.compare.trials import PROBE_LIMIT, Trial, check_backend, cost, fan_out
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 
 __all__ = ["run_compare", "read_probes", "without_timings"]
 
@@ -81,12 +81,11 @@ def run_compare(data_path, models=None, *, task=None, beam=None, columns=None, *
 
         if options.pop("probes", ()) or options.pop("gradients", False) or \
                 options.pop("text_col", None) is not None or options.pop("label_col", None) is not None:
-            raise SeqcliError("--probe, --gradients, --text-col and --label-col are for classifiers",
-                              exit_code=2)
+            raise UsageError("--probe, --gradients, --text-col and --label-col are for classifiers")
         options.pop("disagreements", None)
         return run_transduce(data_path, models, columns=columns, beam=beam, **options)
     if beam is not None or columns:
-        raise SeqcliError("--beam, --source-col and --target-col are for seq2seq models", exit_code=2)
+        raise UsageError("--beam, --source-col and --target-col are for seq2seq models")
     return compare_classifiers(data_path, models, **options)
 
 
@@ -104,12 +103,12 @@ def compare_classifiers(data_path, models=None, *, folds=None, test=None, val_sp
     specs = parse_models(models or [DEFAULT_MODELS])
     backend = check_backend(backend, scheduler)
     if jobs is not None and (jobs == 0 or jobs < -1):
-        raise SeqcliError(f"--jobs must be at least 1 (or -1 for all cores), not {jobs}")
+        raise UsageError(f"--jobs must be at least 1 (or -1 for all cores), not {jobs}")
     if disagreements < 0:
-        raise SeqcliError("--disagreements must be 0 or more")
+        raise UsageError("--disagreements must be 0 or more")
     probes = [p for p in probes if p.strip()]
     if len(probes) > PROBE_LIMIT:
-        raise SeqcliError(f"{len(probes)} probes; at most {PROBE_LIMIT}")
+        raise UsageError(f"{len(probes)} probes; at most {PROBE_LIMIT}")
     loaded = load_model_files(specs)
     extra = [c for m in loaded.values() for c in m.classes]
     plan = make_plan(data_path, folds, test, val_split, seed, text_col, label_col, extra, notify)

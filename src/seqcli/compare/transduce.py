@@ -15,7 +15,7 @@ depend on ``--jobs``; only the timings vary between runs.
 import time
 from dataclasses import dataclass
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 
 DEFAULT_VAL_SPLIT = 0.1
 LOWER = ("wer", "ter", "beam_wer", "beam_ter", "train_seconds", "n_params", "file_bytes")
@@ -47,10 +47,10 @@ def run_transduce(data_path, models=None, *, folds=None, test=None, val_split=No
 
     started = time.perf_counter()
     if folds is not None:
-        raise SeqcliError("seq2seq models are compared on one held-out part: use --test FILE or --val-split F, "
-                          "not --folds", exit_code=2)
+        raise UsageError("seq2seq models are compared on one held-out part: use --test FILE or --val-split F, "
+                          "not --folds")
     if test is not None and val_split is not None:
-        raise SeqcliError("choose one of --test and --val-split", exit_code=2)
+        raise UsageError("choose one of --test and --val-split")
     specs = parse_models(models or [SEQ2SEQ_DEFAULT_MODELS], task="seq2seq")
     backend = check_backend(backend, scheduler)
     loaded = {i: fitted_models.load(s.path, {"seq2seq"}) for i, s in enumerate(specs) if not s.trained}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from seqcli.config import Seq2SeqConfig, TrainConfig, split_params
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 from seqcli.training.fit import Job
 
 NAME = "seq2seq"
@@ -43,13 +43,13 @@ def accepts(model):
 def configs(model, params):
     """(Seq2SeqConfig, TrainConfig with the seq2seq training defaults); ``model`` is the cell."""
     if model not in MODELS:
-        raise SeqcliError(f"--task seq2seq needs a recurrent model (rnn, gru or lstm), not {model!r}", exit_code=2)
+        raise UsageError(f"--task seq2seq needs a recurrent model (rnn, gru or lstm), not {model!r}")
     model_values, train_values = split_params(params, Seq2SeqConfig, TrainConfig)
     model_values["cell"] = model
     model_cfg = Seq2SeqConfig(**model_values)
     if model_cfg.attention == "dot" and model_cfg.bidirectional and model_cfg.hidden % 2:
-        raise SeqcliError("--attention dot with a bidirectional encoder needs an even --hidden (each "
-                          "direction has half); or use --attention general", exit_code=2)
+        raise UsageError("--attention dot with a bidirectional encoder needs an even --hidden (each "
+                          "direction has half); or use --attention general")
     return model_cfg, TrainConfig(**train_values).with_defaults(model_cfg)
 
 
@@ -69,8 +69,8 @@ def read_pairs(path, columns, notify):
 
     columns = columns or {}
     if columns.get("text_col") is not None or columns.get("label_col") is not None:
-        raise SeqcliError("--text-col and --label-col are a classifier's columns; a seq2seq task reads "
-                          "--source-col and --target-col", exit_code=2)
+        raise UsageError("--text-col and --label-col are a classifier's columns; a seq2seq task reads "
+                          "--source-col and --target-col")
     table = read_table(path, columns.get("source_col"), columns.get("target_col"), roles=PAIRS)
     if table.skipped:
         notify(table.skipped_summary())
