@@ -201,7 +201,7 @@ class Seq2SeqConfig(_Checked):
     target_split: str | None = knob(None, choices=("char", "space"))
     lr_decay: float = knob(0.5, lo=0.0, hi=1.0, lo_open=True)  # lr factor after a validation without gain
 
-    TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 30, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.0}
+    TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 20, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.0}
 
 
 # ------------------------------------------------------------------------------------ training
