@@ -239,9 +239,9 @@ def test_nul_byte_means_binary(folder, models, command):
     csv_body = b"text,label\ngood,pos\nbad,neg\nno\x00pe,pos\n"
     txt_body = b"good\nbad\nno\x00pe\n"
     args = {"train": ["train", write(folder, "nul.csv", csv_body), "-o", folder / "x.npz"],
-            "predict-txt": ["predict", models["bow"], write(folder, "nul.txt", txt_body)],
+            "predict-txt": ["predict", models["bow"], write(folder, "nul.txt", txt_body), "--errors", "strict"],
             "predict-csv": ["predict", models["bow"], write(folder, "nul.csv", csv_body)],
-            "vectorize": ["vectorize", write(folder, "nul.txt", txt_body)]}[command]
+            "vectorize": ["vectorize", write(folder, "nul.txt", txt_body), "--errors", "strict"]}[command]
     line = 4 if "csv" in command or command == "train" else 3
     assert_error(*run(args), mentions=["binary file", f"NUL byte on line {line}"])
 
@@ -250,8 +250,9 @@ def test_nul_byte_means_binary(folder, models, command):
 def test_binary_file(folder, models, command):
     elf = b"\x7fELF\x02\x01\x01\x00" + np.random.default_rng(0).bytes(20000)
     path = write(folder, "prog.bin", elf)
-    args = {"train": ["train", path, "-o", folder / "x.npz"], "predict": ["predict", models["bow"], path],
-            "vectorize": ["vectorize", path]}[command]
+    args = {"train": ["train", path, "-o", folder / "x.npz"],
+            "predict": ["predict", models["bow"], path, "--errors", "strict"],
+            "vectorize": ["vectorize", path, "--errors", "strict"]}[command]
     assert_error(*run(args), mentions=["prog.bin", "line 1"])
 
 
@@ -268,8 +269,8 @@ def test_invalid_utf8_far_into_the_file_names_its_line(folder, models, command):
     else:
         path, line = write(folder, "bad8.txt", body), 20_001
     args = {"train": ["train", path, "-o", folder / "x.npz"],
-            "predict-txt": ["predict", models["bow"], path],
-            "predict-csv": ["predict", models["bow"], path], "vectorize": ["vectorize", path]}[command]
+            "predict-txt": ["predict", models["bow"], path, "--errors", "strict"],
+            "predict-csv": ["predict", models["bow"], path], "vectorize": ["vectorize", path, "--errors", "strict"]}[command]
     rc, out, err = run(args)
     # predict streams: lines before the bad one may already be answered; none after it is
     assert_error(rc, out, err, mentions=[path.name, f"line {line}", "invalid UTF-8", "byte 0xe9",
@@ -298,8 +299,9 @@ def test_utf16_with_bom_is_decoded_like_utf8(folder, models, codec, bom):
 def test_utf16_without_bom_is_refused_as_binary(folder, models, command):
     body = csv_text(separable_rows(10)).encode("utf-16-le")
     path = write(folder, "nobom.csv" if command == "train" else "nobom.txt", body)
-    args = {"train": ["train", path, "-o", folder / "x.npz"], "predict": ["predict", models["bow"], path],
-            "vectorize": ["vectorize", path]}[command]
+    args = {"train": ["train", path, "-o", folder / "x.npz"],
+            "predict": ["predict", models["bow"], path, "--errors", "strict"],
+            "vectorize": ["vectorize", path, "--errors", "strict"]}[command]
     assert_error(*run(args), mentions=["binary file", "NUL byte on line 1", "UTF-16"])
 
 

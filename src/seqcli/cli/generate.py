@@ -94,7 +94,7 @@ def generate(
     opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--no-color": no_color})
     if explain:  # option values that do not fit the model fail before any sampling
         api.explain(lm, [], units, gate, layer)
-    generation = api.Generation(lm, prime, length, temperature, top_k, argmax or temperature == 0, seed, until,
+    generation = api.generation(lm, prime, length, temperature, top_k, argmax or temperature == 0, seed, until,
                                 count, echo, keep_first=_EXPLAIN_CHARS if explain else 0)
     try:
         _write(generation)

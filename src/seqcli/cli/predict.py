@@ -22,6 +22,7 @@ def predict(
     layer: opt.Layer = None,
     stats: Annotated[bool, typer.Option("--stats", help="--explain: share of saturated gate values (< 0.1 or > 0.9) over all inputs, instead of one panel per input.")] = False,
     no_color: opt.NoColor = False,
+    errors: opt.Errors = "replace",
     beam: Annotated[Optional[int], typer.Option("--beam", min=1, max=1000, help="seq2seq: beam search with this many hypotheses (default 1: greedy).")] = None,
     nbest: Annotated[Optional[int], typer.Option("--nbest", min=1, max=1000, help="seq2seq: the N best targets (tab-separated; with --json, their log-probabilities and scores).")] = None,
     decode_len: Annotated[Optional[int], typer.Option("--max-len", min=1, max=100000, help="seq2seq: most target tokens generated (default: twice the longest training target, plus 10).")] = None,
@@ -31,6 +32,9 @@ def predict(
 
     opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--stats": stats,
                                          "--no-color": no_color})
+    if proba and as_json:
+        raise typer.BadParameter("does not go with --json, which already carries every class's probability",
+                                 param_hint="--proba")
     fitted = api.load_model(model)
     search = {"--beam": beam, "--nbest": nbest, "--max-len": decode_len}
     if fitted.kind != "seq2seq" and any(v is not None for v in search.values()):
@@ -39,7 +43,7 @@ def predict(
     beam, nbest = beam or 1, nbest or 1
     if explain:  # option values that do not fit the model fail before any input is read
         api.explain(fitted, [], units, gate, layer)
-    batches = api.input_batches(input, text_col, notify=ui.note, model=fitted)
+    batches = api.input_batches(input, text_col, notify=ui.note, errors=errors, model=fitted)
     if explain:
         from seqcli.ui import explain as show
 

@@ -68,7 +68,7 @@ def read_table(
     source: str,
     text_col: str | None = None,
     label_col: str | None = None,
-    need_labels: bool = True,
+    need_labels: bool | None = True,
     roles: Roles = CLASSIFY,
 ) -> Table:
     """Read a CSV / TSV file with a header row into a ``Table`` (rules: the module docstring).
@@ -76,8 +76,10 @@ def read_table(
     ``text_col`` / ``label_col`` pick a column by name (case-insensitive) or by 0-based index
     (a string of digits); by default the columns are found by their common names. With
     ``need_labels=False`` no label column is looked for (``label_col`` is ignored), a file with a
-    single column uses it as the text, and ``Table.labels`` is None. ``roles=PAIRS`` reads pairs of
-    source and target (``texts`` the sources, ``labels`` the targets) by their names.
+    single column uses it as the text, and ``Table.labels`` is None; with ``need_labels=None`` the
+    labels are read when a label column is given or found by name (``vectorize`` of a table).
+    ``roles=PAIRS`` reads pairs of source and target (``texts`` the sources, ``labels`` the targets)
+    by their names.
     """
     name = display_name(source)
     if csv.field_size_limit() < _FIELD_LIMIT:
@@ -99,7 +101,7 @@ def read_table_stream(
     name: str,
     text_col: str | None,
     label_col: str | None,
-    need_labels: bool,
+    need_labels: bool | None,
     roles: Roles = CLASSIFY,
 ) -> Table:
     """``read_table`` on an open binary stream (stdin, a pipe read once, bytes in memory)."""
@@ -133,7 +135,7 @@ def read_table_stream(
     ti, li = _columns(header, text_col, label_col, need_labels, name, delimiter, roles)
 
     texts: list[str] = []
-    labels: list[str] | None = [] if need_labels else None
+    labels: list[str] | None = [] if li is not None else None
     line_numbers: list[int] = []
     skipped: list[tuple[int, str]] = []
     classes: dict[str, str] = {}  # one string object per class, not one per row
@@ -231,7 +233,7 @@ def _columns(
     header: list[str],
     text_col: str | None,
     label_col: str | None,
-    need_labels: bool,
+    need_labels: bool | None,
     name: str,
     delimiter: str,
     roles: Roles = CLASSIFY,
@@ -241,7 +243,10 @@ def _columns(
     r = roles
     ti = _pick(header, text_col, r.text_names, r.text_option, name, listing)
     li = None
-    if need_labels:
+    if need_labels is None:  # optional: the label column when one is given or found by name
+        li = _pick(header, label_col, r.label_names, r.label_option, name, listing)
+        need_labels = li is not None
+    elif need_labels:
         li = _pick(header, label_col, r.label_names, r.label_option, name, listing)
     if r.first_two and len(header) >= 2 and (ti is None or (need_labels and li is None)):
         rest = [i for i in range(len(header)) if i not in (ti, li)]
