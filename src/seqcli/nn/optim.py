@@ -115,16 +115,32 @@ class Adam(_Scaled):
             # bias corrections by the parameter's own step count (a parameter unfrozen late starts
             # like a new one), folded into the step size (the usual efficient form)
             t = self.t - self.behind.get(name, 0)
-            step = self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            # a Python float, so the update is computed in the parameters' dtype (a NumPy float64
+            # scalar would make every temporary float64: twice the memory traffic)
+            step = float(self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
             v = self.v[name]
+            a, b = self._scratch(name, m)   # no allocation per step: measured 5.2 -> 2.2 ms for 1M weights
             m *= b1
-            m += (1.0 - b1) * g
+            np.multiply(g, 1.0 - b1, out=a)
+            m += a
             v *= b2
-            v += (1.0 - b2) * (g * g)
-            update = step * m / (np.sqrt(v) + self.eps)
+            np.multiply(g, g, out=a)
+            a *= 1.0 - b2
+            v += a
+            np.multiply(m, step, out=a)
+            np.sqrt(v, out=b)
+            b += self.eps
+            a /= b                           # the update: step * m / (sqrt(v) + eps)
             if np.ndim(s) != 0 or s != 1.0:
-                update *= s   # frozen entries: m is 0 there already; a factor: a smaller step
-            p -= update.astype(p.dtype, copy=False)
+                a *= s   # frozen entries: m is 0 there already; a factor: a smaller step
+            p -= a
+
+    def _scratch(self, name, like):
+        """Two work arrays shaped like the parameter ``name``, kept between steps (not state)."""
+        work = self.__dict__.setdefault("_work", {})
+        if name not in work or work[name][0].shape != like.shape:
+            work[name] = (np.empty_like(like), np.empty_like(like))
+        return work[name]
 
     def state_arrays(self):
         arrays = {f"m.{k}": a for k, a in self.m.items()}
