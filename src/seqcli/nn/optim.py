@@ -118,29 +118,15 @@ class Adam(_Scaled):
             # a Python float, so the update is computed in the parameters' dtype (a NumPy float64
             # scalar would make every temporary float64: twice the memory traffic)
             step = float(self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
-            v = self.v[name]
-            a, b = self._scratch(name, m)   # no allocation per step: measured 5.2 -> 2.2 ms for 1M weights
-            m *= b1
-            np.multiply(g, 1.0 - b1, out=a)
-            m += a
-            v *= b2
-            np.multiply(g, g, out=a)
-            a *= 1.0 - b2
-            v += a
-            np.multiply(m, step, out=a)
-            np.sqrt(v, out=b)
-            b += self.eps
-            a /= b                           # the update: step * m / (sqrt(v) + eps)
-            if np.ndim(s) != 0 or s != 1.0:
-                a *= s   # frozen entries: m is 0 there already; a factor: a smaller step
-            p -= a
+            scale = None if np.ndim(s) == 0 and s == 1.0 else s
+            _adam_update(p, g, m, self.v[name], b1, b2, step, self.eps, scale, self._scratch(p.dtype))
 
-    def _scratch(self, name, like):
-        """Two work arrays shaped like the parameter ``name``, kept between steps (not state)."""
+    def _scratch(self, dtype):
+        """Two work arrays of CHUNK entries for ``dtype``, kept between steps (not state)."""
         work = self.__dict__.setdefault("_work", {})
-        if name not in work or work[name][0].shape != like.shape:
-            work[name] = (np.empty_like(like), np.empty_like(like))
-        return work[name]
+        if dtype not in work:
+            work[dtype] = (np.empty(CHUNK, dtype), np.empty(CHUNK, dtype))
+        return work[dtype]
 
     def state_arrays(self):
         arrays = {f"m.{k}": a for k, a in self.m.items()}
@@ -155,6 +141,47 @@ class Adam(_Scaled):
         self.v = {k[2:]: a.copy() for k, a in arrays.items() if k.startswith("v.")}
         self.t = int(meta["t"])
         self.behind = {str(k): int(n) for k, n in dict(meta.get("behind") or {}).items()}
+
+
+CHUNK = 1 << 15   # entries per piece of an Adam update: a piece's arrays stay in the core's cache
+
+
+def _adam_update(p, g, m, v, b1, b2, step, eps, scale, work):
+    """One Adam update of ``p`` in place, with its moments m, v (see ``_adam_piece``); ``scale`` None (1),
+    a number or a 0/1 array; ``work``: two arrays of CHUNK entries.
+
+    Why in pieces: the update is a dozen elementwise passes; over whole arrays each pass streams the
+    weights, the gradient and both moments from memory (six arrays of 4 MB for the default G2P model,
+    more than the cache), while a piece of CHUNK entries stays in cache for all of them. Measured on
+    this machine, under load: 14 ms -> 3 ms per step for 1.07M weights inside the training loop. The
+    arithmetic is the same, element by element."""
+    if (scale is not None and np.ndim(scale) != 0) or not all(x.flags.c_contiguous for x in (p, m, v)):
+        # in one piece: a 0/1 scale array broadcasts over the whole parameter
+        _adam_piece(p, g, m, v, np.empty_like(p), np.empty_like(p), b1, b2, step, eps, scale)
+        return
+    flat = [x.reshape(-1) for x in (p, g, m, v)]      # views (a non-contiguous g is read from a copy)
+    for lo in range(0, flat[0].size, CHUNK):
+        P, G, M, V = (x[lo:lo + CHUNK] for x in flat)
+        _adam_piece(P, G, M, V, work[0][:P.size], work[1][:P.size], b1, b2, step, eps, scale)
+
+
+def _adam_piece(p, g, m, v, a, b, b1, b2, step, eps, scale):
+    """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²;  p -= scale * step * m / (sqrt(v) + eps), in place
+    (a, b: work arrays shaped like p)."""
+    m *= b1
+    np.multiply(g, 1.0 - b1, out=a)
+    m += a
+    v *= b2
+    np.multiply(g, g, out=a)
+    a *= 1.0 - b2
+    v += a
+    np.multiply(m, step, out=a)
+    np.sqrt(v, out=b)
+    b += eps
+    a /= b
+    if scale is not None:
+        a *= scale   # frozen entries: m is 0 there already; a factor: a smaller step
+    p -= a
 
 
 def _decays(name):
