@@ -152,9 +152,9 @@ def _adam_update(p, g, m, v, b1, b2, step, eps, scale, work):
 
     Why in pieces: the update is a dozen elementwise passes; over whole arrays each pass streams the
     weights, the gradient and both moments from memory (six arrays of 4 MB for the default G2P model,
-    more than the cache), while a piece of CHUNK entries stays in cache for all of them. Measured on
-    this machine, under load: 14 ms -> 3 ms per step for 1.07M weights inside the training loop. The
-    arithmetic is the same, element by element."""
+    more than the cache), while a piece of CHUNK entries stays in cache for all of them. Measured for
+    the 1.07M weights of that model: 2.8 -> 2.2 ms per step alone, 14 -> 10 ms inside the training loop
+    on a loaded machine. The arithmetic is the same, element by element."""
     if (scale is not None and np.ndim(scale) != 0) or not all(x.flags.c_contiguous for x in (p, m, v)):
         # in one piece: a 0/1 scale array broadcasts over the whole parameter
         _adam_piece(p, g, m, v, np.empty_like(p), np.empty_like(p), b1, b2, step, eps, scale)
