@@ -34,7 +34,7 @@ def run(data, models, **kw):
     kw.setdefault("folds", 3)
     kw.setdefault("params", FAST)
     kw.setdefault("jobs", 1)
-    return cmp.run_compare(data, models, **kw)
+    return cmp.compare_classifiers(data, models, **kw)
 
 
 def one_line_error(call, *args, **kwargs):

@@ -6,12 +6,12 @@ diagnostics go through the ``notify`` callable it is given. Heavy modules (sciki
 code) are imported inside the functions that need them, so ``predict`` starts fast.
 """
 
-import json
 import os
 
-import numpy as np
 
 from seqcli.errors import SeqcliError
+from seqcli.predictions import (format_prediction, predict_lines, score_lines,  # noqa: F401 (the facade's)
+                                transduce_lines)
 
 BUDGET = ("max_steps", "max_time")   # the only settings a resumed run takes from its new command line
 
@@ -108,13 +108,14 @@ def _plain(figures):
 
 
 def _task_threads(task):
-    """BLAS threads while training: one for a language model and a tagger (small products per step; a
-    tagger's time goes to elementwise work over its char and word LSTMs, which BLAS threads do not share)."""
+    """BLAS threads while training: one for a language model, a tagger and an encoder-decoder (small
+    products per step, and a tagger's time goes to elementwise work BLAS threads do not share; for an
+    encoder-decoder a second thread gained 13% on an idle machine and cost 3-10x on a busy one)."""
     import contextlib
 
     from seqcli.threads import blas_threads
 
-    return blas_threads(1) if task in ("lm", "tag") else contextlib.nullcontext()
+    return blas_threads(1) if task in ("lm", "tag", "seq2seq") else contextlib.nullcontext()
 
 
 def _display(source):
@@ -137,16 +138,19 @@ def load_model(path, kinds=None):
     return models.load(path, kinds)
 
 
-def input_batches(source, text_col=None, notify=_quiet, errors="replace"):
+def input_batches(source, text_col=None, notify=_quiet, errors="replace", model=None):
     """Batches (lists) of texts to predict: the lines of a text file or stdin, streamed as they come
-    (one text per line, empty lines included), or the text column of a .csv/.tsv file.
+    (one text per line, empty lines included), or the text column of a .csv/.tsv file (for a seq2seq
+    ``model``, its source column: source, input, src, else the first).
 
     errors: what a line that is not clean text gets (stream.ERRORS): "replace" (U+FFFD), "skip" (an
     empty line) or "strict" (an error); the count is said once through ``notify`` at the end."""
     from seqcli import data
+    from seqcli.data.tables import CLASSIFY, PAIRS
 
     if is_table(source):
-        table = data.read_table(source, text_col, None, need_labels=False)
+        roles = PAIRS if getattr(model, "kind", None) == "seq2seq" else CLASSIFY
+        table = data.read_table(source, text_col, None, need_labels=False, roles=roles)
         if table.skipped:
             notify(table.skipped_summary())
         return (table.texts[i: i + 512] for i in range(0, len(table.texts), 512))
@@ -170,44 +174,6 @@ def _lines(source, notify, errors, max_batch=512):
             notify(bad.summary(_display(source)))
 
     return lines()
-
-
-def predict_lines(model, batches, as_json=False, with_proba=False):
-    """For each batch of texts, the list of output lines (without newlines) of a classifier."""
-    for texts in batches:
-        probs = model.predict_proba(texts)
-        yield [format_prediction(model.classes, p, as_json, with_proba) for p in probs]
-
-
-def format_prediction(classes, probs, as_json=False, with_proba=False):
-    """One output line (without newline) for one text's class probabilities ``probs``."""
-    best = int(np.argmax(probs))
-    if as_json:
-        return json.dumps({"label": classes[best],
-                           "probs": {c: round(float(p), 6) for c, p in zip(classes, probs)}},
-                          ensure_ascii=False)
-    line = f"{classes[best]}\t{probs[best]:.4f}"
-    if with_proba:
-        line += "".join(f"\t{c}={p:.4f}" for c, p in zip(classes, probs))
-    return line
-
-
-def score_lines(lm, batches, as_json=False, notify=_quiet):
-    """For each batch of texts, the list of output lines of a language model: each text's bits per
-    character (nan when nothing could be scored). Characters it never saw are left out, said once."""
-    from seqcli.models.charlm import describe_chars
-
-    unknown = {}
-    for texts in batches:
-        unknown.update(dict.fromkeys(lm.unknown_chars("".join(texts))))
-        lines = []
-        for text, bits in zip(texts, lm.score_lines(texts)):
-            ok = bits == bits  # NaN when nothing on the line could be scored
-            lines.append(json.dumps({"bits_per_char": round(float(bits), 4) if ok else None, "chars": len(text)})
-                         if as_json else (f"{bits:.4f}" if ok else "nan"))
-        yield lines
-    if unknown:
-        notify(f"left out of the scores, never seen by the model: {describe_chars(list(unknown))}")
 
 
 # ------------------------------------------------------------------------------------- tagging
@@ -249,12 +215,14 @@ def prime_unknown(lm, prime):
 
 # --------------------------------------------------------------------------------------- explain
 
-def explain(model, texts, units=None, gates=None, layer=None, words=False):
+def explain(model, texts, units=None, gates=None, layer=None, words=False, beam=1, max_len=None):
     """One explanation record per text, made as each text comes (see explain/); the options are
-    checked at once (usage errors) before any text is read. words: a tagger's --tokenize."""
+    checked at once (usage errors) before any text is read. words: a tagger's --tokenize; ``beam`` /
+    ``max_len``: a seq2seq model's search."""
     from seqcli import explain as ex
 
-    return ex.explain(model, texts, units=units, gates=gates, layer=layer, words=words)
+    return ex.explain(model, texts, units=units, gates=gates, layer=layer, words=words, beam=beam,
+                      max_len=max_len)
 
 
 def saturation(model, texts, units=None, gates=None, layer=None):
@@ -271,11 +239,19 @@ def saturation(model, texts, units=None, gates=None, layer=None):
 # --------------------------------------------------------------------------------------- compare
 
 def compare(data, models=None, **options):
-    """Compare models (classifiers, or taggers on tagged data) on DATA side by side (see compare.run);
+    """Compare models (classifiers, taggers or encoder-decoders) on DATA side by side (see compare.run);
     one JSON-ready dict."""
     from seqcli.compare import run
 
     return run(data, models, **options)
+
+
+def compare_task(data, models, task=None):
+    """The task ``compare`` runs: ``task`` when given; "seq2seq" when every --models entry is a saved
+    seq2seq file; "tag" for tagged data (CoNLL-U, CoNLL); else "classify"."""
+    from seqcli.compare import task_of
+
+    return task_of(data, models, task)
 
 
 def read_probes(path):

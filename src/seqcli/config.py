@@ -8,9 +8,9 @@ A config checks itself when it is made: a value out of bounds is a ``ConfigError
 library callers, a one-line usage error for the CLI).
 
 - ``VectorizerConfig``: how ``seqcli vectorize`` (and a bag-of-words model) turns text into features;
-- ``BowConfig``, ``SeqConfig``, ``LMConfig``, ``TagConfig``: the model of each kind (bag-of-words
-  classifier, recurrent classifier, language model, sequence tagger), each with ``TRAIN_DEFAULTS``: the
-  training values that work for it where the user gives none;
+- ``BowConfig``, ``SeqConfig``, ``LMConfig``, ``TagConfig``, ``Seq2SeqConfig``: the model of each kind
+  (bag-of-words classifier, recurrent classifier, language model, sequence tagger, encoder-decoder),
+  each with ``TRAIN_DEFAULTS``: the training values that work for it where the user gives none;
 - ``TrainConfig``: how any model is fitted (epochs, batches, optimizer, early stopping, budgets).
 """
 
@@ -211,6 +211,26 @@ class TagConfig(_Checked):
     lr_decay: float = knob(0.9, lo=0.0, hi=1.0, lo_open=True)  # the learning rate times this after every epoch
 
     TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 30, "batch_size": 32, "lr": 2e-3, "weight_decay": 0.0}
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig(_Checked):
+    """An encoder-decoder with attention (``--task seq2seq``): an encoder over the source (bidirectional
+    by default), a decoder of the same cell started from its final states, attention over the encoder's
+    outputs at every step (input feeding), and how each side of a pair is split into tokens (``None``:
+    found from the data, then stored)."""
+    cell: str = knob("lstm", choices=CELLS)
+    embed: int = knob(64, lo=1, hi=limits.MAX_UNITS)
+    hidden: int = knob(256, lo=1, hi=limits.MAX_UNITS)
+    layers: int = knob(1, lo=1, hi=limits.MAX_LAYERS)
+    bidirectional: bool = knob(True)
+    attention: str = knob("dot", choices=("dot", "general", "additive", "none"))
+    dropout: float = knob(0.1, lo=0.0, hi=1.0, hi_open=True)
+    source_split: str | None = knob(None, choices=("char", "space"))
+    target_split: str | None = knob(None, choices=("char", "space"))
+    lr_decay: float = knob(0.5, lo=0.0, hi=1.0, lo_open=True)  # lr factor after a validation without gain
+
+    TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 20, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.0}
 
 
 # ------------------------------------------------------------------------------------ training

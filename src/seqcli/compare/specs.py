@@ -9,7 +9,8 @@ the model before it. Option names, types, bounds and choices are the config fiel
 import os
 from dataclasses import dataclass, field, fields
 
-from seqcli.config import BowConfig, ConfigError, SeqConfig, TrainConfig, base_type, check_value, field_type
+from seqcli.config import (BowConfig, ConfigError, SeqConfig, TrainConfig, base_type, check_value,
+                           field_type)
 from seqcli.errors import UsageError
 
 # name -> (estimator kind, preset options)
@@ -24,6 +25,9 @@ ALIASES = {
     "bilstm": ("lstm", {"bidirectional": True}),
 }
 DEFAULT_MODELS = "bow,bigram,rnn,lstm"
+# seq2seq models (compare/transduce.py): the cell of an encoder-decoder, options from Seq2SeqConfig
+SEQ2SEQ_ALIASES = {"rnn": ("rnn", {}), "gru": ("gru", {}), "lstm": ("lstm", {})}
+SEQ2SEQ_DEFAULT_MODELS = "lstm,gru"
 RECURRENT = ("rnn", "gru", "lstm")
 
 
@@ -44,7 +48,7 @@ class ModelSpec:
 
 def _option_fields(kind, model_cfg=None):
     """{name: config class} of the options a trained kind takes (its estimator's parameters);
-    ``model_cfg``: the model's config class when it is not the classifier's (a tagger's)."""
+    ``model_cfg``: the model's config class when it is not the classifier's (a tagger's, a seq2seq's)."""
     model_cfg = model_cfg or (BowConfig if kind == "bow" else SeqConfig)
     out = {f.name: model_cfg for f in fields(model_cfg) if f.name != "cell"}
     out.update({f.name: TrainConfig for f in fields(TrainConfig)})
@@ -58,7 +62,7 @@ def _looks_like_file(piece):
 def parse_models(specs, aliases=None, model_cfg=None):
     """ModelSpecs from the --models values (each a comma-separated list; see the module docstring).
 
-    aliases, model_cfg: the names and the config of another task's models (compare/tagging.py), instead
+    aliases, model_cfg: the names and the config of another task's models (taggers', encoder-decoders'), instead
     of the classifiers' ``ALIASES`` and configs. Raises SeqcliError (one line) on an unknown name, a bad
     option or a repeated model.
     """

@@ -205,8 +205,9 @@ def local_cluster(stack, jobs, notify):
     return cluster.scheduler_address
 
 
-def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result, notify=lambda message: None):
-    """Run ``trials`` through joblib; call ``on_result`` as each finishes; return all results.
+def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result, notify=lambda message: None, work=None):
+    """Run ``trials`` through joblib (``work(trial, texts, labels)``, by default ``run_trial``); call
+    ``on_result`` as each finishes; return all results.
     ``--backend dask`` without a scheduler starts a local cluster (and says so through ``notify``)."""
     import contextlib
 
@@ -233,7 +234,7 @@ def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result, notify=l
         # backends that run tasks in this very process (threading, sequential, an in-process Dask
         # cluster) share its BLAS: hold it to one thread for the whole run, not task by task
         stack.enter_context(threadpool_limits(limits=1))
-        calls = (delayed(run_trial)(t, texts, labels) for t in trials)
+        calls = (delayed(work or run_trial)(t, texts, labels) for t in trials)
         try:
             runner = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")
         except ValueError:  # this backend (multiprocessing) cannot hand results over one by one

@@ -11,6 +11,25 @@ from seqcli.errors import SeqcliError
 TEXT_NAMES = ("text", "sentence", "review", "message", "content")
 LABEL_NAMES = ("label", "class", "target", "sentiment", "category")
 TSV_SUFFIXES = (".tsv", ".tab")
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What the two columns of a table are called, for finding them and for the messages: a text and a
+    label (classification), or a source and a target (sequence to sequence)."""
+
+    text_names: tuple
+    label_names: tuple
+    text_option: str = "--text-col"
+    label_option: str = "--label-col"
+    text_word: str = "text"
+    label_word: str = "label"
+    first_two: bool = False  # neither found by name: the first two columns, in order
+
+
+CLASSIFY = Roles(TEXT_NAMES, LABEL_NAMES)
+PAIRS = Roles(("source", "input", "src"), ("target", "output", "tgt"), "--source-col", "--target-col",
+              "source", "target", first_two=True)
 _FIELD_LIMIT = 2**31 - 1  # csv's default is 128 KiB; a C long holds 2**31 - 1 on every platform
 
 
@@ -50,6 +69,7 @@ def read_table(
     text_col: str | None = None,
     label_col: str | None = None,
     need_labels: bool | None = True,
+    roles: Roles = CLASSIFY,
 ) -> Table:
     """Read a CSV / TSV file with a header row into a ``Table`` (rules: the module docstring).
 
@@ -58,13 +78,15 @@ def read_table(
     ``need_labels=False`` no label column is looked for (``label_col`` is ignored), a file with a
     single column uses it as the text, and ``Table.labels`` is None; with ``need_labels=None`` the
     labels are read when a label column is given or found by name (``vectorize`` of a table).
+    ``roles=PAIRS`` reads pairs of source and target (``texts`` the sources, ``labels`` the targets)
+    by their names.
     """
     name = display_name(source)
     if csv.field_size_limit() < _FIELD_LIMIT:
         csv.field_size_limit(_FIELD_LIMIT)  # one text may be a whole document on one line
     stream = _open(source)
     try:
-        return read_table_stream(stream, source, name, text_col, label_col, need_labels)
+        return read_table_stream(stream, source, name, text_col, label_col, need_labels, roles)
     finally:
         if source != STDIN:
             stream.close()
@@ -80,6 +102,7 @@ def read_table_stream(
     text_col: str | None,
     label_col: str | None,
     need_labels: bool | None,
+    roles: Roles = CLASSIFY,
 ) -> Table:
     """``read_table`` on an open binary stream (stdin, a pipe read once, bytes in memory)."""
     lines = split_lines(_decode(stream, name))
@@ -109,7 +132,7 @@ def read_table_stream(
 
     _, fields = next(records)
     header = [h.strip() for h in fields]
-    ti, li = _columns(header, text_col, label_col, need_labels, name, delimiter)
+    ti, li = _columns(header, text_col, label_col, need_labels, name, delimiter, roles)
 
     texts: list[str] = []
     labels: list[str] | None = [] if li is not None else None
@@ -126,12 +149,12 @@ def read_table_stream(
             continue
         text = fields[ti]
         if not text.strip() and labels is not None:  # for prediction an empty text is valid input
-            skipped.append((line_no, "empty text"))
+            skipped.append((line_no, f"empty {roles.text_word}"))
             continue
         if labels is not None:
             label = fields[li].strip()
             if not label:
-                skipped.append((line_no, "missing label"))
+                skipped.append((line_no, f"missing {roles.label_word}"))
                 continue
             labels.append(classes.setdefault(label, label))
         texts.append(text)
@@ -213,37 +236,40 @@ def _columns(
     need_labels: bool | None,
     name: str,
     delimiter: str,
+    roles: Roles = CLASSIFY,
 ) -> tuple[int, int | None]:
     """Indexes of the text and label columns (label None when not needed), or a clear error."""
     listing = _listing(header, delimiter)
-    ti = _pick(header, text_col, TEXT_NAMES, "--text-col", name, listing)
+    r = roles
+    ti = _pick(header, text_col, r.text_names, r.text_option, name, listing)
     li = None
     if need_labels is None:  # optional: the label column when one is given or found by name
-        li = _pick(header, label_col, LABEL_NAMES, "--label-col", name, listing)
+        li = _pick(header, label_col, r.label_names, r.label_option, name, listing)
         need_labels = li is not None
     elif need_labels:
-        li = _pick(header, label_col, LABEL_NAMES, "--label-col", name, listing)
+        li = _pick(header, label_col, r.label_names, r.label_option, name, listing)
+    if r.first_two and len(header) >= 2 and (ti is None or (need_labels and li is None)):
+        rest = [i for i in range(len(header)) if i not in (ti, li)]
+        ti = rest.pop(0) if ti is None else ti
+        li = rest.pop(0) if need_labels and li is None else li
     if ti is None and not need_labels and len(header) == 1:
         ti = 0  # a one-column file: nothing to choose between
     if ti is None and need_labels and li is None and len(header) == 2:
         raise SeqcliError(
-            f"{name}: cannot tell which column is the text and which the label ({listing}); "
-            "choose them with --text-col and --label-col (a name or a 0-based index)"
+            f"{name}: cannot tell which column is the {r.text_word} and which the {r.label_word} ({listing}); "
+            f"choose them with {r.text_option} and {r.label_option} (a name or a 0-based index)"
         )
-    if ti is None:
-        raise SeqcliError(
-            f"{name}: no text column ({listing}); name it {_or(TEXT_NAMES)}, "
-            "or choose one with --text-col (a name or a 0-based index)"
-        )
-    if need_labels and li is None:
-        raise SeqcliError(
-            f"{name}: no label column ({listing}); name it {_or(LABEL_NAMES)}, "
-            "or choose one with --label-col (a name or a 0-based index)"
-        )
+    for index, names, option, word in ((ti, r.text_names, r.text_option, r.text_word),
+                                       (li if need_labels else 0, r.label_names, r.label_option, r.label_word)):
+        if index is None:
+            raise SeqcliError(
+                f"{name}: no {word} column ({listing}); name it {_or(names)}, "
+                f"or choose one with {option} (a name or a 0-based index)"
+            )
     if ti == li:
         raise SeqcliError(
-            f"{name}: the text and the label are the same column ({header[ti]!r}); "
-            "choose another with --text-col or --label-col"
+            f"{name}: the {r.text_word} and the {r.label_word} are the same column ({header[ti]!r}); "
+            f"choose another with {r.text_option} or {r.label_option}"
         )
     return ti, li
 

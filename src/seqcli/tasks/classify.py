@@ -14,9 +14,9 @@ import numpy as np
 
 from seqcli.config import BowConfig, SeqConfig, TrainConfig, split_params
 from seqcli.errors import SeqcliError
-from seqcli.training.fit import Job
 from seqcli.nn.functional import log_softmax
 from seqcli.text import Vocab, bucket_batches, pad_batch
+from seqcli.training.fit import Job
 
 NAME = "classify"
 MODELS = ("bow", "rnn", "gru", "lstm")
@@ -163,7 +163,6 @@ class ClassifyJob(Job):
         for idx in self.feed.batches(enc, self.feed.eval_batch):
             out[idx] = log_softmax(self.feed.logits(self.model.net, self.feed.batch(enc, idx)), axis=0).T
         return out
-
 
 
 def _n_rows(enc):

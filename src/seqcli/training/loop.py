@@ -10,6 +10,9 @@ optimizer, and three callables:
   stopping follow the validation loss, or the figure's ``"objective"`` when it has one (lower is
   better: a tagger's error rate, since its accuracy keeps improving after its loss has turned).
 
+With ``lr_decay`` the learning rate is multiplied by it after every validation that does not improve
+(``TrainState.lr`` keeps the rate in force, so a resumed run goes on with it).
+
 It reports progress through ``report(event: dict)`` (the UI draws it; tests pass a list.append) and
 never prints. Everything needed to continue exactly lives in ``TrainState``.
 """
@@ -40,6 +43,7 @@ class TrainState:
     seconds: float = 0.0        # time spent training so far, across resumed runs (--max-time is a total)
     epoch_loss: float = 0.0     # sum of the losses of the epoch in progress, and their count, so a resumed
     epoch_batches: int = 0      # run reports the whole epoch's mean loss
+    lr: float | None = None     # the learning rate in force when it was decayed (None: the configured one)
 
     def to_json(self):
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -105,7 +109,7 @@ class _InterruptFlag:
 
 
 def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, state=None,
-        best_params=None, on_best=None, eval_every=None):
+        best_params=None, on_best=None, eval_every=None, lr_decay=None):
     """Train ``net`` in place until ``cfg.epochs`` are done or early stopping triggers.
 
     cfg: a TrainConfig (epochs, clip, patience, seed, max_steps, max_time used here).
@@ -113,6 +117,7 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     best_params: the best parameters of that run so far (resume only).
     on_best(params): called with a copy of the parameters each time validation improves.
     eval_every: also validate every this many steps (language models); None = once per epoch.
+    lr_decay: multiply the optimizer's learning rate by this after a validation without improvement.
     Returns (state, best_params). Raises Halted (resumable) or Diverged.
     """
     report = report or (lambda event: None)
@@ -122,6 +127,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     if state.rng_state is not None:
         rng.bit_generator.state = state.rng_state
     best_params = {k: v.copy() for k, v in (best_params or net.params).items()}
+    if state.lr is not None:
+        optimizer.lr = state.lr
     started, seconds_before = time.monotonic(), state.seconds
     steps_at_start = state.step
 
@@ -142,6 +149,10 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                 on_best(best_params)
         else:
             state.bad_evals += 1
+            if lr_decay is not None and state.bad_evals <= cfg.patience:
+                optimizer.lr = state.lr = optimizer.lr * lr_decay
+        if lr_decay is not None:
+            figures["lr"] = optimizer.lr
         report({"event": "eval", "improved": improved, **figures})
         return state.bad_evals >= cfg.patience
 

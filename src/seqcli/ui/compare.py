@@ -44,7 +44,7 @@ def progress_line(event):
 class CompareProgress:
     """One line per finished (model, fold) on stderr; on a terminal also a live models x folds table.
 
-    Use as a context manager; ``start(info)`` and ``__call__(event)`` are run_compare's
+    Use as a context manager; ``start(info)`` and ``__call__(event)`` are compare_classifiers'
     ``on_start`` and ``on_result``.
     """
 

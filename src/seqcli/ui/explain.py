@@ -231,7 +231,11 @@ def stats_table(stats, colour=False):
 # ------------------------------------------------------------------------------ entry points
 
 def render_record(console, record, colour):
-    if record["kind"] == "seq":
+    if record["kind"] == "seq2seq":
+        from seqcli.ui.alignment import render_alignment
+
+        render_alignment(console, record, colour)
+    elif record["kind"] == "seq":
         render_seq(console, record, colour)
     elif record["kind"] == "tagger":
         render_tagger(console, record, colour)
