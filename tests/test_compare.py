@@ -203,7 +203,8 @@ def test_probe_pair_identical_for_each_single_bow_model(reviews):
 # ------------------------------------------------------------------------------- the JSON schema
 
 MODEL_KEYS = {"name", "kind", "source", "accuracy", "macro_f1", "log_loss", "train_seconds",
-              "predict_rows_per_second", "n_params", "file_bytes", "confusion", "folds"}
+              "train_tokens_per_second", "epoch_seconds", "predict_rows_per_second", "n_params", "file_bytes",
+              "confusion", "folds"}
 
 
 def test_json_document_schema(reviews):
@@ -225,12 +226,13 @@ def test_json_document_schema(reviews):
     for m in doc["models"]:
         assert set(m["accuracy"]) == {"mean", "std"} and 0 <= m["accuracy"]["mean"] <= 1
         assert set(m["train_seconds"]) == {"mean", "std"} and m["train_seconds"]["mean"] > 0
+        assert m["train_tokens_per_second"]["mean"] > 0 and 0 < m["epoch_seconds"]["mean"] <= m["train_seconds"]["mean"]
         assert m["predict_rows_per_second"] > 0 and m["n_params"] > 0 and m["file_bytes"] > 0
         assert np.array(m["confusion"]).sum() == 300
         assert [f["fold"] for f in m["folds"]] == [0, 1]
         assert sum(f["n_test"] for f in m["folds"]) == 300
-    assert set(doc["best"]) == {"accuracy", "macro_f1", "log_loss", "train_seconds",
-                                "predict_rows_per_second", "n_params", "file_bytes"}
+    assert set(doc["best"]) == {"accuracy", "macro_f1", "log_loss", "train_seconds", "train_tokens_per_second",
+                                "epoch_seconds", "predict_rows_per_second", "n_params", "file_bytes"}
     assert doc["best"]["n_params"] == ["bow"] or bow["n_params"] >= rnn["n_params"]
     assert len(doc["disagreements"]) == 3
     d = doc["disagreements"][0]

@@ -259,12 +259,12 @@ def prime_unknown(lm, prime):
 
 # --------------------------------------------------------------------------------------- explain
 
-def explain(model, texts, units=None, gates=None, layer=None):
+def explain(model, texts, units=None, gates=None, layer=None, heads=None):
     """One explanation record per text, made as each text comes (see explain/); the options are
-    checked at once (usage errors) before any text is read."""
+    checked at once (usage errors) before any text is read. ``heads``: a Transformer's (--head)."""
     from seqcli import explain as ex
 
-    return ex.explain(model, texts, units=units, gates=gates, layer=layer)
+    return ex.explain(model, texts, units=units, gates=gates, layer=layer, heads=heads)
 
 
 def saturation(model, texts, units=None, gates=None, layer=None):
@@ -273,8 +273,8 @@ def saturation(model, texts, units=None, gates=None, layer=None):
     from seqcli.explain.stats import saturation as saturation_of
 
     ex.check_options(model, units, gates, layer)
-    if getattr(model, "kind", None) == "bow":
-        raise ex.usage("--stats needs a recurrent model: a bag-of-words model has no gates")
+    if getattr(model, "kind", None) == "bow" or getattr(model.net, "cell", None) == "transformer":
+        raise ex.usage("--stats needs a recurrent model: a bag-of-words model or a transformer has no gates")
     return saturation_of(model, list(texts), layer=layer)
 
 

@@ -12,7 +12,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from seqcli.config import BowConfig, LMConfig, SeqConfig, TrainConfig, VectorizerConfig, base_type, bounds, field_type
+from seqcli.config import (BowConfig, LMConfig, SeqConfig, TrainConfig, TransformerLMConfig, VectorizerConfig, base_type,
+                           bounds, field_type)
 
 
 def _finite(value):
@@ -93,7 +94,7 @@ def _ngrams_cb(value):
     return None if value is None else parse_range(value, "n-gram range")
 
 
-T, S, B, L, V = TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig
+T, S, B, L, V, TL = TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig, TransformerLMConfig
 
 Seed = Annotated[int, knob(T, "seed", "--seed", help="Random seed: same seed, same data -> same model file.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
@@ -108,13 +109,19 @@ L2 = Annotated[Optional[float], knob(T, "weight_decay", "--l2", help="L2 penalty
 Patience = Annotated[int, knob(T, "patience", "--patience", help="Stop after this many evaluations without a better validation loss.")]
 ValSplit = Annotated[float, knob(T, "val_split", "--val-split", help="Share of rows held out (stratified) for validation.")]
 Val = Annotated[Optional[str], typer.Option("--val", help="Validate on this file (e.g. a corpus's dev part) instead of a --val-split of DATA.")]
-Optimizer = Annotated[choices(T, "optimizer"), typer.Option("--optimizer", help="Adam, or SGD with momentum 0.9.")]
+Optimizer = Annotated[Optional[choices(T, "optimizer")], typer.Option("--optimizer", help="adam; adamw (decoupled weight decay on matrices only; the transformer's default); sgd with momentum 0.9. Default adam.", show_default=False)]
 ClassWeight = Annotated[Optional[choices(T, "class_weight")], typer.Option("--class-weight", help="'balanced' weighs classes inversely to their frequency.")]
 Dropout = Annotated[Optional[float], knob(S, "dropout", "--dropout", help="Dropout rate between layers and before the output (default: 0.5 classify, 0.15 lm).")]
-Hidden = Annotated[Optional[int], knob(S, "hidden", "--hidden", help="Units per recurrent layer, n_a (default: 128; lm 256).")]
-Embed = Annotated[Optional[int], knob(S, "embed", "--embed", help="Embedding size, n_x (default: 128; lm 64).")]
-Layers = Annotated[int, knob(S, "layers", "--layers", help="Stacked recurrent layers.")]
-Pool = Annotated[choices(S, "pool"), typer.Option("--pool", help="How the sequence output becomes one vector.")]
+Hidden = Annotated[Optional[int], knob(S, "hidden", "--hidden", help="Units per recurrent layer, n_a, or a transformer's width d_model (default: 128; lm 256; transformer 128).")]
+Embed = Annotated[Optional[int], knob(S, "embed", "--embed", help="Embedding size, n_x (default: 128; lm 64; transformer: --hidden).")]
+Layers = Annotated[Optional[int], knob(S, "layers", "--layers", help="Stacked recurrent layers or transformer blocks (default: 1; transformer lm 4).", show_default=False)]
+Pool = Annotated[Optional[choices(S, "pool")], typer.Option("--pool", help="How the sequence output becomes one vector: last, mean, max over real tokens, or the first token (default: last; transformer mean).", show_default=False)]
+Heads = Annotated[Optional[int], knob(TL, "heads", "--heads", help="transformer: attention heads; --hidden must be a multiple (default 4).")]
+Ff = Annotated[Optional[int], knob(TL, "ff", "--ff", help="transformer: width of the position-wise feed-forward layer (default 4 x --hidden).")]
+Positions = Annotated[Optional[choices(TL, "positions")], typer.Option("--positions", help="transformer: sinusoidal (fixed) or learned position encodings (default: sinusoidal; lm learned).", show_default=False)]
+Activation = Annotated[Optional[choices(TL, "activation")], typer.Option("--activation", help="transformer: the feed-forward's activation (default gelu).", show_default=False)]
+BlockSize = Annotated[Optional[int], knob(TL, "block_size", "--block-size", help="lm transformer: context window in characters; each training window is one block (default 128).")]
+Warmup = Annotated[Optional[int], knob(T, "warmup", "--warmup", help="Steps of linear learning-rate warm-up to --lr, then inverse-square-root decay (default: 100 transformer; none for the others).")]
 MinCount = Annotated[int, knob(S, "min_count", "--min-count", help="Recurrent: words seen fewer times become <unk>.")]
 SeqLen = Annotated[Optional[int], knob(L, "seq_len", "--seq-len", help="lm: characters per truncated-BPTT window (default 100).")]
 Ngrams = Annotated[Optional[str], typer.Option("--ngrams", callback=_ngrams_cb, help="Word/char n-gram range MIN:MAX, e.g. 1:2.")]
@@ -127,4 +134,5 @@ MaxTime = Annotated[Optional[str], typer.Option("--max-time", help="Stop after t
 Units = Annotated[Optional[str], typer.Option("--units", help="--explain: units to show, e.g. 3,17,42 or top:8 (default: the mean over units).")]
 Gate = Annotated[Optional[str], typer.Option("--gate", help="--explain: show only this gate / field: u, f, o, r (gates), cc, c, a; a list with commas.")]
 Layer = Annotated[Optional[int], typer.Option("--layer", help="--explain: layer to show, 0-based; negative counts from the top (default: the last).")]
+Head = Annotated[Optional[str], typer.Option("--head", help="--explain: a transformer's attention heads to show, e.g. 0,2 (default: every head; --layer picks the layer).")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")]

@@ -16,22 +16,24 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line: label and every class's probability.")] = False,
     proba: Annotated[bool, typer.Option("--proba", help="Add every class's probability to each TSV line.")] = False,
     text_col: opt.TextCol = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Show what the model computed on each text: gate heatmaps per word (recurrent), word contributions (bag-of-words), characters coloured by a unit (language model).")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show what the model computed on each text: gate heatmaps per word (recurrent), attention per head and layer, tokens x tokens (transformer), word contributions (bag-of-words), characters coloured by a unit (language model).")] = False,
     units: opt.Units = None,
     gate: opt.Gate = None,
     layer: opt.Layer = None,
+    head: opt.Head = None,
     stats: Annotated[bool, typer.Option("--stats", help="--explain: share of saturated gate values (< 0.1 or > 0.9) over all inputs, instead of one panel per input.")] = False,
     no_color: opt.NoColor = False,
 ):
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
     from seqcli import api, ui
 
-    if not explain and (units is not None or gate is not None or layer is not None or stats or no_color):
-        raise typer.BadParameter("--units, --gate, --layer, --stats and --no-color go with --explain",
+    if not explain and (units is not None or gate is not None or layer is not None or head is not None or stats
+                        or no_color):
+        raise typer.BadParameter("--units, --gate, --layer, --head, --stats and --no-color go with --explain",
                                  param_hint="--explain")
     fitted = api.load_model(model)
     if explain:  # option values that do not fit the model fail before any input is read
-        api.explain(fitted, [], units, gate, layer)
+        api.explain(fitted, [], units, gate, layer, head)
     batches = api.input_batches(input, text_col, notify=ui.note)
     if explain:
         from seqcli.ui import explain as show
@@ -40,7 +42,7 @@ def predict(
         if stats:
             show.render_stats(api.saturation(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
         else:
-            show.render(api.explain(fitted, texts, units, gate, layer), as_json=as_json, no_color=no_color)
+            show.render(api.explain(fitted, texts, units, gate, layer, head), as_json=as_json, no_color=no_color)
         return
     if fitted.kind == "lm":
         if proba:

@@ -11,7 +11,7 @@ from seqcli.cli.guard import check_output_path, guarded
 from seqcli.config import BowConfig
 
 TASKS = Literal["classify", "lm"]
-MODELS = Literal["bow", "rnn", "gru", "lstm"]
+MODELS = Literal["bow", "rnn", "gru", "lstm", "transformer"]
 
 
 @guarded
@@ -20,14 +20,15 @@ def train(
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns), or a text corpus for --task lm; - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
     task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text.")] = None,
-    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm).")] = None,
+    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm); transformer: self-attention encoder.")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
     val: opt.Val = None,
     epochs: opt.Epochs = None,
     batch_size: opt.BatchSize = None,
     lr: opt.Lr = None,
-    optimizer: opt.Optimizer = "adam",
+    optimizer: opt.Optimizer = None,
+    warmup: opt.Warmup = None,
     clip: opt.Clip = 5.0,
     weight_decay: opt.L2 = None,
     patience: opt.Patience = 3,
@@ -47,12 +48,18 @@ def train(
     # recurrent
     hidden: opt.Hidden = None,
     embed: opt.Embed = None,
-    layers: opt.Layers = 1,
+    layers: opt.Layers = None,
     bidirectional: Annotated[bool, typer.Option("--bidirectional", "--bi", help="Read each text in both directions.")] = False,
-    pool: opt.Pool = "last",
+    pool: opt.Pool = None,
     dropout: opt.Dropout = None,
     seq_len: opt.SeqLen = None,
     min_count: opt.MinCount = 2,
+    # transformer
+    heads: opt.Heads = None,
+    ff: opt.Ff = None,
+    positions: opt.Positions = None,
+    activation: opt.Activation = None,
+    block_size: opt.BlockSize = None,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
 ):
@@ -63,12 +70,14 @@ def train(
     if resume is not None:
         given = {"--model": model, "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
                  "--hidden": hidden, "--embed": embed, "--dropout": dropout, "--seq-len": seq_len,
-                 "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight}
+                 "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight, "--heads": heads,
+                 "--ff": ff, "--block-size": block_size, "--warmup": warmup}
         ignored = [name for name, value in given.items() if value is not None]
         if ignored:  # a resumed run must end as the halted one would have: its settings win
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
     if task == "lm" and model == "bow":
-        raise typer.BadParameter("a language model is recurrent: choose rnn, gru or lstm", param_hint="--model")
+        raise typer.BadParameter("a language model reads characters in order: choose rnn, gru, lstm or transformer",
+                                 param_hint="--model")
     params = _given(ctx, locals())
     columns = {"text_col": text_col, "label_col": label_col} if text_col or label_col else None
     with ui.training_display(quiet) as display:

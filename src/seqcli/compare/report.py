@@ -8,7 +8,8 @@ import numpy as np
 from seqcli.compare.trials import GRADIENT_MIN_ROWS
 
 # what may differ between two runs of the same comparison: the clock, and how the work was spread
-TIMING_KEYS = ("train_seconds", "predict_rows_per_second", "predict_seconds", "run")
+TIMING_KEYS = ("train_seconds", "predict_rows_per_second", "predict_seconds", "run", "train_tokens_per_second",
+               "epoch_seconds")
 
 
 def _stat(values):
@@ -37,6 +38,8 @@ def assemble(plan, specs, model_params, results, probes, gradients, n_disagree):
             "macro_f1": _stat([r["macro_f1"] for r in res]),
             "log_loss": _stat([r["log_loss"] for r in res]),
             "train_seconds": _stat([r["train_seconds"] for r in res]),
+            "train_tokens_per_second": _stat([r["train_tokens_per_second"] for r in res]),
+            "epoch_seconds": _stat([r["epoch_seconds"] for r in res]),
             "predict_rows_per_second": n_test / predict_s if predict_s > 0 else None,
             "n_params": int(round(np.mean([r["n_params"] for r in res]))),
             "file_bytes": int(round(np.mean([r["file_bytes"] for r in res]))) if spec.trained else
@@ -73,7 +76,8 @@ def assemble(plan, specs, model_params, results, probes, gradients, n_disagree):
     return doc
 
 
-BEST = {"accuracy": max, "macro_f1": max, "log_loss": min, "train_seconds": min,
+BEST = {"accuracy": max, "macro_f1": max, "log_loss": min, "train_seconds": min, "train_tokens_per_second": max,
+        "epoch_seconds": min,
         "predict_rows_per_second": max, "n_params": min, "file_bytes": min}
 
 

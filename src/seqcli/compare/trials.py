@@ -56,6 +56,7 @@ def _run_trial(trial, texts, labels):
     test_texts = [texts[i] for i in trial.test_idx]
     test_labels = labels[trial.test_idx].astype(str)
     train_seconds = file_bytes = halted = None
+    fit_stats = {}
     if spec.trained:
         from seqcli.estimators import make_estimator
         from seqcli.training.fit import DivergedError
@@ -71,6 +72,7 @@ def _run_trial(trial, texts, labels):
                               f"try a smaller lr ({spec.name.split(':')[0]}:lr=...)") from None
         halted = est.halted_
         train_seconds = time.perf_counter() - started
+        fit_stats = est.fit_stats_
         model = est.model_
         file_bytes = _saved_size(model)
     else:
@@ -86,6 +88,7 @@ def _run_trial(trial, texts, labels):
         "accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
         "log_loss": report.get("log_loss"), "confusion": report["confusion"], "n_test": report["n"],
         "train_seconds": train_seconds, "predict_seconds": predict_seconds,
+        "train_tokens_per_second": fit_stats.get("tokens_per_second"), "epoch_seconds": fit_stats.get("epoch_seconds"),
         "n_params": int(sum(p.size for p in model.net.params.values())), "file_bytes": file_bytes,
         "proba": proba.astype(np.float64),
         "probes": align_proba(model.predict_proba(trial.probes), model.classes, trial.classes) if trial.probes else None,
@@ -164,7 +167,7 @@ def cost(spec, params):
         return 0.0
     if spec.kind == "bow":
         return 1.0 + params.get("ngram_max", 1)
-    base = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0}[spec.kind]
+    base = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0, "transformer": 4.0}[spec.kind]
     return 10.0 * base * (2 if params.get("bidirectional") else 1) * params.get("layers", 1) * \
         (params.get("hidden", 128) / 128.0 + 0.5)
 

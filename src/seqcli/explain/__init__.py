@@ -9,7 +9,9 @@ the forward pass's own values, not a re-computation:
 - bag-of-words models (kind "bow"): every feature's contribution to the winning class's score
   (weight times feature value) and each word's (or character's, for a char analyzer) share of them;
 - character language models (kind "lm"): every cell array of every layer per character, and the
-  probability the model gave each character before reading it.
+  probability the model gave each character before reading it;
+- Transformers (either kind): the attention weights of every layer and head, tokens x tokens
+  (explain/attention.py; records of kind "attention").
 
 Array keys are ``"l{layer}.{direction}.{field}"`` (direction ``fw`` or ``bw``; fields as in
 ``nn.cells.STATE_FIELDS``: ``gu gf go cc c a`` for the LSTM, ``gu gr cc a`` for the GRU, ``a`` for the
@@ -137,9 +139,15 @@ def select_units(values, units):
 
 # ------------------------------------------------------------------------------ records
 
-def check_options(model, units=None, gates=None, layer=None):
+def check_options(model, units=None, gates=None, layer=None, heads=None):
     """(units, gates) parsed, after checking that the options fit ``model`` (usage errors, exit 2):
-    called before any input is read."""
+    called before any input is read. A Transformer's are (layers, heads) (explain/attention.py)."""
+    from seqcli.explain import attention
+
+    if attention.is_transformer(model):
+        return attention.check_options(model, units, gates, layer, heads)
+    if heads is not None:
+        raise usage("--head applies to a transformer's attention heads")
     units = parse_units(units)
     kind = getattr(model, "kind", None)
     if kind not in ("bow", "seq", "lm"):
@@ -154,12 +162,16 @@ def check_options(model, units=None, gates=None, layer=None):
     return units, gates
 
 
-def explain(model, texts, units=None, gates=None, layer=None):
+def explain(model, texts, units=None, gates=None, layer=None, heads=None):
     """One record per text (see the module docstring), made as each text comes. ``units`` / ``gates``
-    may be the raw option strings; they are parsed and checked at once, before any text is read."""
+    / ``heads`` may be the raw option strings; they are parsed and checked at once, before any text is read."""
+    from seqcli.explain import attention
     from seqcli.explain.bow import explain_bow
 
-    units, gates = check_options(model, units, gates, layer)
+    if attention.is_transformer(model):
+        layers, heads = attention.check_options(model, units, gates, layer, heads)
+        return (attention.explain_transformer(model, text, layers, heads) for text in texts)
+    units, gates = check_options(model, units, gates, layer, heads)
     one = {"bow": lambda m, t, *_: explain_bow(m, t), "seq": explain_seq, "lm": _lm_with_saturation}[model.kind]
     return (one(model, text, units, gates, layer) for text in texts)
 
@@ -285,6 +297,10 @@ def _nan_to_none(values):
 def to_json(record):
     """A JSON-ready dict of a record (what ``--explain --json`` writes, one per input line)."""
     kind = record["kind"]
+    if kind == "attention":
+        from seqcli.explain.attention import to_json as attention_json
+
+        return attention_json(record)
     if kind == "bow":
         return {
             "text": record["text"], "model": {"kind": "bow", "analyzer": record["analyzer"]},

@@ -90,6 +90,10 @@ class CharLMNet(checks.Rebuildable):
         """The initial state of ``m`` streams: zeros, one tuple per layer."""
         return [cells.zero_state(self.cell, self.hidden, m, self.dtype) for _ in range(self.layers)]
 
+    def sampler(self):
+        """The one-step sampler of this network (generation)."""
+        return Sampler(self)
+
     # -- computation ---------------------------------------------------------------------------------
 
     def forward(self, ids, state=None, mask=None, rng=None):

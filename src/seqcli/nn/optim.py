@@ -1,4 +1,4 @@
-"""Optimizers shared by every model: SGD with momentum and Adam.
+"""Optimizers shared by every model: SGD with momentum, Adam and AdamW.
 
 State is kept per parameter name, so a checkpoint can store it beside the parameters and a
 resumed run continues with exactly the same moments. Updates are in place on the param arrays.
@@ -41,13 +41,18 @@ class SGD:
 class Adam:
     """Adam (Kingma & Ba) with bias correction; ``weight_decay`` adds L2 to the gradient.
 
-    The L2 term goes into the gradient (classic L2 regularisation, the loss the BoW model states),
-    not decoupled AdamW decay. Biases (names ending in "b" or starting with "b") are not decayed.
+    The L2 term goes into the gradient (classic L2 regularisation, the loss the BoW model states).
+    Biases (names ending in "b" or starting with "b") are not decayed.
+
+    ``decoupled=True`` is AdamW (Loshchilov & Hutter): the decay is not part of the gradient, so
+    Adam's per-weight scaling does not weaken it where gradients are large; each step shrinks the
+    weight by ``lr * weight_decay`` of itself, and only matrices (both sides > 1: projections,
+    embeddings, learned positions), never biases or LayerNorm gains, whose size is not capacity.
     """
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.weight_decay = weight_decay
+        self.weight_decay, self.decoupled = weight_decay, bool(decoupled)
         self.m, self.v = {}, {}
         self.t = 0
 
@@ -59,7 +64,7 @@ class Adam:
         step = self.lr * np.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
         for name, g in grads.items():
             p = params[name]
-            if self.weight_decay and _decays(name):
+            if self.weight_decay and not self.decoupled and _decays(name):
                 g = g + self.weight_decay * p
             m = self.m.get(name)
             if m is None:
@@ -70,6 +75,8 @@ class Adam:
             m += (1.0 - b1) * g
             v *= b2
             v += (1.0 - b2) * (g * g)
+            if self.weight_decay and self.decoupled and p.ndim == 2 and min(p.shape) > 1:
+                p *= 1.0 - self.lr * self.weight_decay
             p -= (step * m / (np.sqrt(v) + self.eps)).astype(p.dtype, copy=False)
 
     def state_arrays(self):
@@ -90,9 +97,9 @@ def _decays(name):
 
 
 def make_optimizer(name, lr, weight_decay=0.0, momentum=0.9):
-    """Build an optimizer by name ("adam" or "sgd")."""
-    if name == "adam":
-        return Adam(lr=lr, weight_decay=weight_decay)
+    """Build an optimizer by name ("adam", "adamw" or "sgd")."""
+    if name in ("adam", "adamw"):
+        return Adam(lr=lr, weight_decay=weight_decay, decoupled=name == "adamw")
     if name == "sgd":
         return SGD(lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r} (choose adam or sgd)")
+    raise ValueError(f"unknown optimizer {name!r} (choose adam, adamw or sgd)")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from seqcli.nn.functional import clip_by_global_norm
+from seqcli.training.schedule import lr_factor
 
 
 @dataclass
@@ -103,7 +104,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
         best_params=None, on_best=None, eval_every=None):
     """Train ``net`` in place until ``cfg.epochs`` are done or early stopping triggers.
 
-    cfg: a TrainConfig (epochs, clip, patience, seed, max_steps, max_time used here).
+    cfg: a TrainConfig (epochs, lr, warmup, clip, patience, seed, max_steps, max_time used here); the
+    optimizer's step size follows ``lr`` times the schedule's factor (training/schedule.py).
     state: a TrainState to resume from (params and optimizer must already be restored),
     best_params: the best parameters of that run so far (resume only).
     on_best(params): called with a copy of the parameters each time validation improves.
@@ -119,6 +121,7 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     best_params = {k: v.copy() for k, v in (best_params or net.params).items()}
     started = time.monotonic()
     steps_at_start = state.step
+    warmup = getattr(cfg, "warmup", None)
 
     def validate(where):
         figures = evaluate()
@@ -152,6 +155,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                     raise Diverged(f"the loss became {loss} at step {state.step + 1} "
                                    f"(epoch {state.epoch + 1}); try a smaller --lr")
                 norm = clip_by_global_norm(grads, cfg.clip)
+                if warmup:
+                    optimizer.lr = cfg.lr * lr_factor(state.step + 1, warmup)
                 optimizer.step(net.params, grads)
                 state.step += 1
                 state.batch += 1

@@ -126,6 +126,8 @@ COLUMNS = (  # (key, header, formatter)
     ("macro_f1", "macro-F1", lambda s: f"{s['mean']:.4f}"),
     ("log_loss", "log-loss", lambda s: f"{s['mean']:.4f}"),
     ("train_seconds", "train s", lambda s: f"{s['mean']:.1f}" if s["mean"] >= 1 else f"{s['mean']:.2f}"),
+    ("epoch_seconds", "s/epoch", lambda s: f"{s['mean']:.1f}" if s["mean"] >= 1 else f"{s['mean']:.2f}"),
+    ("train_tokens_per_second", "train tokens/s", lambda s: f"{s['mean']:,.0f}"),
     ("predict_rows_per_second", "predict rows/s", lambda v: f"{v:,.0f}"),
     ("n_params", "parameters", lambda v: f"{v:,}"),
     ("file_bytes", "model file", _size),
@@ -285,7 +287,7 @@ def print_gradients(console, doc, colour):
     console.print("vanishing gradients: mean ‖∂loss/∂x⟨t⟩‖ of the embedded input t steps before the "
                   "last token (log scale), test rows of every fold", markup=False)
     if not gradients:
-        console.print("  (no recurrent model in --models: nothing to measure)", markup=False)
+        console.print("  (no sequence model in --models: nothing to measure)", markup=False)
         return
     lines, legend = gradient_plot(gradients)
     colour_of = {mark: COLOURS[i % len(COLOURS)] for i, (mark, _) in enumerate(legend)}

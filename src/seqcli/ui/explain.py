@@ -202,7 +202,11 @@ def stats_table(stats, colour=False):
 # ------------------------------------------------------------------------------ entry points
 
 def render_record(console, record, colour):
-    if record["kind"] == "seq":
+    if record["kind"] == "attention":
+        from seqcli.ui.attention import render_attention
+
+        render_attention(console, record, colour)
+    elif record["kind"] == "seq":
         render_seq(console, record, colour)
     elif record["kind"] == "bow":
         render_bow(console, record, colour)
