@@ -162,7 +162,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                 state.batch += 1
                 report({"event": "batch", "epoch": state.epoch, "batch": state.batch,
                         "batches": len(batches), "loss": loss, "grad_norm": norm, "rows": n_rows,
-                        "tokens": n_tokens, "seconds": time.perf_counter() - tick, "step": state.step})
+                        "tokens": n_tokens, "seconds": time.perf_counter() - tick, "step": state.step,
+                        "lr": optimizer.lr})
                 if eval_every and state.step % eval_every == 0 and state.batch < len(batches):
                     stop_early = validate({"epoch": state.epoch + 1, "step": state.step})
                     if stop_early:
