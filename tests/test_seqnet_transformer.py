@@ -8,6 +8,7 @@ from gradcheck import numeric_grad, rel_error
 from seqcli.nn import encoders
 from seqcli.nn.layers import Pool
 from seqcli.nn.seqnet import SeqNet
+from test_seqnet import assert_rows_alone
 
 V, C = 7, 3
 
@@ -52,19 +53,7 @@ def test_gradients_of_every_parameter(pool, positions, embed):
 
 @pytest.mark.parametrize("pool", ["last", "mean", "max", "first"])
 def test_a_padded_batch_gives_the_loss_and_gradients_of_its_rows_alone(pool):
-    net = tiny(pool)
-    ids, lengths = batch([5, 3, 1, 0], T=6)
-    y = np.array([0, 1, 2, 1])
-    loss, grads = net.loss(ids, lengths, y)
-    total_loss, total = 0.0, {k: np.zeros_like(v) for k, v in net.params.items()}
-    for i, L in enumerate(lengths):
-        li, gi = net.loss(ids[:L, i:i + 1], [L], y[i:i + 1])
-        total_loss += li / len(lengths)
-        for k in total:
-            total[k] += gi[k] / len(lengths)
-    assert abs(loss - total_loss) < 1e-12
-    for k in total:
-        np.testing.assert_allclose(grads[k], total[k], atol=1e-12, err_msg=k)
+    assert_rows_alone(tiny(pool))
 
 
 def test_input_gradients_reach_every_real_position_and_no_padded_one():

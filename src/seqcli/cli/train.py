@@ -76,7 +76,7 @@ def train(
         if ignored:  # a resumed run must end as the halted one would have: its settings win
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
     if task == "lm" and model == "bow":
-        raise typer.BadParameter("a language model reads characters in order: choose rnn, gru, lstm or transformer",
+        raise typer.BadParameter("a language model is recurrent or a transformer: choose rnn, gru, lstm or transformer",
                                  param_hint="--model")
     params = _given(ctx, locals())
     columns = {"text_col": text_col, "label_col": label_col} if text_col or label_col else None

@@ -4,8 +4,9 @@
                  -> per-position Dense -> softmax over the n_vocab characters
 
 The same job as CharLMNet (lmnet.py), whose interface it keeps, so the language-model task, the model
-file (models/charlm.py), ``predict`` and ``generate`` take either: ``loss`` (inherited), ``forward``,
-``backward``, ``nll``, ``zero_state``, ``sampler``, ``config`` / ``param_shapes``. What differs:
+file (models/charlm.py), ``predict`` and ``generate`` take either: ``forward``, ``backward`` and ``loss``
+are CharLMNet's (over ``self.encoder``); ``_encode``, ``nll``, ``zero_state``, ``sampler``, ``config``
+and ``param_shapes`` are its own. What differs:
 
 - Training windows are blocks. Each window of ``block_size`` characters of a stream is read on its
   own, every position predicting the next character from the ones before it in the window (the
@@ -29,7 +30,7 @@ import numpy as np
 from . import checks, encoders
 from .functional import log_softmax
 from .layers import Dense, Embedding
-from .lmnet import CharLMNet, LMCache
+from .lmnet import CharLMNet
 from .transformer import MAX_POSITIONS, IncrementalDecoder
 
 ATTENTION_CELLS = 1 << 23     # scoring: streams per pass are capped so (m, heads, block, block) stays ~32 MB
@@ -97,35 +98,14 @@ class TransformerLMNet(CharLMNet):
 
     # -- computation ---------------------------------------------------------------------------------
 
-    def forward(self, ids, state=None, mask=None, rng=None):
-        """ids (T_x, m) ints, T_x <= block_size -> logits (n_vocab, T_x*m), cache, new_state ([]).
-
-        Column t*m + i of the logits predicts the character after ids[t, i] from ids[:t+1, i].
-        ``state`` must be empty (a window is a block; contexts are ``nll``'s). ``mask`` (T_x, m) 0/1,
-        ones then zeros per column: the steps after a stream's end (their outputs are 0 and their
-        loss weight is 0). ``rng`` given: dropout is active (training).
-        """
+    def _encode(self, x, lengths, state, rng):
+        """x (T_x, embed, m) -> (a (T_x, hidden, m), the encoder's cache, []): ``forward`` (inherited) reads
+        a window as one block, so logits column t*m + i predicts from ids[:t+1, i] only, T_x <= block_size.
+        ``state`` must be empty: contexts are ``nll``'s and the sampler's."""
         if state:
             raise ValueError("a transformer's training window is one block: it takes no state")
-        ids = np.asarray(ids, dtype=np.intp)
-        if ids.ndim != 2:
-            raise ValueError(f"ids must be (T_x, m), got shape {ids.shape}")
-        T, m = ids.shape
-        lengths = np.full(m, T) if mask is None else np.count_nonzero(np.asarray(mask), axis=0)
-        x, c_emb = self.embedding.forward(ids)
-        a, c_enc = self.encoder.forward(x, lengths, rng)
-        H = a.transpose(1, 0, 2).reshape(self.hidden, T * m)          # (d, T*m), column t*m + i
-        logits, c_out = self.readout.forward(H)
-        return logits, LMCache(c_emb, c_enc, c_out, T, m), []
-
-    def backward(self, dlogits, cache):
-        """dlogits (n_vocab, T_x*m) -> grads keyed like params."""
-        dH, grads = self.readout.backward(dlogits, cache.readout)
-        da = np.ascontiguousarray(dH.reshape(self.hidden, cache.T, cache.m).transpose(1, 0, 2))
-        dx, g = self.encoder.backward(da, cache.rnn)
-        grads.update(g)
-        grads.update(self.embedding.backward(dx, cache.embed)[1])
-        return grads
+        a, cache = self.encoder.forward(x, lengths, rng)
+        return a, cache, []
 
     def nll(self, ids, targets, state=None, mask=None, window=None):
         """Per-step negative log-likelihood (nats, float64) of ``targets`` (T_x, m) given ``ids`` (T_x, m)

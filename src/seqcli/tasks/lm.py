@@ -141,7 +141,7 @@ def configs(params):
     if params.get("bidirectional"):
         raise SeqcliError("a language model reads left to right: --bidirectional does not apply")
     if params.get("cell") not in (None,) + MODELS:
-        raise SeqcliError(f"--task lm needs a model that reads in order (rnn, gru, lstm or transformer), "
+        raise SeqcliError(f"--task lm needs a recurrent model or a transformer (rnn, gru, lstm, transformer), "
                           f"not {params['cell']!r}")
     cls = config_class(params.get("cell"))
     model_values, train_values = split_params(params, cls, TrainConfig)
