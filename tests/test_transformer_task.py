@@ -39,7 +39,7 @@ def fitted(small_csv, tmp_path_factory):
 # ------------------------------------------------------------------------------- configuration
 
 def test_the_configs_check_what_a_transformer_cannot_be():
-    assert TransformerSeqConfig().cell == "transformer" and TransformerLMConfig().window == 128
+    assert TransformerSeqConfig().cell == "transformer" and TransformerLMConfig().window == 64
     with pytest.raises(ConfigError, match="multiple of heads"):
         TransformerSeqConfig(hidden=10, heads=4)
     with pytest.raises(ConfigError, match="bidirectional does not apply"):

@@ -98,9 +98,9 @@ class SeqClassifier(_TextClassifier):
 class TransformerClassifier(_TextClassifier):
     """Embedding + positions -> Transformer encoder (pre-norm blocks) -> pooling -> dense -> softmax."""
 
-    def __init__(self, cell="transformer", embed=None, hidden=128, layers=1, bidirectional=False, pool="mean",
-                 dropout=0.1, min_count=2, max_vocab=50000, max_len=256, lowercase=True, heads=4, ff=None,
-                 positions="sinusoidal", activation="gelu", epochs=None, batch_size=None, lr=None, optimizer=None,
+    def __init__(self, cell="transformer", embed=None, hidden=64, layers=1, bidirectional=False, pool="mean",
+                 dropout=0.3, min_count=2, max_vocab=50000, max_len=256, lowercase=True, heads=2, ff=None,
+                 positions="sinusoidal", activation="relu", epochs=None, batch_size=None, lr=None, optimizer=None,
                  clip=5.0, weight_decay=None, patience=3, val_split=0.1, seed=0, class_weight=None, max_steps=None,
                  max_time=None, warmup=None):
         self.cell, self.embed, self.hidden, self.layers = cell, embed, hidden, layers
