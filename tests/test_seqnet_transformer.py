@@ -8,18 +8,7 @@ from gradcheck import numeric_grad, rel_error
 from seqcli.nn import encoders
 from seqcli.nn.layers import Pool
 from seqcli.nn.seqnet import SeqNet
-from test_seqnet import assert_rows_alone
-
-V, C = 7, 3
-
-
-def batch(lengths, T=None, seed=0):
-    rng = np.random.default_rng(seed)
-    lengths = np.asarray(lengths)
-    T = int(lengths.max(initial=0)) if T is None else T
-    ids = rng.integers(1, V, (T, len(lengths)))
-    ids[np.arange(T)[:, None] >= lengths[None, :]] = 0
-    return ids, lengths
+from test_seqnet import C, V, assert_gradients, assert_rows_alone, batch
 
 
 def tiny(pool="mean", layers=2, dropout=0.0, embed=5, positions="sinusoidal", dtype=np.float64):
@@ -35,20 +24,8 @@ def tiny(pool="mean", layers=2, dropout=0.0, embed=5, positions="sinusoidal", dt
 @pytest.mark.parametrize("positions,embed", [("sinusoidal", 5), ("learned", 4)])
 def test_gradients_of_every_parameter(pool, positions, embed):
     net = tiny(pool, dropout=0.2 if pool == "mean" else 0.0, embed=embed, positions=positions)
-    ids, lengths = batch([4, 2, 0, 1], T=4)
-    y, w = np.array([0, 2, 1, 1]), np.array([1.0, 2.0, 0.5, 1.0])
-
-    def f():
-        return net.loss(ids, lengths, y, w, rng=np.random.default_rng(3))[0]
-
-    _, grads = net.loss(ids, lengths, y, w, rng=np.random.default_rng(3))
-    assert grads.keys() == net.params.keys()
-    assert ("enc.in.W" in grads) == (embed != 4)          # an input projection only when widths differ
-    for k, p in net.params.items():
-        assert grads[k].shape == p.shape and grads[k].dtype == p.dtype, k
-        if k == "embed.E":
-            np.testing.assert_array_equal(grads[k][:, 0], 0.0)   # padding never gets a gradient
-        assert rel_error(numeric_grad(f, p, h=1e-5), grads[k]) < 1e-6, k
+    assert ("enc.in.W" in net.params) == (embed != 4)          # an input projection only when widths differ
+    assert_gradients(net)
 
 
 @pytest.mark.parametrize("pool", ["last", "mean", "max", "first"])
