@@ -242,7 +242,7 @@ def test_json_document_schema(reviews):
     assert set(doc["probes"][0]["predictions"]["rnn:hidden=8,embed=8"]) == {"label", "probability", "probs"}
     assert list(doc["gradients"]) == ["rnn:hidden=8,embed=8"]  # recurrent models only
     g = doc["gradients"]["rnn:hidden=8,embed=8"]
-    assert set(g) == {"distance", "mean_norm", "rows", "per_step_factor"}
+    assert set(g) == {"distance", "mean_norm", "rows", "per_step_factor", "mean_relative", "relative_per_step_factor"}
     assert g["distance"] == list(range(len(g["distance"]))) and len(g["distance"]) >= 5
     assert all(v > 0 for v in g["mean_norm"]) and all(r >= trials.GRADIENT_MIN_ROWS for r in g["rows"])
 
@@ -325,6 +325,8 @@ def test_gradient_profile_counts_rows_by_distance():
     summary = report.summarize_gradients([prof, prof], min_rows=25)
     assert summary["distance"] == [0, 1] and summary["rows"] == [40, 30]
     assert summary["mean_norm"][0] == pytest.approx(prof["sum"][0] / 20)
+    assert summary["mean_relative"][0] == pytest.approx(prof["rel_sum"][0] / 20)
+    assert sum(prof["rel_sum"]) == pytest.approx(sum(prof["count"]))   # each row's shares average to 1
 
 
 def test_gradient_plot_draws_every_model():

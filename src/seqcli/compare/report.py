@@ -124,20 +124,26 @@ def without_timings(doc):
 
 
 def summarize_gradients(profiles, min_rows=GRADIENT_MIN_ROWS):
-    """Mean norm by distance from several folds' profiles, and the fitted decay per step."""
+    """Mean norm by distance from several folds' profiles, the mean relative to each row's own mean,
+    and the fitted decay per step of each."""
     size = max((len(p["sum"]) for p in profiles), default=0)
-    sums, counts = np.zeros(size), np.zeros(size, dtype=np.int64)
+    sums, counts, rel = np.zeros(size), np.zeros(size, dtype=np.int64), np.zeros(size)
     for p in profiles:
         sums[: len(p["sum"])] += p["sum"]
         counts[: len(p["count"])] += p["count"]
+        rel[: len(p["rel_sum"])] += p["rel_sum"]
     keep = np.flatnonzero(counts >= min_rows)
     if len(keep):
         keep = keep[: np.argmax(np.diff(np.r_[keep, keep[-1] + 2]) > 1) + 1]  # contiguous from 0
-    mean = sums[keep] / counts[keep]
-    factor = None
-    pos = mean > 0
-    if pos.sum() >= 2:
-        slope = np.polyfit(keep[pos], np.log(mean[pos]), 1)[0]
-        factor = float(np.exp(slope))
+    mean, mean_rel = sums[keep] / counts[keep], rel[keep] / counts[keep]
     return {"distance": keep.tolist(), "mean_norm": [float(v) for v in mean], "rows": counts[keep].tolist(),
-            "per_step_factor": factor}
+            "per_step_factor": _decay(keep, mean), "mean_relative": [float(v) for v in mean_rel],
+            "relative_per_step_factor": _decay(keep, mean_rel)}
+
+
+def _decay(distance, values):
+    """The factor per step back of an exponential fitted to ``values`` (None with fewer than 2 positive)."""
+    pos = values > 0
+    if pos.sum() < 2:
+        return None
+    return float(np.exp(np.polyfit(distance[pos], np.log(values[pos]), 1)[0]))

@@ -134,10 +134,13 @@ def input_gradients(net, ids, lengths, y):
 
 
 def gradient_profile(model, texts, labels, max_rows=GRADIENT_ROWS, batch_size=64):
-    """Sum and count of ‖∂loss/∂x⟨t⟩‖ by distance from each row's last token (distance 0 = last).
+    """Sum and count of ‖∂loss/∂x⟨t⟩‖ by distance from each row's last token (distance 0 = last), and
+    the sum of the same norms relative to their row's mean over its tokens ("rel_sum"): the shape of
+    the gradient along each text, which long and short rows share (a mean over rows mixes lengths,
+    and how a model spreads its gradient over a longer row scales every position of it).
 
     Measured on the first ``max_rows`` of ``texts`` whose label the model knows.
-    Returns {"sum": [...], "count": [...]} indexed by distance.
+    Returns {"sum": [...], "count": [...], "rel_sum": [...]} indexed by distance.
     """
     from seqcli.text import pad_batch
 
@@ -145,7 +148,7 @@ def gradient_profile(model, texts, labels, max_rows=GRADIENT_ROWS, batch_size=64
     rows = [(ids, index[y]) for ids, y in zip(model.encode(texts), labels) if y in index and len(ids)]
     rows = rows[:max_rows]
     max_len = max((len(ids) for ids, _ in rows), default=0)
-    sums, counts = np.zeros(max_len), np.zeros(max_len, dtype=np.int64)
+    sums, counts, rel_sums = np.zeros(max_len), np.zeros(max_len, dtype=np.int64), np.zeros(max_len)
     order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
     for start in range(0, len(order), batch_size):
         chunk = [rows[i] for i in order[start: start + batch_size]]
@@ -156,7 +159,10 @@ def gradient_profile(model, texts, labels, max_rows=GRADIENT_ROWS, batch_size=64
         real = dist >= 0
         np.add.at(sums, dist[real], norms[real])
         np.add.at(counts, dist[real], 1)
-    return {"sum": sums.tolist(), "count": counts.tolist()}
+        row_mean = (norms * real).sum(axis=0) / lengths
+        rel = norms / np.where(row_mean > 0, row_mean, 1.0)
+        np.add.at(rel_sums, dist[real], rel[real])
+    return {"sum": sums.tolist(), "count": counts.tolist(), "rel_sum": rel_sums.tolist()}
 
 
 # ------------------------------------------------------------------------------------ fan-out

@@ -237,13 +237,14 @@ def probes_table(doc):
     return table
 
 
-def gradient_plot(gradients, width=64, height=12):
-    """Lines of a text plot: mean ‖∂loss/∂x⟨t⟩‖ (log scale) against distance from the last step.
+def gradient_plot(gradients, width=64, height=12, key="mean_norm"):
+    """Lines of a text plot: mean ‖∂loss/∂x⟨t⟩‖ (log scale; ``key`` "mean_relative": relative to each
+    text's mean) against distance from the last step.
 
-    gradients: {model name: {"distance": [...], "mean_norm": [...]}}. Returns (lines, legend), where
+    gradients: {model name: {"distance": [...], key: [...]}}. Returns (lines, legend), where
     legend is [(marker, name)]. Distances beyond ``width`` columns are binned (geometric mean).
     """
-    series = {n: g for n, g in gradients.items() if g["distance"] and any(v > 0 for v in g["mean_norm"])}
+    series = {n: g for n, g in gradients.items() if g["distance"] and any(v > 0 for v in g[key])}
     if not series:
         return [], []
     max_d = max(g["distance"][-1] for g in series.values())
@@ -252,7 +253,7 @@ def gradient_plot(gradients, width=64, height=12):
     binned = {}
     for name, g in series.items():
         acc = {}
-        for d, v in zip(g["distance"], g["mean_norm"]):
+        for d, v in zip(g["distance"], g[key]):
             if v > 0:
                 acc.setdefault(int(d / per_col), []).append(math.log10(v))
         binned[name] = {c: sum(vs) / len(vs) for c, vs in acc.items()}
@@ -284,12 +285,13 @@ def print_gradients(console, doc, colour):
     from rich.text import Text
 
     gradients = doc.get("gradients") or {}
-    console.print("vanishing gradients: mean ‖∂loss/∂x⟨t⟩‖ of the embedded input t steps before the "
-                  "last token (log scale), test rows of every fold", markup=False)
+    console.print("how the gradient reaches each token: ‖∂loss/∂x⟨t⟩‖ of the embedded input t steps before "
+                  "the last token, relative to its text's mean over tokens (log scale), test rows of every fold",
+                  markup=False)
     if not gradients:
         console.print("  (no sequence model in --models: nothing to measure)", markup=False)
         return
-    lines, legend = gradient_plot(gradients)
+    lines, legend = gradient_plot(gradients, key="mean_relative")
     colour_of = {mark: COLOURS[i % len(COLOURS)] for i, (mark, _) in enumerate(legend)}
     for line in lines:
         text = Text(line)
@@ -300,11 +302,14 @@ def print_gradients(console, doc, colour):
         console.print(text)
     for mark, name in legend:
         g = gradients[name]
-        factor = g.get("per_step_factor")
+        factor, raw = g.get("relative_per_step_factor"), g.get("per_step_factor")
         far = g["distance"][-1]
-        ratio = g["mean_norm"][-1] / g["mean_norm"][0] if g["mean_norm"][0] > 0 else float("nan")
+        rel = g["mean_relative"]
+        ratio = rel[-1] / rel[0] if rel[0] > 0 else float("nan")
         desc = f"  {mark} {name}: ×{factor:.3f} per step back (fitted); " if factor else f"  {mark} {name}: "
-        desc += f"at {far} steps back {ratio:.2g} of the last step's norm"
+        desc += f"at {far} steps back {ratio:.2g} of the last step's share"
+        if raw:
+            desc += f" (unscaled norms: ×{raw:.3f} per step)"
         console.print(Text(desc, style=colour_of[mark] if colour else ""))
 
 
