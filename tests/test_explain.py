@@ -80,6 +80,11 @@ def render(model, texts, colour, width=80, **kw):
     return c.export_text(styles=False, clear=False), c.export_text(styles=True)
 
 
+def r6(a):
+    """An array as --json writes it: float64 rounded to 6 decimals."""
+    return np.round(np.asarray(a, dtype=np.float64), 6)
+
+
 def as_json(model, texts, **kw):
     buf = io.StringIO()
     run_explain(model, texts, as_json=True, file=buf, **kw)
@@ -112,12 +117,12 @@ def test_json_arrays_are_the_forward_pass_values(models, name):
     expected = {k[len("enc."):]: v for k, v in st.items() if k.startswith("enc.")}
     assert set(rec["gates"]) == set(expected)          # every layer, direction and field
     for key, arr in expected.items():
-        got = np.array(rec["gates"][key]["values"], dtype=arr.dtype)
+        got = np.array(rec["gates"][key]["values"])
         assert got.shape == (model.net.hidden, T)
-        assert np.array_equal(got, arr[:, :, 0].T), key   # bit for bit
+        assert np.array_equal(got, r6(arr[:, :, 0].T)), key   # the very arrays, rounded as all JSON
         assert rec["gates"][key]["units"] == list(range(model.net.hidden))
     for i, c in enumerate(model.classes):
-        assert np.array_equal(np.array(rec["prefix_proba"][c], np.float32), st["proba"][i, :, 0])
+        assert np.array_equal(np.array(rec["prefix_proba"][c]), r6(st["proba"][i, :, 0]))
     probs = model.predict_proba([SENTENCE])[0]
     assert [rec["probs"][c] for c in model.classes] == pytest.approx(probs.tolist(), abs=1e-6)
     assert rec["label"] == model.classes[int(np.argmax(probs))]
@@ -131,7 +136,7 @@ def test_json_equals_the_cell_cache_of_a_direct_forward_call(models):
     rec = as_json(model, [SENTENCE])[0]
     for field in ("gu", "gf", "go", "cc", "c", "a"):
         direct = getattr(layer_cache, field)[:, :, 0].T
-        assert np.array_equal(np.array(rec["gates"][f"l0.fw.{field}"]["values"], np.float32), direct)
+        assert np.array_equal(np.array(rec["gates"][f"l0.fw.{field}"]["values"]), r6(direct))
 
 
 def test_layer_option_restricts_json_and_picks_the_displayed_layer(models):
@@ -222,7 +227,7 @@ def test_units_by_list(models):
     st, _ = states_of(model, SENTENCE)
     for key, g in rec["gates"].items():
         assert g["units"] == [3, 1]
-        assert np.array_equal(np.array(g["values"], np.float32), st["enc." + key][:, [3, 1], 0].T)
+        assert np.array_equal(np.array(g["values"]), r6(st["enc." + key][:, [3, 1], 0].T))
     for bad in ("6", "x", "-1", "top:0", ","):
         with pytest.raises(SeqcliError) as err:
             run_explain(model, [SENTENCE], units=bad, as_json=True, file=io.StringIO())
@@ -238,7 +243,7 @@ def test_units_top_k_are_the_most_varying_over_the_real_steps(models):
         values = st["enc." + key][:, :, 0]                      # (T, n_a)
         expected = list(np.argsort(-values.var(axis=0), kind="stable")[:2])
         assert g["units"] == expected, key
-        assert np.array_equal(np.array(g["values"], np.float32), values[:, expected].T)
+        assert np.array_equal(np.array(g["values"]), r6(values[:, expected].T))
     plain, _ = render(model, [SENTENCE], False, units="top:2")
     assert len([r for r in plain.splitlines() if "│ Γf " in r]) == 2
     assert "top 2 varying units of each field" in plain
@@ -351,8 +356,7 @@ def test_lm_characters_coloured_by_one_unit_and_saturation_per_layer(lm):
     for i in range(2):
         st = cells.states("lstm", cache.rnn.caches[i])
         for f in ("gu", "gf", "go", "cc", "c", "a"):
-            assert np.array_equal(np.array(rec["gates"][f"l{i}.fw.{f}"]["values"], np.float32),
-                                  st[f][1:, :, 0].T)
+            assert np.array_equal(np.array(rec["gates"][f"l{i}.fw.{f}"]["values"]), r6(st[f][1:, :, 0].T))
     assert rec["tokens"] == list("the cat ate") and rec["skipped"] == ["!"]
     assert all(0 < p < 1 for p in rec["char_proba"])
     plain, _ = render(lm, [text], False)

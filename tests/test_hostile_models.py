@@ -310,7 +310,7 @@ def test_pickle_payload_is_real_and_a_real_process_does_not_run_it(files, folder
     ("vectorizer", "lm", ["vectorizer", "language model"]),
     ("checkpoint", "bow", ["training checkpoint", "classifier"]),
     ("checkpoint", "lm", ["training checkpoint", "language model"]),
-    ("vectorizer", "seq", ["vectorizer", "recurrent classifier"]),
+    ("vectorizer", "seq", ["vectorizer", "a character language model or a classifier is needed"]),
 ])
 def test_the_wrong_kind_of_file_says_both_kinds(files, given, consumer, words):
     assert_error(*consume(consumer, files[given], files), mentions=[files[given].name, *words])

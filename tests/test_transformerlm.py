@@ -146,7 +146,7 @@ def test_train_save_load_predict_and_generate(tmp_path):
     assert len(lines) == 2
     text = "".join(model.sample("the quick ", 60, argmax=True))
     assert text.startswith("brown fox")
-    gen = api.Generation(model, prime="the ", length=30, seed=1)
+    gen = api.generation(model, prime="the ", length=30, seed=1)
     assert "".join(gen).startswith("the ") and gen.generated == 30
 
 

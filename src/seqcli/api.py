@@ -112,6 +112,13 @@ def _display(source):
     return "<stdin>" if source in (None, "-") else str(source)
 
 
+def check_output(path, inputs=(), force=False, what="model", option="-o"):
+    """Fail before any work when ``path`` cannot take a seqcli file (see persist.check_output)."""
+    from seqcli import persist
+
+    persist.check_output(path, inputs, force, what, option)
+
+
 # --------------------------------------------------------------------------------------- predict
 
 def load_model(path, kinds=None):
@@ -121,12 +128,15 @@ def load_model(path, kinds=None):
     return models.load(path, kinds)
 
 
-def input_batches(source, text_col=None, notify=_quiet):
+def input_batches(source, text_col=None, notify=_quiet, errors="replace"):
     """Batches (lists) of texts to predict: the lines of a text file or stdin, streamed as they come
-    (one text per line, empty lines included), or the text column of a .csv/.tsv file."""
-    from seqcli import data, stream
+    (one text per line, empty lines included), or the text column of a .csv/.tsv file.
 
-    if source.lower().endswith((".csv", ".tsv", ".tab")):
+    errors: what a line that is not clean text gets (stream.ERRORS): "replace" (U+FFFD), "skip" (an
+    empty line) or "strict" (an error); the count is said once through ``notify`` at the end."""
+    from seqcli import data
+
+    if is_table(source):
         table = data.read_table(source, text_col, None, need_labels=False)
         if table.skipped:
             notify(table.skipped_summary())
@@ -134,7 +144,23 @@ def input_batches(source, text_col=None, notify=_quiet):
     if text_col is not None:
         raise SeqcliError("--text-col only applies to a .csv/.tsv INPUT (plain text is one text per line)",
                           exit_code=2)
-    return stream.line_batches(stream.open_source(source), _display(source))
+    return _lines(source, notify, errors)
+
+
+def _lines(source, notify, errors, max_batch=512):
+    """Batches of the lines of a text file or stdin (see input_batches); the input is opened at once,
+    so a missing file fails here, not at the first batch."""
+    from seqcli import stream
+
+    bad = None if errors == "strict" else stream.BadLines(errors)
+    batches = stream.line_batches(stream.open_source(source), _display(source), max_batch, bad=bad)
+
+    def lines():
+        yield from batches
+        if bad is not None and bad.summary(_display(source)):
+            notify(bad.summary(_display(source)))
+
+    return lines()
 
 
 def predict_lines(model, batches, as_json=False, with_proba=False):
@@ -177,69 +203,12 @@ def score_lines(lm, batches, as_json=False, notify=_quiet):
 
 # -------------------------------------------------------------------------------------- generate
 
-class Generation:
-    """Samples from a character language model, character by character (``for piece in gen``).
+def generation(lm, prime="", length=500, temperature=1.0, top_k=None, greedy=False, seed=0, until=None, count=1,
+               echo=True, keep_first=0):
+    """Samples from a character language model, piece by piece (see generation.Generation)."""
+    from seqcli.generation import Generation
 
-    Iterating yields strings: each sample's prime (when ``echo``), then its characters one at a time,
-    then a newline when the sample does not end with one. Afterwards ``generated``, ``checked`` and
-    ``novel`` hold the counts of the memorisation check (8-character substrings not in the training
-    text) and ``first`` the first sample's text (for --explain).
-    """
-
-    NOVELTY_CHUNK = 1 << 16   # characters per novelty check (keeps memory flat for any length)
-
-    def __init__(self, lm, prime="", length=500, temperature=1.0, top_k=None, greedy=False, seed=0,
-                 until=None, count=1, echo=True, keep_first=0):
-        self.lm, self.prime, self.length, self.temperature = lm, prime, length, temperature
-        self.top_k, self.greedy, self.seed, self.until = top_k, greedy, seed, until
-        self.count, self.echo, self.keep_first = count, echo, keep_first
-        self.generated = self.checked = self.novel = 0
-        self.first = ""
-
-    def __iter__(self):
-        from seqcli.threads import blas_threads
-
-        rng = np.random.default_rng(self.seed)
-        with blas_threads(1):   # one small product per character: more threads only add waiting
-            for i in range(self.count):
-                yield from self._one(rng, keep=i == 0)
-
-    def _one(self, rng, keep):
-        lm = self.lm
-        if self.echo and self.prime:
-            yield self.prime
-        last, context, chunk, kept = self.prime[-1:] if self.echo else "", self.prime, [], []
-        for ch in lm.sample(self.prime, self.length, self.temperature, self.top_k, self.greedy, rng, self.until):
-            yield ch
-            chunk.append(ch)
-            if keep and len(kept) < self.keep_first:
-                kept.append(ch)
-            last = ch
-            if len(chunk) >= self.NOVELTY_CHUNK:
-                context = self._check("".join(chunk), context)
-                chunk = []
-        if chunk:
-            self._check("".join(chunk), context)
-        if keep:
-            self.first = "".join(kept)
-        if last and last != "\n":
-            yield "\n"
-
-    def _check(self, text, context):
-        c, n = self.lm.novelty(text, context)
-        self.checked, self.novel, self.generated = self.checked + c, self.novel + n, self.generated + len(text)
-        return text[-8:]
-
-    def note(self):
-        """'500 characters (seed 7); novel 8-grams: 96.2% (481 of 500 not in the training text)'."""
-        samples = f" in {self.count} samples" if self.count > 1 else ""
-        how = "argmax" if self.greedy else f"seed {self.seed}"
-        head = f"{self.generated:,} characters{samples} ({how})"
-        if self.checked == 0:
-            return f"{head}; too short for the novelty check (it compares 8-character substrings)"
-        sampled = f", estimated from a 1/{2 ** self.lm.keep_bits} sample" if self.lm.keep_bits else ""
-        return (f"{head}; novel 8-grams: {100.0 * self.novel / self.checked:.1f}% "
-                f"({self.novel:,} of {self.checked:,} not in the training text{sampled})")
+    return Generation(lm, prime, length, temperature, top_k, greedy, seed, until, count, echo, keep_first)
 
 
 def read_prime(source):
@@ -295,12 +264,27 @@ def read_probes(path):
 
 # ------------------------------------------------------------------------------------- vectorize
 
-def read_texts(source):
-    """Every line of a text file or stdin, as a list (one document per line)."""
-    from seqcli import stream
+def read_texts(source, notify=_quiet, errors="replace"):
+    """Every line of a text file or stdin, as a list (one document per line; see input_batches)."""
+    return [t for batch in _lines(source, notify, errors, 1 << 30) for t in batch]
 
-    return [t for batch in stream.line_batches(stream.open_source(source), _display(source), 1 << 30)
-            for t in batch]
+
+def read_documents(source, text_col=None, label_col=None, notify=_quiet, errors="replace"):
+    """(texts, labels or None) to vectorize: a .csv/.tsv file's text column (and its label column when
+    one is given or found by name; skipped rows are said through ``notify``), or one text per line."""
+    from seqcli import data
+
+    if is_table(source) or text_col is not None or label_col is not None:
+        table = data.read_table(source, text_col, label_col, need_labels=None)
+        if table.skipped:
+            notify(table.skipped_summary())
+        return table.texts, table.labels
+    return read_texts(source, notify, errors), None
+
+
+def is_table(source):
+    """Whether ``source`` is read as a CSV/TSV table (by its name)."""
+    return str(source).lower().endswith((".csv", ".tsv", ".tab"))
 
 
 def fit_vectorizer(texts, config, source="-"):
@@ -331,16 +315,16 @@ def load_vectorizer(path):
         raise SeqcliError(f"{path}: damaged vectorizer file ({' '.join(str(exc).split())})") from None
 
 
-def write_vectors(vectorizer, texts, fmt, target):
+def write_vectors(vectorizer, texts, fmt, target, labels=None):
     """Write the vectors of ``texts`` in ``fmt`` (jsonl, svmlight, npz) to ``target`` (a text stream,
-    or for npz a binary stream or a path)."""
+    or for npz a binary stream or a path); svmlight lines start with ``labels`` (default 0)."""
     from seqcli import features
 
     rows = vectorizer.transform(texts)
     if fmt == "npz":
         features.write_npz(rows, target)
     elif fmt == "svmlight":
-        features.write_svmlight(rows, target)
+        features.write_svmlight(rows, target, labels)
     else:
         features.write_jsonl(rows, vectorizer.feature_names(), target, integers=vectorizer.config.mode != "tfidf")
 

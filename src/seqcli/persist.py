@@ -126,8 +126,7 @@ def load_model(path, kinds=None):
     header = _parse_header(path, arrays.pop(HEADER_KEY, None))
     kind = header.get("kind")
     if kinds is not None and kind not in kinds:
-        needed = " or ".join(_article(describe_kind(k)) for k in sorted(kinds))
-        raise SeqcliError(f"{path}: is {_article(describe_kind(kind))}, but {needed} is needed here")
+        raise SeqcliError(f"{path}: is {_article(describe_kind(kind))}, but {_needed(kinds)} is needed here")
     for name, arr in arrays.items():
         if arr.dtype.hasobject:
             raise SeqcliError(f"{path}: array {name!r} has object dtype; refused")
@@ -137,6 +136,24 @@ def load_model(path, kinds=None):
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             raise SeqcliError(f"{path}: damaged model file (array {name!r} holds NaN or infinite values)")
     return header, arrays
+
+
+def peek_kind(path):
+    """The kind of the seqcli file at ``path`` (reading only its header), or None when it is not one."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo(HEADER_KEY + ".npy")
+            if info.file_size > _MAX_MEMBER_BYTES:
+                return None
+            with zf.open(info) as member:
+                raw = np.lib.format.read_array(member, allow_pickle=False)
+        header = json.loads(str(raw[()]))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError):
+        return None
+    if not isinstance(header, dict) or header.get("format") != "seqcli":
+        return None
+    kind = header.get("kind")
+    return kind if isinstance(kind, str) else None
 
 
 def _check_sizes(path, infos):
@@ -177,6 +194,15 @@ _KIND_NAMES = {"bow": "bag-of-words classifier", "seq": "recurrent classifier",
                "checkpoint": "training checkpoint"}
 
 
+def _needed(kinds):
+    """'a bag-of-words classifier', 'a classifier', 'a language model or a classifier', ... for messages."""
+    names = sorted({_GROUPS.get(k, describe_kind(k)) if len(kinds) > 1 else describe_kind(k) for k in kinds})
+    return " or ".join(_article(n) for n in names)
+
+
+_GROUPS = {"bow": "classifier", "seq": "classifier"}   # several kinds a message names as one
+
+
 def describe_kind(kind):
     """Human name of a model kind for messages."""
     return _KIND_NAMES.get(kind, f"model of unknown kind {kind!r}")
@@ -194,3 +220,25 @@ def require(path, condition, what):
     """Raise a one-line SeqcliError naming ``path`` unless ``condition`` holds (header/array checks)."""
     if not condition:
         raise SeqcliError(f"{path}: damaged model file ({what})")
+
+
+def check_output(path, inputs=(), force=False, what="model", option="-o"):
+    """Fail before any work when a seqcli file could not be written to ``path``, would replace one of
+    the ``inputs`` (the training data), or would replace a file that is not a seqcli file (an unrelated
+    file of the same name) unless ``force``. A seqcli model there is replaced: that is retraining."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise SeqcliError(f"{path}: is a directory; give a file name for the {what} ({option})")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise SeqcliError(f"{path}: not a regular file; give a file name for the {what} ({option})")
+    for source in inputs:
+        if source not in (None, "-") and os.path.exists(path) and os.path.exists(source) \
+                and os.path.samefile(path, source):
+            raise SeqcliError(f"{path}: is the training data; give another file name for the {what} ({option})")
+    if not os.path.isdir(folder):
+        raise SeqcliError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise SeqcliError(f"{path}: folder {folder} is not writable")
+    if os.path.isfile(path) and not force and os.path.getsize(path) and peek_kind(path) is None:
+        raise SeqcliError(f"{path}: exists and is not a seqcli file; give another name, or --force to "
+                          "replace it")

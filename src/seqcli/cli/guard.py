@@ -41,6 +41,10 @@ def guarded(func):
                 sys.stdout.flush()
             return result
         except SeqcliError as exc:
+            if os.environ.get("SEQCLI_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
             _err(exc.message)
             sys.exit(exc.exit_code)
         except BrokenPipeError:
@@ -98,21 +102,3 @@ def _is_stdout_error(exc):
 def _is_usage_error(exc):
     """typer/click's own exceptions (bad option values): typer prints them and exits 2."""
     return hasattr(exc, "exit_code") and hasattr(exc, "show")
-
-
-def check_output_path(path, inputs=()):
-    """Fail before any work when the model could not be written to ``path`` or would replace
-    one of the ``inputs`` (the training data)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise SeqcliError(f"{path}: is a directory; give a file name for the model (-o)")
-    if os.path.exists(path) and not os.path.isfile(path):
-        raise SeqcliError(f"{path}: not a regular file; give a file name for the model (-o)")
-    for source in inputs:
-        if source not in (None, "-") and os.path.exists(path) and os.path.exists(source) \
-                and os.path.samefile(path, source):
-            raise SeqcliError(f"{path}: is the training data; give another file name for the model (-o)")
-    if not os.path.isdir(folder):
-        raise SeqcliError(f"{path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise SeqcliError(f"{path}: folder {folder} is not writable")

@@ -18,7 +18,7 @@ from seqcli.config import (BowConfig, LMConfig, SeqConfig, TrainConfig, Transfor
 
 def _finite(value):
     if value is not None and not math.isfinite(value):
-        raise typer.BadParameter(f"must be a finite number, not {value}")
+        raise typer.BadParameter("must be a finite number")
     return value
 
 
@@ -32,9 +32,9 @@ def float_range(lo=None, hi=None, lo_open=False, hi_open=False):
             return value
         _finite(value)
         if lo is not None and (value < lo or (lo_open and value == lo)):
-            raise typer.BadParameter(f"must be {'more than' if lo_open else 'at least'} {lo:g}, not {value:g}")
+            raise typer.BadParameter(f"must be {'more than' if lo_open else 'at least'} {lo:g}")
         if hi is not None and (value > hi or (hi_open and value == hi)):
-            raise typer.BadParameter(f"must be {'less than' if hi_open else 'at most'} {hi:g}, not {value:g}")
+            raise typer.BadParameter(f"must be {'less than' if hi_open else 'at most'} {hi:g}")
         return value
     return check
 
@@ -53,6 +53,15 @@ def knob(cls, name, *flags, help, **kwargs):
 def choices(cls, name):
     """The Literal type of field ``name``'s choices (typer lists them in --help and checks them)."""
     return Literal[tuple(bounds(cls, name)[4])]
+
+
+def only_with(flag, given, values):
+    """A usage error when options that only go with ``flag`` are given without it.
+
+    given: whether ``flag`` is on; values: {"--option": value or None/False}."""
+    used = [name for name, value in values.items() if value not in (None, False)]
+    if used and not given:
+        raise typer.BadParameter(f"only goes with {flag}", param_hint=used[0])
 
 
 def parse_duration(text):
@@ -136,3 +145,5 @@ Gate = Annotated[Optional[str], typer.Option("--gate", help="--explain: show onl
 Layer = Annotated[Optional[int], typer.Option("--layer", help="--explain: layer to show, 0-based; negative counts from the top (default: the last).")]
 Head = Annotated[Optional[str], typer.Option("--head", help="--explain: a transformer's attention heads to show, e.g. 0,2 (default: every head; --layer picks the layer).")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")]
+Errors = Annotated[Literal["replace", "skip", "strict"], typer.Option("--errors", help="An input line that is not UTF-8 text (or holds NUL): replace the bad bytes with U+FFFD, skip it (an empty output line), or stop (strict). Counted in one warning at the end.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file even when it is not a seqcli file.")]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from seqcli.cli import options as opt
-from seqcli.cli.guard import check_output_path, guarded
+from seqcli.cli.guard import guarded
 from seqcli.config import BowConfig
 
 TASKS = Literal["classify", "lm"]
@@ -38,6 +38,7 @@ def train(
     max_steps: opt.MaxSteps = None,
     max_time: opt.MaxTime = None,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a halted run from its .ckpt.npz file.")] = None,
+    force: opt.Force = False,
     # bag-of-words
     ngrams: opt.Ngrams = None,
     analyzer: opt.Analyzer = "word",
@@ -66,7 +67,7 @@ def train(
     """Fit a model on DATA and write it to --output (best validation checkpoint, written atomically)."""
     from seqcli import api, ui
 
-    check_output_path(output, [data])
+    api.check_output(output, [data], force)
     if resume is not None:
         given = {"--model": model, "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
                  "--hidden": hidden, "--embed": embed, "--dropout": dropout, "--seq-len": seq_len,
@@ -90,7 +91,8 @@ def train(
         sys.exit(130)
 
 
-NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "val", "resume", "as_json", "quiet", "ctx")
+NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "val", "resume", "as_json", "quiet", "ctx",
+              "force")
 
 
 def _given(ctx, values):

@@ -14,7 +14,8 @@ from seqcli.errors import SeqcliError
 
 @guarded
 def vectorize(
-    input: Annotated[str, typer.Argument(help="Text file, one document per line; - for stdin.")] = "-",
+    ctx: typer.Context,
+    input: Annotated[str, typer.Argument(help="Text file (one document per line), or a CSV/TSV whose text column is read; - for stdin.")] = "-",
     fit: Annotated[Optional[str], typer.Option("--fit", help="Fit the vocabulary on this corpus instead of INPUT.")] = None,
     save: Annotated[Optional[str], typer.Option("--save", help="Save the fitted vectorizer to this file.")] = None,
     load: Annotated[Optional[str], typer.Option("--load", help="Use a vectorizer saved with --save.")] = None,
@@ -29,15 +30,24 @@ def vectorize(
     vocab: Annotated[bool, typer.Option("--vocab", help="Print the vocabulary with document frequencies instead of vectors.")] = False,
     stats: Annotated[bool, typer.Option("--stats", help="Print the number of distinct n-grams per order instead of vectors.")] = False,
     as_json: opt.JsonOut = False,
+    errors: opt.Errors = "replace",
+    force: opt.Force = False,
+    text_col: opt.TextCol = None,
+    label_col: Annotated[Optional[str], typer.Option("--label-col", help="A table's label column (default: found by name); its labels start the svmlight lines.")] = None,
 ):
     """Turn text into bag-of-words / n-gram / tf-idf / hashed vectors, one per input line."""
-    from seqcli import api
+    from seqcli import api, ui
 
-    texts = api.read_texts(input)
+    if save:
+        api.check_output(save, [input, fit], force, what="vectorizer", option="--save")
+    texts, labels = api.read_documents(input, text_col, label_col, ui.note, errors)
     if load:
-        if fit or ngrams or hash_bits or min_df != 1 or max_features or mode != "counts" or analyzer != "word":
-            raise typer.BadParameter("--load uses the saved vectorizer's settings; drop --fit/--mode/--ngrams/...",
-                                     param_hint="--load")
+        settings = ("fit", "mode", "ngrams", "analyzer", "hash_bits", "min_df", "max_features")
+        given = [f"--{name.replace('_', '-')}" for name in settings
+                 if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"]
+        if given:
+            raise typer.BadParameter("does not go with --load: the saved vectorizer's settings are used",
+                                     param_hint=given[0])
         vec = api.load_vectorizer(load)
     else:
         lo, hi = ngrams or (1, 1)
@@ -46,7 +56,8 @@ def vectorize(
                                      param_hint="--hash-bits")
         cfg = VectorizerConfig(analyzer=analyzer, ngram_min=lo, ngram_max=hi, mode=mode, min_df=min_df,
                                max_features=max_features, hash_bits=hash_bits)
-        vec = api.fit_vectorizer(api.read_texts(fit) if fit else texts, cfg, fit or input)
+        corpus = api.read_documents(fit, text_col, None, ui.note, errors)[0] if fit else texts
+        vec = api.fit_vectorizer(corpus, cfg, fit or input)
     if save:
         api.save_vectorizer(save, vec)
         print(f"seqcli: saved vectorizer to {save} ({vec.n_features_} features)", file=sys.stderr)
@@ -78,4 +89,4 @@ def vectorize(
             raise SeqcliError("--format npz is binary: give --output FILE or redirect stdout")
         api.write_vectors(vec, texts, fmt, output if output else sys.stdout.buffer)
         return
-    emit(lambda target: api.write_vectors(vec, texts, fmt, target))
+    emit(lambda target: api.write_vectors(vec, texts, fmt, target, labels))

@@ -49,14 +49,15 @@ def read_table(
     source: str,
     text_col: str | None = None,
     label_col: str | None = None,
-    need_labels: bool = True,
+    need_labels: bool | None = True,
 ) -> Table:
     """Read a CSV / TSV file with a header row into a ``Table`` (rules: the module docstring).
 
     ``text_col`` / ``label_col`` pick a column by name (case-insensitive) or by 0-based index
     (a string of digits); by default the columns are found by their common names. With
     ``need_labels=False`` no label column is looked for (``label_col`` is ignored), a file with a
-    single column uses it as the text, and ``Table.labels`` is None.
+    single column uses it as the text, and ``Table.labels`` is None; with ``need_labels=None`` the
+    labels are read when a label column is given or found by name (``vectorize`` of a table).
     """
     name = display_name(source)
     if csv.field_size_limit() < _FIELD_LIMIT:
@@ -78,7 +79,7 @@ def read_table_stream(
     name: str,
     text_col: str | None,
     label_col: str | None,
-    need_labels: bool,
+    need_labels: bool | None,
 ) -> Table:
     """``read_table`` on an open binary stream (stdin, a pipe read once, bytes in memory)."""
     lines = split_lines(_decode(stream, name))
@@ -111,7 +112,7 @@ def read_table_stream(
     ti, li = _columns(header, text_col, label_col, need_labels, name, delimiter)
 
     texts: list[str] = []
-    labels: list[str] | None = [] if need_labels else None
+    labels: list[str] | None = [] if li is not None else None
     line_numbers: list[int] = []
     skipped: list[tuple[int, str]] = []
     classes: dict[str, str] = {}  # one string object per class, not one per row
@@ -209,7 +210,7 @@ def _columns(
     header: list[str],
     text_col: str | None,
     label_col: str | None,
-    need_labels: bool,
+    need_labels: bool | None,
     name: str,
     delimiter: str,
 ) -> tuple[int, int | None]:
@@ -217,7 +218,10 @@ def _columns(
     listing = _listing(header, delimiter)
     ti = _pick(header, text_col, TEXT_NAMES, "--text-col", name, listing)
     li = None
-    if need_labels:
+    if need_labels is None:  # optional: the label column when one is given or found by name
+        li = _pick(header, label_col, LABEL_NAMES, "--label-col", name, listing)
+        need_labels = li is not None
+    elif need_labels:
         li = _pick(header, label_col, LABEL_NAMES, "--label-col", name, listing)
     if ti is None and not need_labels and len(header) == 1:
         ti = 0  # a one-column file: nothing to choose between

@@ -54,10 +54,10 @@ TOP_BOW = 8  # rows of the top positive / negative feature lists kept in a recor
 
 def usage(message):
     """An option value the user can fix: one line, exit code 2 (a usage error)."""
-    return SeqcliError(message, exit_code=2)
+    return UsageError(message)
 
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 
 # ------------------------------------------------------------------------------ option parsing
 
@@ -284,10 +284,23 @@ def explain_lm(model, text, units=None, gates=None, layer=None):
 
 # ------------------------------------------------------------------------------ JSON
 
+JSON_DIGITS = 6   # as predict --json rounds probabilities
+
+
 def _floats(a):
-    """Nested lists of Python floats equal to the array's values (float32 values are exactly
-    representable as doubles, so nothing is rounded)."""
-    return np.asarray(a, dtype=np.float64).tolist()
+    """Nested lists of Python floats: the array's values rounded to JSON_DIGITS decimals."""
+    return np.round(np.asarray(a, dtype=np.float64), JSON_DIGITS).tolist()
+
+
+def _rounded(value):
+    """A JSON-ready value with every float rounded to JSON_DIGITS decimals."""
+    if isinstance(value, float):
+        return round(value, JSON_DIGITS)
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 def _nan_to_none(values):
@@ -295,7 +308,12 @@ def _nan_to_none(values):
 
 
 def to_json(record):
-    """A JSON-ready dict of a record (what ``--explain --json`` writes, one per input line)."""
+    """A JSON-ready dict of a record (what ``--explain --json`` writes, one per input line); floats are
+    rounded to JSON_DIGITS decimals, as ``predict --json`` rounds them."""
+    return _rounded(_json(record))
+
+
+def _json(record):
     kind = record["kind"]
     if kind == "attention":
         from seqcli.explain.attention import to_json as attention_json

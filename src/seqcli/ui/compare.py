@@ -9,7 +9,7 @@ elsewhere the best values carry a ``*``.
 import math
 import sys
 
-from seqcli.ui.console import stream_is_live
+from seqcli.ui.console import plain_or_live, stream_is_live
 
 MARKERS = "ox+*#@%&"
 COLOURS = ("cyan", "magenta", "yellow", "green", "blue", "red", "bright_white", "bright_cyan")
@@ -20,7 +20,7 @@ def stdout_console():
     from rich.console import Console
 
     live = stream_is_live(sys.stdout)
-    return Console(file=sys.stdout, no_color=not live, highlight=False, soft_wrap=False,
+    return Console(file=plain_or_live(sys.stdout, live), no_color=not live, highlight=False, soft_wrap=False,
                    force_terminal=live if live else None, width=None if live else 200)
 
 
