@@ -6,7 +6,7 @@ The lecture's claim: an LSTM must walk the sequence one step after another, a Tr
 every position at once, in a few large matrix products. Both networks here are SeqNet (the same
 embedding, pooling and readout) with the encoder swapped, sized so the encoders have the same number
 of parameters: an LSTM of 128 units on 128-wide embeddings (4·128·(128+128) + 4·128 weights) against one
-pre-norm Transformer block of width 128 with 4 heads and a 256-wide feed-forward (4·128² + 2·128·256
+pre-norm Transformer block of width 128 with 4 heads and a 256-wide ReLU feed-forward (4·128² + 2·128·256
 weights, plus biases and LayerNorm gains). A step is the forward pass, the loss and the backward pass
 of one batch of B = 32 full-length rows of T tokens (no optimizer update: it is the same for both).
 
@@ -30,7 +30,7 @@ def build(kind, vocab, seed=0):
     if kind == "lstm":
         return SeqNet(vocab, 2, cell="lstm", embed=128, hidden=128, pool="mean", dropout=0.1, seed=seed)
     return SeqNet(vocab, 2, cell="transformer", embed=128, hidden=128, pool="mean", dropout=0.1, seed=seed,
-                  heads=4, ff=256, positions="sinusoidal", max_len=512, activation="gelu")
+                  heads=4, ff=256, positions="sinusoidal", max_len=512, activation="relu")
 
 
 def encoder_params(net):
