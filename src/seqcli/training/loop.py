@@ -163,7 +163,7 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                 report({"event": "batch", "epoch": state.epoch, "batch": state.batch,
                         "batches": len(batches), "loss": loss, "grad_norm": norm, "rows": n_rows,
                         "tokens": n_tokens, "seconds": time.perf_counter() - tick, "step": state.step,
-                        "lr": optimizer.lr})
+                        "lr": getattr(optimizer, "lr", None)})
                 if eval_every and state.step % eval_every == 0 and state.batch < len(batches):
                     stop_early = validate({"epoch": state.epoch + 1, "step": state.step})
                     if stop_early:
