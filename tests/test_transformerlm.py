@@ -2,6 +2,8 @@
 gradients, causality, block scoring with a context, the incremental sampler against the network, the
 model file, training, resuming exactly, predict and generate."""
 
+import json
+
 import numpy as np
 import pytest
 from gradcheck import numeric_grad, rel_error
@@ -148,6 +150,16 @@ def test_train_save_load_predict_and_generate(tmp_path):
     assert text.startswith("brown fox")
     gen = api.generation(model, prime="the ", length=30, seed=1)
     assert "".join(gen).startswith("the ") and gen.generated == 30
+    from conftest import run_seqcli
+
+    out_path = str(out)
+    rc, out, err = run_seqcli(["generate", out_path, "--length", "12", "--seed", "3", "--explain", "--head", "1",
+                               "--no-color"])
+    assert rc == 0 and len(out) >= 12 and "layer 0 · head 1" in err and "head 0" not in err, err
+    rc, out, _ = run_seqcli(["predict", out_path, "--explain", "--json", "--head", "0"], input="the lazy\n")
+    (doc,) = [json.loads(line) for line in out.splitlines()]
+    att = np.array(doc["attention"]["l0"]["h0"])
+    assert doc["tokens"][0] == "\n" and att.shape == (9, 9) and np.allclose(np.triu(att, 1), 0)   # causal
 
 
 def test_options_of_the_other_kind_are_refused(tmp_path):
