@@ -361,7 +361,7 @@ def test_dask_without_the_extra_says_how_to_install_it(monkeypatch):
 @pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
 def test_dask_cluster_gives_the_same_results(reviews, processes):
     distributed = pytest.importorskip("distributed")
-    assert "needs --scheduler" in one_line_error(trials.check_backend, "dask", None)
+    assert trials.check_backend("dask", None) == "dask"      # a local cluster is started for it
     models = ["bow,rnn:hidden=8,embed=8"]
     local = run(reviews, models, folds=2, probes=PAIR)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=processes,
@@ -434,3 +434,12 @@ def test_a_run_cut_short_is_scored_with_its_best_weights(reviews):
     doc = run(reviews, ["bow:max_steps=1"], folds=2)
     assert [f["halted"] for f in doc["models"][0]["folds"]] == ["reached --max-steps 1"] * 2
     assert 0 <= doc["models"][0]["accuracy"]["mean"] <= 1
+
+
+def test_dask_backend_without_a_scheduler_starts_a_local_cluster_and_says_so(reviews):
+    pytest.importorskip("distributed")
+    notes = []
+    doc = run(reviews, ["bow"], folds=2, backend="dask", jobs=1, notify=notes.append)
+    assert doc["run"]["backend"] == "dask"
+    assert any("started a local Dask cluster: 1 worker on 127.0.0.1" in n for n in notes), notes
+    assert report.without_timings(doc) == report.without_timings(run(reviews, ["bow"], folds=2))

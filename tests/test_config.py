@@ -8,8 +8,8 @@ import pytest
 import typer
 
 from seqcli import config
-from seqcli.config import (BowConfig, ConfigError, LMConfig, SeqConfig, TrainConfig, VectorizerConfig,
-                           base_type, bounds, field_type, from_dict)
+from seqcli.config import (BowConfig, ConfigError, LMConfig, SeqConfig, TrainConfig, TransformerSeqConfig,
+                           VectorizerConfig, base_type, bounds, field_type, from_dict)
 
 CONFIGS = (VectorizerConfig, BowConfig, SeqConfig, LMConfig, TrainConfig)
 OPTION_FIELDS = {"weight_decay": "weight_decay"}   # option name -> field, where they differ (--l2)
@@ -81,14 +81,17 @@ def test_every_option_has_the_bounds_of_its_config_field(command, param):
             assert _usage_error(command, option, float(bad)), (option, bad)
 
 
-@pytest.mark.parametrize("estimator,model_cfg", [("BowClassifier", BowConfig), ("SeqClassifier", SeqConfig)])
-def test_estimator_signatures_are_the_config_fields_with_their_defaults(estimator, model_cfg):
+@pytest.mark.parametrize("estimator,configs", [("BowClassifier", (BowConfig, TrainConfig)),
+                                               ("SeqClassifier", (SeqConfig, TrainConfig)),
+                                               ("TransformerClassifier", (TransformerSeqConfig, TrainConfig)),
+                                               ("TextVectorizer", (VectorizerConfig,))])
+def test_estimator_signatures_are_the_config_fields_with_their_defaults(estimator, configs):
     from seqcli import estimators
 
     signature = inspect.signature(getattr(estimators, estimator).__init__)
     params = {k: p.default for k, p in signature.parameters.items() if k != "self"}
     declared = {}
-    for cls in (model_cfg, TrainConfig):
+    for cls in configs:
         declared.update({f.name: f.default for f in fields(cls) if f.default is not MISSING})
     assert params == declared
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from seqcli.errors import SeqcliError
 from seqcli.config import VectorizerConfig
+from seqcli.persist import pack_strings, unpack_strings
 from seqcli.features import (SparseRows, Vectorizer, write_jsonl, write_npz,
                              write_svmlight)
 from seqcli.text import WORD_RE
@@ -294,18 +295,14 @@ def test_state_mismatch_is_a_clear_value_error():
     broken("do not match", idf=np.ones(3))
     broken("'df' should have shape", df=arrays["df"][:-1])
     broken("'df' should have shape", df=arrays["df"].astype(np.float64))
-    broken("'vocab_offsets' should have shape", vocab_offsets=arrays["vocab_offsets"][:-1])
-    broken("start at 0 and increase", vocab_offsets=arrays["vocab_offsets"][::-1].copy())
-    broken("vocab_text length", vocab_text=np.array("short"))
-    offsets = arrays["vocab_offsets"]
-    terms = str(arrays["vocab_text"])
-    first, second = terms[:offsets[1]], terms[offsets[1]:offsets[2]]
-    swapped = second + first + terms[offsets[2]:]
-    swapped_offsets = offsets.copy()
-    swapped_offsets[1] = len(second)
-    broken("unique and sorted", vocab_text=np.array(swapped), vocab_offsets=swapped_offsets)
+    broken("'vocab_lengths' should have shape", vocab_lengths=arrays["vocab_lengths"][:-1])
+    broken("lengths add up", vocab_utf8=arrays["vocab_utf8"][:-3])
+    broken("not valid UTF-8", vocab_utf8=np.full_like(arrays["vocab_utf8"], 0xFF))
+    terms = unpack_strings(arrays["vocab_utf8"], arrays["vocab_lengths"])
+    utf8, lengths = pack_strings([terms[1], terms[0]] + terms[2:])
+    broken("unique and sorted", vocab_utf8=utf8, vocab_lengths=lengths)
     broken("not a vectorizer state", header={**header, "format": "other"})
-    broken("version 2", header={**header, "version": 2})
+    broken("version 3", header={**header, "version": 3})
     broken("unknown config keys", header={**header, "config": {**header["config"], "x": 1}})
     broken("analyzer", header={**header, "config": {**header["config"], "analyzer": "byte"}})
     broken("n_docs", header={**header, "n_docs": -1})
@@ -382,3 +379,22 @@ def test_sparse_rows_from_plain_arrays():
                       np.array([1.0, 2.0], dtype=np.float32), 4)
     assert rows.first_seen is None and rows.shape == (2, 4)
     np.testing.assert_array_equal(rows.to_scipy().toarray(), [[1, 0, 0, 2], [0, 0, 0, 0]])
+
+
+def test_a_vectorizer_file_of_seqcli_0_1_is_still_checked_when_damaged():
+    """0.1 stored the vocabulary as one unicode text plus offsets (state version 1)."""
+    from pathlib import Path
+
+    from seqcli import persist
+
+    header, arrays = persist.load_model(Path(__file__).parent / "fixtures" / "v0.1.0" / "vec.npz")
+    state = header["vectorizer"]
+    assert state["version"] == 1 and len(Vectorizer.from_state(state, arrays).vocabulary_) == 464
+
+    def broken(message, **changes):
+        with pytest.raises(ValueError, match=message):
+            Vectorizer.from_state(state, dict(arrays, **changes))
+
+    broken("'vocab_offsets' should have shape", vocab_offsets=arrays["vocab_offsets"][:-1])
+    broken("start at 0 and increase", vocab_offsets=arrays["vocab_offsets"][::-1].copy())
+    broken("vocab_text length", vocab_text=np.array("short"))

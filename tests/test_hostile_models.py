@@ -386,7 +386,10 @@ def test_weights_of_an_integer_dtype(files, folder, kind, array, dtype):
 
 def test_vocabulary_longer_than_the_embedding(files, folder):
     def grow(a):
-        a["vocab"] = np.concatenate([a["vocab"], np.array([f"extra{i}" for i in range(50)])])
+        from seqcli.persist import pack_strings, unpack_strings
+
+        tokens = unpack_strings(a["vocab_utf8"], a["vocab_lengths"]) + [f"extra{i}" for i in range(50)]
+        a["vocab_utf8"], a["vocab_lengths"] = pack_strings(tokens)
     path = _edit_arrays(files["seq"], folder / "vocab.npz", grow)
     text = " ".join(f"extra{i}" for i in range(50))
     assert_error(*run(["predict", path], input=text + "\n"), mentions=[path.name])

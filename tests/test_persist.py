@@ -327,3 +327,23 @@ def test_unexpected_member_is_refused(tmp_path):
     with pytest.raises(SeqcliError) as info:
         persist.load_model(path)
     assert "extra.npz" in info.value.message
+
+
+def test_strings_are_stored_as_deflated_utf8_and_numbers_as_they_are(tmp_path):
+    import zipfile
+
+    from seqcli.persist import pack_strings, unpack_strings
+
+    words = ["the", "café", "", "naïve ümlaut", "\x00nul", "\udcff lone"]
+    utf8, lengths = pack_strings(words)
+    assert utf8.dtype == np.uint8 and lengths.dtype == np.uint32 and len(utf8) == lengths.sum()
+    assert unpack_strings(utf8, lengths) == words
+    path = tmp_path / "m.npz"
+    persist.save_model(path, "bow", {}, {"vocab_utf8": np.frombuffer(b"ab" * 5000, np.uint8).copy(),
+                                 "W": np.zeros(5000, np.float32)})
+    with zipfile.ZipFile(path) as zf:
+        kinds = {i.filename: i.compress_type for i in zf.infolist()}
+    assert kinds == {"vocab_utf8.npy": zipfile.ZIP_DEFLATED, "W.npy": zipfile.ZIP_STORED,
+                     "__header__.npy": zipfile.ZIP_DEFLATED}
+    with pytest.raises(ValueError, match="add up"):
+        unpack_strings(utf8[:-1], lengths)

@@ -2,9 +2,7 @@
 train / predict / resume from the command line, the estimator, compare's specs and gradient profile,
 and `--explain` (attention per layer and head, the per-prefix probability, --json)."""
 
-import inspect
 import json
-from dataclasses import MISSING, fields
 
 import numpy as np
 import pytest
@@ -64,17 +62,6 @@ def test_the_new_options_have_the_bounds_of_their_fields():
         for choice in bounds(TransformerLMConfig, name)[4]:
             assert "does not apply" in run_inprocess(["train", "no.csv", option, choice])[2]   # taken, then refused
         assert run_inprocess(["train", "no.csv", option, "bogus"])[0] == 2
-
-
-def test_the_estimator_signature_is_the_config_fields_with_their_defaults():
-    from seqcli import estimators
-
-    signature = inspect.signature(estimators.TransformerClassifier.__init__)
-    params = {k: p.default for k, p in signature.parameters.items() if k != "self"}
-    declared = {}
-    for cls in (TransformerSeqConfig, TrainConfig):
-        declared.update({f.name: f.default for f in fields(cls) if f.default is not MISSING})
-    assert params == declared
 
 
 # ------------------------------------------------------------------------------- optimisation

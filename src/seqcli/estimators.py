@@ -10,14 +10,47 @@ class from seqcli.models.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+
+def _texts(X, what="X"):
+    """``X`` as a list of str: a sequence of texts (a 1-D array, a list, a pandas Series)."""
+    if isinstance(X, str):
+        raise ValueError(f"{what} must be a sequence of texts, not a single string")
+    array = np.asarray(X, dtype=object)
+    if array.ndim != 1:
+        raise ValueError(f"{what} must be a 1-D sequence of texts, got an array of shape {array.shape}")
+    return [str(t) for t in array.tolist()]
+
+
+def _labels(y, n):
+    """``y`` as a 1-D array of class labels for ``n`` texts; anything else is a ValueError."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one label per text), got shape {y.shape}")
+    if len(y) != n:
+        raise ValueError(f"X has {n} texts but y has {len(y)} labels")
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(f"Unknown label type: {kind!r}; a classifier needs class labels, not {kind} values")
+    return y
 
 
 class _TextClassifier(ClassifierMixin, BaseEstimator):
-    """Shared fitting logic; subclasses differ only in their parameters and model kind."""
+    """Shared fitting logic; subclasses differ only in their parameters and model kind.
+
+    ``class_weight`` takes None, "balanced" or a dict {class: weight}, as scikit-learn's classifiers do."""
 
     def _model_kind(self):
         raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True       # texts in, as scikit-learn's own text tools
+        tags.input_tags.two_d_array = False
+        return tags
 
     def fit(self, X, y, X_val=None, y_val=None, report=None):
         """Fit on texts ``X`` with labels ``y``; validate on (X_val, y_val) or an internal split
@@ -30,12 +63,19 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):
         from seqcli.training.fit import fit
 
         params = self.get_params()
-        X, y = [str(t) for t in X], np.asarray(y)
+        weights = params.pop("class_weight")
+        if weights is not None and not isinstance(weights, (str, dict)):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict, not {weights!r}")
+        if isinstance(weights, str):
+            params["class_weight"] = weights
+        X = _texts(X)
+        y = _labels(y, len(X))
         if X_val is None:
             _, tcfg = classify.configs(self._model_kind(), params)
             if tcfg.val_split > 0:
                 X, X_val, y, y_val = classify.split_stratified(X, y, tcfg.val_split, tcfg.seed)
-        job, self.classes_ = classify.make_job(self._model_kind(), params, X, y, X_val, y_val)
+        job, self.classes_ = classify.make_job(self._model_kind(), params, X, y, X_val, y_val,
+                                               class_weight=weights if isinstance(weights, dict) else None)
         outcome = fit(job, report=report)
         if outcome.halted == "interrupted":
             raise KeyboardInterrupt
@@ -51,9 +91,11 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities (n_texts, n_classes) in the order of ``classes_``."""
-        return self.model_.predict_proba([str(t) for t in X])
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(_texts(X))
 
     def predict(self, X):
+        check_is_fitted(self, "model_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
@@ -125,3 +167,36 @@ def make_estimator(model, params):
     if cls is SeqClassifier:
         kwargs["cell"] = model
     return cls(**kwargs)
+
+
+class TextVectorizer(TransformerMixin, BaseEstimator):
+    """seqcli's vectorizer as a scikit-learn transformer: texts in, a scipy CSR matrix out, so it can
+    stand in a ``Pipeline`` (the parameters are config.VectorizerConfig's)."""
+
+    def __init__(self, analyzer="word", ngram_min=1, ngram_max=1, mode="counts", sublinear_tf=False, min_df=1,
+                 max_features=None, hash_bits=None, lowercase=True):
+        self.analyzer, self.ngram_min, self.ngram_max, self.mode = analyzer, ngram_min, ngram_max, mode
+        self.sublinear_tf, self.min_df, self.max_features = sublinear_tf, min_df, max_features
+        self.hash_bits, self.lowercase = hash_bits, lowercase
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+    def fit(self, X, y=None):
+        from seqcli.config import VectorizerConfig
+        from seqcli.features import Vectorizer
+
+        self.vectorizer_ = Vectorizer(VectorizerConfig(**self.get_params())).fit(_texts(X))
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "vectorizer_")
+        return self.vectorizer_.transform(_texts(X)).to_scipy()
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "vectorizer_")
+        return np.asarray(list(self.vectorizer_.feature_names()), dtype=object)
+

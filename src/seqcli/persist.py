@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -58,9 +59,10 @@ def save_model(path, kind, header, arrays):
         raise SeqcliError(f"{path}: cannot write there ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            with zipfile.ZipFile(raw, "w", allowZip64=True) as zf:
                 for name in sorted(members):
                     info = zipfile.ZipInfo(name + ".npy", date_time=_FIXED_DATE)
+                    info.compress_type = _compression(members[name])
                     info.external_attr = 0o644 << 16
                     with zf.open(info, "w", force_zip64=True) as member:
                         np.lib.format.write_array(member, np.array(members[name], order="C", copy=None),
@@ -76,6 +78,12 @@ def save_model(path, kind, header, arrays):
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def _compression(arr):
+    """Deflate text (UTF-8 bytes, the JSON header: 2-5x smaller), store numbers as they are (weights do
+    not compress, and a zero-heavy array would deflate a thousandfold and pass for a zip bomb)."""
+    return zipfile.ZIP_DEFLATED if arr.dtype == np.uint8 or arr.dtype.kind == "U" else zipfile.ZIP_STORED
 
 
 def file_mode():
@@ -121,7 +129,7 @@ def load_model(path, kinds=None):
     except ValueError as exc:
         # numpy refuses object arrays without unpickling them, and reports bad .npy headers here
         raise SeqcliError(f"{path}: damaged or unsafe model file ({_one_line(exc)})") from None
-    except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+    except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError, zlib.error) as exc:
         raise SeqcliError(f"{path}: cannot read the model file ({_one_line(exc)})") from None
     header = _parse_header(path, arrays.pop(HEADER_KEY, None))
     kind = header.get("kind")
@@ -136,6 +144,29 @@ def load_model(path, kinds=None):
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             raise SeqcliError(f"{path}: damaged model file (array {name!r} holds NaN or infinite values)")
     return header, arrays
+
+
+def pack_strings(strings):
+    """Strings as a file stores them: UTF-8 bytes, (total,) uint8, and each string's length in bytes,
+    (n,) uint32 (a unicode array costs 4 bytes a character, padded to the longest string)."""
+    encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+    lengths = np.fromiter(map(len, encoded), dtype=np.uint32, count=len(encoded))
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), lengths
+
+
+def unpack_strings(utf8, lengths, what="strings"):
+    """The strings ``pack_strings`` stored; ValueError naming ``what`` when the two arrays disagree."""
+    if utf8.dtype != np.uint8 or utf8.ndim != 1 or lengths.dtype.kind != "u" or lengths.ndim != 1:
+        raise ValueError(f"{what} are not stored as UTF-8 bytes and lengths")
+    ends = np.cumsum(lengths, dtype=np.int64)
+    if (ends[-1] if len(ends) else 0) != len(utf8):
+        raise ValueError(f"{what}: the lengths add up to {int(ends[-1]) if len(ends) else 0} bytes, the text "
+                         f"has {len(utf8)}")
+    data, starts = utf8.tobytes(), ends - lengths
+    try:
+        return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts.tolist(), ends.tolist())]
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} are not valid UTF-8 ({exc.reason})") from None
 
 
 def peek_kind(path):

@@ -102,7 +102,7 @@ def run_compare(data_path, models=None, *, folds=None, test=None, val_split=None
                        "train_seconds": res["train_seconds"], "halted": res["halted"],
                        "done": len(done), "tasks": len(trials)})
 
-    results = fan_out(trials, plan.texts, plan.labels, jobs, backend, scheduler, finished)
+    results = fan_out(trials, plan.texts, plan.labels, jobs, backend, scheduler, finished, notify)
     results.sort(key=lambda r: (r["model"], r["fold"]))
     doc = assemble(plan, specs, model_params, results, probes, gradients, disagreements)
     doc["run"] = {"jobs": -1 if jobs is None else jobs, "backend": backend or "loky",

@@ -196,13 +196,27 @@ def check_backend(backend, scheduler):
             import distributed  # noqa: F401
         except ImportError:
             raise SeqcliError("--backend dask needs the optional extra: pip install 'seqcli[dask]'") from None
-        if not scheduler:
-            raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     return backend
 
 
-def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result):
-    """Run ``trials`` through joblib; call ``on_result`` as each finishes; return all results."""
+def local_cluster(stack, jobs, notify):
+    """A Dask cluster on this machine (loopback only, one single-threaded worker process per core or
+    per --jobs), closed with ``stack``; its scheduler's address."""
+    import os
+
+    from distributed import LocalCluster
+
+    workers = os.cpu_count() or 1 if jobs in (None, -1) else jobs
+    cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               host="127.0.0.1", dashboard_address=None))
+    notify(f"started a local Dask cluster: {workers} worker{'s' if workers != 1 else ''} on 127.0.0.1 "
+           "(give --scheduler ADDRESS to use another)")
+    return cluster.scheduler_address
+
+
+def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result, notify=lambda message: None):
+    """Run ``trials`` through joblib; call ``on_result`` as each finishes; return all results.
+    ``--backend dask`` without a scheduler starts a local cluster (and says so through ``notify``)."""
     import contextlib
 
     from joblib import Parallel, delayed, parallel_config
@@ -214,6 +228,8 @@ def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result):
         if backend == "dask":
             from distributed import Client
 
+            if not scheduler:
+                scheduler = local_cluster(stack, jobs, notify)
             try:
                 client = stack.enter_context(Client(scheduler, timeout=DASK_CONNECT_TIMEOUT,
                                                        set_as_default=False))

@@ -6,31 +6,25 @@ import numpy as np
 
 from seqcli.config import VectorizerConfig, from_dict
 from seqcli.errors import FeatureError
+from seqcli.persist import pack_strings, unpack_strings
 
 STATE_FORMAT = "seqcli-vectorizer"
-STATE_VERSION = 1
+STATE_VERSION = 2   # 2: the vocabulary as UTF-8 bytes + lengths (1: a unicode text + offsets)
 
 
 def to_state(vec):
     """``(header, arrays)`` for a model file: JSON-ready dict and plain numeric/unicode arrays.
 
-    arrays: ``df`` (n_cols,) int64 and, unless hashing, the vocabulary as ``vocab_text``
-    (0-d unicode array, all terms concatenated in column order) plus ``vocab_offsets``
-    (n_cols + 1,) int64 (term i is ``text[offsets[i]:offsets[i+1]]``); one string plus offsets
-    works for any term, including ones containing spaces or newlines (char n-grams), and costs
-    4 bytes per character rather than 4 x the longest term per term. idf is not stored: it is
-    recomputed from df and n_docs, so the two can never disagree.
+    arrays: ``df`` (n_cols,) int64 and, unless hashing, the vocabulary in column order as
+    ``vocab_utf8`` / ``vocab_lengths`` (persist.pack_strings: any term, spaces, newlines and NULs
+    included, at its UTF-8 size). idf is not stored: it is recomputed from df and n_docs, so the two
+    can never disagree.
     """
     header = {"format": STATE_FORMAT, "version": STATE_VERSION, "config": asdict(vec.config),
               "n_docs": int(vec.n_docs_), "n_cols": int(len(vec.df_))}
     arrays = {"df": np.asarray(vec.df_, dtype=np.int64)}
     if vec.vocabulary_ is not None:
-        terms = vec.feature_names()
-        lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
-        offsets = np.zeros(len(terms) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        arrays["vocab_text"] = np.array("".join(terms), dtype=f"<U{max(int(offsets[-1]), 1)}")
-        arrays["vocab_offsets"] = offsets
+        arrays["vocab_utf8"], arrays["vocab_lengths"] = pack_strings(vec.feature_names())
     return header, arrays
 
 
@@ -51,7 +45,8 @@ def from_state(cls, header, arrays):
         raise FeatureError("vectorizer state: n_docs and n_cols must be integers >= 0")
 
     hashing = config.hash_bits is not None
-    expected = {"df"} if hashing else {"df", "vocab_text", "vocab_offsets"}
+    stored = ("vocab_text", "vocab_offsets") if version == 1 else ("vocab_utf8", "vocab_lengths")
+    expected = {"df"} if hashing else {"df", *stored}
     if set(arrays) != expected:
         raise FeatureError(f"vectorizer state: arrays {sorted(arrays)} do not match the "
                            f"expected {sorted(expected)}")
@@ -64,7 +59,7 @@ def from_state(cls, header, arrays):
             raise FeatureError(f"vectorizer state: n_cols={n_cols} but hash_bits="
                                f"{config.hash_bits} needs {1 << config.hash_bits}")
     else:
-        vec.vocabulary_ = _unpack_vocabulary(arrays, n_cols)
+        vec.vocabulary_ = (_unpack_vocabulary_v1 if version == 1 else _unpack_vocabulary)(arrays, n_cols)
     vec.df_ = df.astype(np.int64)
     vec.n_docs_ = n_docs
     vec.idf_ = cls._idf(vec.df_, n_docs) if config.mode == "tfidf" else None
@@ -82,7 +77,24 @@ def _checked(arrays, key, kinds, shape):
 
 
 def _unpack_vocabulary(arrays, n_cols):
-    """term -> column from ``vocab_text`` / ``vocab_offsets`` (see Vectorizer.to_state)."""
+    """term -> column from ``vocab_utf8`` / ``vocab_lengths`` (see to_state)."""
+    _checked(arrays, "vocab_lengths", "u", (n_cols,))
+    _checked(arrays, "vocab_utf8", "u", arrays["vocab_utf8"].shape)
+    try:
+        terms = unpack_strings(arrays["vocab_utf8"], arrays["vocab_lengths"], "vocabulary")
+    except ValueError as exc:
+        raise FeatureError(f"vectorizer state: {exc}") from None
+    return _sorted_vocabulary(terms)
+
+
+def _sorted_vocabulary(terms):
+    if any(a >= b for a, b in zip(terms, terms[1:])):
+        raise FeatureError("vectorizer state: vocabulary terms must be unique and sorted")
+    return {t: i for i, t in enumerate(terms)}
+
+
+def _unpack_vocabulary_v1(arrays, n_cols):
+    """term -> column from ``vocab_text`` / ``vocab_offsets`` (seqcli 0.1's vectorizer files)."""
     offsets = _checked(arrays, "vocab_offsets", "iu", (n_cols + 1,)).astype(np.int64)
     text = str(_checked(arrays, "vocab_text", "U", ())[()])
     if offsets[0] != 0 or (np.diff(offsets) <= 0).any():
@@ -92,7 +104,4 @@ def _unpack_vocabulary(arrays, n_cols):
         raise FeatureError("vectorizer state: vocab_text length does not match vocab_offsets")
     text += "\0" * (total - len(text))  # numpy drops trailing NULs of a unicode scalar
     bounds = offsets.tolist()
-    terms = [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    if any(a >= b for a, b in zip(terms, terms[1:])):
-        raise FeatureError("vectorizer state: vocabulary terms must be unique and sorted")
-    return {t: i for i, t in enumerate(terms)}
+    return _sorted_vocabulary([text[a:b] for a, b in zip(bounds[:-1], bounds[1:])])

@@ -6,6 +6,7 @@ import numpy as np
 
 from seqcli.config import TRANSFORMER, SeqConfig, TransformerSeqConfig, from_dict, to_dict
 from seqcli.models import class_names, prefixed
+from seqcli.persist import pack_strings, unpack_strings
 from seqcli.text import WORD_RE, Vocab, pad_batch
 
 
@@ -42,7 +43,7 @@ class SeqModel:
     def to_state(self):
         header = {"config": to_dict(self.config), "classes": self.classes, "net": self.net.config()}
         arrays = {f"net.{k}": v for k, v in self.net.params.items()}
-        arrays["vocab"] = np.array(self.vocab.tokens)
+        arrays["vocab_utf8"], arrays["vocab_lengths"] = pack_strings(self.vocab.tokens)
         return header, arrays
 
     @classmethod
@@ -53,7 +54,10 @@ class SeqModel:
         transformer = isinstance(stored, dict) and stored.get("cell") == TRANSFORMER
         config = from_dict(TransformerSeqConfig if transformer else SeqConfig, stored,
                            "transformer model config" if transformer else "recurrent model config")
-        vocab = Vocab(arrays["vocab"].tolist())
+        if "vocab" in arrays:   # seqcli 0.1 stored a unicode array
+            vocab = Vocab(arrays["vocab"].tolist())
+        else:
+            vocab = Vocab(unpack_strings(arrays["vocab_utf8"], arrays["vocab_lengths"], "vocabulary"))
         net = SeqNet.from_config(header["net"], prefixed(arrays, "net."))
         if len(vocab) != net.n_vocab:  # a longer vocabulary would index past the embedding
             raise ValueError(f"vocabulary has {len(vocab)} entries, the embedding {net.n_vocab}")

@@ -186,9 +186,10 @@ def _n_rows(enc):
     return len(enc[0]) - 1 if isinstance(enc, tuple) else len(enc)
 
 
-def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None):
+def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None, class_weight=None):
     """The job that trains model kind ``model`` with hyperparameters ``params`` on texts ``X_tr`` and
-    labels ``y_tr``, validating on (X_va, y_va) (None: on the training rows).
+    labels ``y_tr``, validating on (X_va, y_va) (None: on the training rows). ``class_weight``: a dict
+    {class: weight} (scikit-learn's form; "balanced" comes in ``params``).
 
     Returns (job, classes): classes is the sorted array of every label seen, in the caller's type.
     """
@@ -198,6 +199,9 @@ def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None):
     index = {c: i for i, c in enumerate(classes.tolist())}
     y_idx = np.array([index[v] for v in y_tr.tolist()], dtype=np.int64)
     weights = class_weights(y_idx, len(classes)) if tcfg.class_weight == "balanced" else None
+    if class_weight is not None:
+        per_class = np.array([float(class_weight.get(c, 1.0)) for c in classes.tolist()], dtype=np.float32)
+        weights = per_class[y_idx]
     feed = feed_for(model_cfg)
     fitted = feed.build(model_cfg, tcfg, X_tr, y_idx, [str(c) for c in classes])
     enc = feed.encode(fitted, X_tr)
