@@ -8,8 +8,8 @@ import pytest
 import typer
 
 from seqcli import config
-from seqcli.config import (BowConfig, ConfigError, LMConfig, SeqConfig, TagConfig, TrainConfig, VectorizerConfig,
-                           base_type, bounds, field_type, from_dict)
+from seqcli.config import (BowConfig, ConfigError, LMConfig, SeqConfig, TagConfig, TrainConfig, TransformerSeqConfig,
+                           VectorizerConfig, base_type, bounds, field_type, from_dict)
 
 CONFIGS = (VectorizerConfig, BowConfig, SeqConfig, LMConfig, TrainConfig, TagConfig)
 OPTION_FIELDS = {"weight_decay": "weight_decay"}   # option name -> field, where they differ (--l2)
@@ -83,6 +83,7 @@ def test_every_option_has_the_bounds_of_its_config_field(command, param):
 
 @pytest.mark.parametrize("estimator,configs", [("BowClassifier", (BowConfig, TrainConfig)),
                                                ("SeqClassifier", (SeqConfig, TrainConfig)),
+                                               ("TransformerClassifier", (TransformerSeqConfig, TrainConfig)),
                                                ("TextVectorizer", (VectorizerConfig,))])
 def test_estimator_signatures_are_the_config_fields_with_their_defaults(estimator, configs):
     from seqcli import estimators
@@ -154,3 +155,18 @@ def test_an_option_the_model_does_not_use_is_refused_not_ignored(args, flag, tmp
     assert rc == 2 and out == "" and err.count("\n") == 1
     assert err.startswith(f"seqcli: error: {flag} does not apply to --task")
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_every_model_config_fills_every_unset_training_value():
+    """A TrainConfig field left None is filled from the model kind's TRAIN_DEFAULTS: each kind names
+    all of them, so no task trains with an unset optimizer, rate or batch size."""
+    from dataclasses import fields
+
+    unset = {f.name for f in fields(TrainConfig) if f.default is None} - {
+        "max_steps", "max_time", "class_weight", "warmup"}   # None means "none" for these
+    kinds = [c for c in vars(config).values() if isinstance(c, type) and "TRAIN_DEFAULTS" in vars(c)]
+    assert len(kinds) >= 7
+    for kind in kinds:
+        assert unset <= kind.TRAIN_DEFAULTS.keys(), (kind.__name__, unset - kind.TRAIN_DEFAULTS.keys())
+        filled = TrainConfig().with_defaults(object.__new__(kind))
+        assert all(getattr(filled, name) is not None for name in unset), kind.__name__

@@ -215,14 +215,14 @@ def prime_unknown(lm, prime):
 
 # --------------------------------------------------------------------------------------- explain
 
-def explain(model, texts, units=None, gates=None, layer=None, words=False, beam=1, max_len=None):
+def explain(model, texts, units=None, gates=None, layer=None, words=False, beam=1, max_len=None, heads=None):
     """One explanation record per text, made as each text comes (see explain/); the options are
     checked at once (usage errors) before any text is read. words: a tagger's --tokenize; ``beam`` /
-    ``max_len``: a seq2seq model's search."""
+    ``max_len``: a seq2seq model's search; ``heads``: a Transformer's (--head)."""
     from seqcli import explain as ex
 
     return ex.explain(model, texts, units=units, gates=gates, layer=layer, words=words, beam=beam,
-                      max_len=max_len)
+                      max_len=max_len, heads=heads)
 
 
 def saturation(model, texts, units=None, gates=None, layer=None):
@@ -231,8 +231,8 @@ def saturation(model, texts, units=None, gates=None, layer=None):
     from seqcli.explain.stats import saturation as saturation_of
 
     ex.check_options(model, units, gates, layer)
-    if getattr(model, "kind", None) == "bow":
-        raise ex.usage("--stats needs a recurrent model: a bag-of-words model has no gates")
+    if getattr(model, "kind", None) == "bow" or getattr(model.net, "cell", None) == "transformer":
+        raise ex.usage("--stats needs a recurrent model: a bag-of-words model or a transformer has no gates")
     return saturation_of(model, list(texts), layer=layer)
 
 

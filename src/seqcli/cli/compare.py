@@ -20,7 +20,7 @@ from seqcli.cli.guard import guarded
 from seqcli.config import SeqConfig
 
 MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bow on word 1-2-grams), "
-               "rnn, gru, lstm, birnn, bigru, bilstm, or a saved model file PATH.npz (evaluated as it is). "
+               "rnn, gru, lstm, birnn, bigru, bilstm, transformer, or a saved model file PATH.npz (evaluated as it is). "
                "Options after a colon: lstm:hidden=256,layers=2  bow:ngrams=1:3,mode=binary. "
                "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features). "
                "\\[default: bow,bigram,rnn,lstm; taggers lstm,cnn]")
@@ -49,7 +49,7 @@ def compare(
     disagreements: Annotated[int, typer.Option("--disagreements", "--top", min=0, max=100000, help="Show the N texts the models disagree on most (0: none).")] = 10,
     probe: Annotated[Optional[list[str]], typer.Option("--probe", help="A sentence every model classifies (repeatable).", show_default=False)] = None,
     probes: Annotated[Optional[str], typer.Option("--probes", help="File of probe sentences, one per line.")] = None,
-    gradients: Annotated[bool, typer.Option("--gradients", help="Plot ∂loss/∂x<t> against distance from the last step (recurrent models; log scale).")] = False,
+    gradients: Annotated[bool, typer.Option("--gradients", help="Plot ∂loss/∂x<t> against distance from the last step (recurrent and transformer models; log scale).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the tables.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines (the report, and warnings such as skipped rows, still show).")] = False,
     svg: opt.Svg = None,

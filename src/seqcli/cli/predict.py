@@ -16,10 +16,11 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line: label and every class's probability.")] = False,
     proba: Annotated[bool, typer.Option("--proba", help="Add every class's probability to each TSV line.")] = False,
     text_col: opt.TextCol = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Show what the model computed on each text: gate heatmaps per word (recurrent), word contributions (bag-of-words), characters coloured by a unit (language model).")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show what the model computed on each text: gate heatmaps per word (recurrent), attention per head and layer, tokens x tokens (transformer), word contributions (bag-of-words), characters coloured by a unit (language model).")] = False,
     units: opt.Units = None,
     gate: opt.Gate = None,
     layer: opt.Layer = None,
+    head: opt.Head = None,
     stats: Annotated[bool, typer.Option("--stats", help="--explain: share of saturated gate values (< 0.1 or > 0.9) over all inputs, instead of one panel per input.")] = False,
     no_color: opt.NoColor = False,
     errors: opt.Errors = "replace",
@@ -35,8 +36,8 @@ def predict(
     word/TAG per token, or CoNLL-U / CoNLL back with the tag column filled."""
     from seqcli import api, ui
 
-    opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--stats": stats,
-                                         "--no-color": no_color, "--svg": svg})
+    opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--head": head,
+                                         "--stats": stats, "--no-color": no_color, "--svg": svg})
     if svg and as_json:
         raise typer.BadParameter("does not go with --json (nothing is drawn)", param_hint="--svg")
     if proba and as_json:
@@ -56,7 +57,7 @@ def predict(
             _write(api.tag_lines(fitted, input, as_json, tokenize, fmt, tag_col, notify=ui.note, errors=errors))
             return
     if explain:  # option values that do not fit the model fail before any input is read
-        api.explain(fitted, [], units, gate, layer, words=tokenize)
+        api.explain(fitted, [], units, gate, layer, words=tokenize, heads=head)
     batches = api.input_batches(input, text_col, notify=ui.note, errors=errors, model=fitted)
     if explain:
         from seqcli.ui import explain as show
@@ -68,7 +69,7 @@ def predict(
                                   no_color=no_color)
             else:
                 show.render(api.explain(fitted, texts, units, gate, layer, words=tokenize, beam=beam,
-                                        max_len=decode_len), as_json=as_json, no_color=no_color)
+                                        max_len=decode_len, heads=head), as_json=as_json, no_color=no_color)
         return
     if fitted.kind == "lm":
         if proba:

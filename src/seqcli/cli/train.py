@@ -11,7 +11,7 @@ from seqcli.cli.guard import guarded
 from seqcli.config import BowConfig, Seq2SeqConfig
 
 TASKS = Literal["classify", "lm", "tag", "seq2seq"]
-MODELS = Literal["bow", "rnn", "gru", "lstm"]
+MODELS = Literal["bow", "rnn", "gru", "lstm", "transformer"]
 
 
 @guarded
@@ -20,7 +20,7 @@ def train(
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq), a text corpus for --task lm, tagged sentences for --task tag (CoNLL-U, CoNLL, CSV); - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
     task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text; tag: one tag per token; seq2seq: an encoder-decoder on a CSV of source, target pairs.")] = None,
-    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm, tag and seq2seq).")] = None,
+    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm, tag and seq2seq); transformer: a self-attention encoder (classify, lm).")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
     source_col: Annotated[Optional[str], typer.Option("--source-col", help="seq2seq: source column, name or 0-based index (default: source, input, src, else the first).")] = None,
@@ -29,7 +29,8 @@ def train(
     epochs: opt.Epochs = None,
     batch_size: opt.BatchSize = None,
     lr: opt.Lr = None,
-    optimizer: opt.Optimizer = "adam",
+    optimizer: opt.Optimizer = None,
+    warmup: opt.Warmup = None,
     clip: opt.Clip = 5.0,
     weight_decay: opt.L2 = None,
     patience: opt.Patience = 3,
@@ -50,9 +51,9 @@ def train(
     # recurrent
     hidden: opt.Hidden = None,
     embed: opt.Embed = None,
-    layers: opt.Layers = 1,
+    layers: opt.Layers = None,
     bidirectional: Annotated[bool, typer.Option("--bidirectional/--no-bidirectional", "--bi/--no-bi", help="Read each text in both directions (default: off for a classifier; on for a tagger and a seq2seq encoder).", show_default=False)] = False,
-    pool: opt.Pool = "last",
+    pool: opt.Pool = None,
     dropout: opt.Dropout = None,
     seq_len: opt.SeqLen = None,
     min_count: opt.MinCount = 2,
@@ -70,6 +71,12 @@ def train(
     source_split: Annotated[Optional[opt.choices(Seq2SeqConfig, "source_split")], typer.Option("--source-split", help="seq2seq: split sources into characters or at spaces (default: found from the data).")] = None,
     target_split: Annotated[Optional[opt.choices(Seq2SeqConfig, "target_split")], typer.Option("--target-split", help="seq2seq: split targets into characters or at spaces (default: found from the data).")] = None,
     lr_decay: opt.LrDecay = None,
+    # transformer
+    heads: opt.Heads = None,
+    ff: opt.Ff = None,
+    positions: opt.Positions = None,
+    activation: opt.Activation = None,
+    block_size: opt.BlockSize = None,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
     svg: opt.Svg = None,
@@ -81,12 +88,14 @@ def train(
     if resume is not None:
         given = {"--model": model, "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
                  "--hidden": hidden, "--embed": embed, "--dropout": dropout, "--seq-len": seq_len,
-                 "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight}
+                 "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight, "--heads": heads,
+                 "--ff": ff, "--block-size": block_size, "--warmup": warmup}
         ignored = [name for name, value in given.items() if value is not None]
         if ignored:  # a resumed run must end as the halted one would have: its settings win
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
     if task in ("lm", "tag", "seq2seq") and model == "bow":
-        raise typer.BadParameter(f"--task {task} needs a recurrent model: choose rnn, gru or lstm", param_hint="--model")
+        raise typer.BadParameter(f"--task {task} needs a sequence model: choose rnn, gru, lstm"
+                                 + (" or transformer" if task == "lm" else ""), param_hint="--model")
     if task != "tag":
         opt.only_with("--task tag", False, {"--format": fmt, "--tag-col": tag_col})
     elif label_col is not None:

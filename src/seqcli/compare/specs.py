@@ -1,7 +1,7 @@
 """--models: which models to compare, with their options (``lstm:hidden=256,layers=2``).
 
 Model specs: ``bow``, ``bigram`` (bow with word 1- and 2-grams), ``rnn``, ``gru``, ``lstm``, ``birnn``,
-``bigru``, ``bilstm``, or the path of a saved model file. A trained kind can take options after a colon,
+``bigru``, ``bilstm``, ``transformer``, or the path of a saved model file. A trained kind can take options after a colon,
 comma-separated; since options use commas too, a piece of the list that reads ``NAME=VALUE`` continues
 the model before it. Option names, types, bounds and choices are the config fields' (config.py).
 """
@@ -9,7 +9,8 @@ the model before it. Option names, types, bounds and choices are the config fiel
 import os
 from dataclasses import dataclass, field, fields
 
-from seqcli.config import (BowConfig, ConfigError, SeqConfig, TrainConfig, base_type, check_value,
+from seqcli.config import (BowConfig, ConfigError, SeqConfig, TrainConfig, TransformerSeqConfig, base_type,
+                           check_value,
                            field_type)
 from seqcli.errors import UsageError
 
@@ -23,6 +24,7 @@ ALIASES = {
     "birnn": ("rnn", {"bidirectional": True}),
     "bigru": ("gru", {"bidirectional": True}),
     "bilstm": ("lstm", {"bidirectional": True}),
+    "transformer": ("transformer", {}),
 }
 DEFAULT_MODELS = "bow,bigram,rnn,lstm"
 # seq2seq models (compare/transduce.py): the cell of an encoder-decoder, options from Seq2SeqConfig
@@ -37,7 +39,7 @@ RECURRENT = ("rnn", "gru", "lstm")
 class ModelSpec:
     """One entry of --models: a trained kind with its options, or a saved model file."""
     name: str                 # as shown in the table, e.g. "lstm:hidden=256,layers=2"
-    kind: str                 # "bow", "rnn", "gru", "lstm" or "file"
+    kind: str                 # "bow", "rnn", "gru", "lstm", "transformer" or "file"
     params: dict = field(default_factory=dict)   # estimator options set by the spec itself
     path: str | None = None   # model file (kind "file")
 
@@ -49,8 +51,9 @@ class ModelSpec:
 def _option_fields(kind, model_cfg=None):
     """{name: config class} of the options a trained kind takes (its estimator's parameters);
     ``model_cfg``: the model's config class when it is not the classifier's (a tagger's, a seq2seq's)."""
-    model_cfg = model_cfg or (BowConfig if kind == "bow" else SeqConfig)
-    out = {f.name: model_cfg for f in fields(model_cfg) if f.name != "cell"}
+    model_cfg = model_cfg or {"bow": BowConfig, "transformer": TransformerSeqConfig}.get(kind, SeqConfig)
+    skip = ("cell", "bidirectional") if kind == "transformer" else ("cell",)
+    out = {f.name: model_cfg for f in fields(model_cfg) if f.name not in skip}
     out.update({f.name: TrainConfig for f in fields(TrainConfig)})
     return out
 

@@ -13,6 +13,8 @@ the forward pass's own values, not a re-computation:
 - taggers (kind "tagger", explain/tagger.py): each token's tag distribution and the cell arrays.
 - encoder-decoders (kind "seq2seq"): the generated target and the attention matrix of its steps over
   the source tokens (explain/alignment.py).
+- Transformers (either kind): the attention weights of every layer and head, tokens x tokens
+  (explain/attention.py; records of kind "attention").
 
 Array keys are ``"l{layer}.{direction}.{field}"`` (direction ``fw`` or ``bw``; fields as in
 ``nn.cells.STATE_FIELDS``: ``gu gf go cc c a`` for the LSTM, ``gu gr cc a`` for the GRU, ``a`` for the
@@ -140,9 +142,15 @@ def select_units(values, units):
 
 # ------------------------------------------------------------------------------ records
 
-def check_options(model, units=None, gates=None, layer=None):
+def check_options(model, units=None, gates=None, layer=None, heads=None):
     """(units, gates) parsed, after checking that the options fit ``model`` (usage errors, exit 2):
-    called before any input is read."""
+    called before any input is read. A Transformer's are (layers, heads) (explain/attention.py)."""
+    from seqcli.explain import attention
+
+    if attention.is_transformer(model):
+        return attention.check_options(model, units, gates, layer, heads)
+    if heads is not None:
+        raise usage("--head applies to a transformer's attention heads")
     units = parse_units(units)
     kind = getattr(model, "kind", None)
     if kind not in ("bow", "seq", "lm", "tagger", "seq2seq"):
@@ -162,15 +170,19 @@ def check_options(model, units=None, gates=None, layer=None):
     return units, gates
 
 
-def explain(model, texts, units=None, gates=None, layer=None, words=False, beam=1, max_len=None):
+def explain(model, texts, units=None, gates=None, layer=None, words=False, beam=1, max_len=None, heads=None):
     """One record per text (see the module docstring), made as each text comes. ``units`` / ``gates``
-    may be the raw option strings; they are parsed and checked at once, before any text is read.
-    words: a tagger's treebank tokenizer (--tokenize) instead of splitting at whitespace; ``beam``,
+    / ``heads`` may be the raw option strings; they are parsed and checked at once, before any text is
+    read. words: a tagger's treebank tokenizer (--tokenize) instead of splitting at whitespace; ``beam``,
     ``max_len``: how a seq2seq model searches for the target it explains."""
+    from seqcli.explain import attention
     from seqcli.explain.bow import explain_bow
     from seqcli.explain.tagger import explain_tagger
 
-    units, gates = check_options(model, units, gates, layer)
+    if attention.is_transformer(model):
+        layers, heads = attention.check_options(model, units, gates, layer, heads)
+        return (attention.explain_transformer(model, text, layers, heads) for text in texts)
+    units, gates = check_options(model, units, gates, layer, heads)
     if model.kind == "seq2seq":
         from seqcli.explain.alignment import explain_seq2seq
 
@@ -327,6 +339,10 @@ def _json(record):
         from seqcli.explain.alignment import to_json as alignment_json
 
         return alignment_json(record)
+    if kind == "attention":
+        from seqcli.explain.attention import to_json as attention_json
+
+        return attention_json(record)
     if kind == "bow":
         return {
             "text": record["text"], "model": {"kind": "bow", "analyzer": record["analyzer"]},

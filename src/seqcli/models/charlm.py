@@ -6,7 +6,8 @@
   ``searchsorted`` over its code points), stored as a uint32 array of code points;
 - how often each character occurs in the training text (``counts``): the start distribution when
   there is no newline to start from;
-- the network (``nn.lmnet.CharLMNet``);
+- the network: recurrent (``nn.lmnet.CharLMNet``) or a causal Transformer
+  (``nn.transformerlm.TransformerLMNet``), which keep one interface (scoring, one-step sampler);
 - a start ``context``: the last few hundred characters of the training text, from a line start to a
   newline. Generation and scoring begin from the state after reading it. Training meets the all-zero
   state only where its streams start (a few dozen times an epoch), so a model started from zeros
@@ -26,7 +27,7 @@ import math
 import numpy as np
 
 from seqcli.models import prefixed
-from seqcli.nn.lmnet import CharLMNet, Picker, Sampler
+from seqcli.nn.lmnet import CharLMNet, Picker
 
 NGRAM = 8
 MAX_NGRAMS = 1 << 20   # about 8 MB of hashes at most; tinyshakespeare has 0.56 M distinct 8-grams
@@ -85,7 +86,7 @@ def start_context(text, at_most=256):
 
 
 class CharLMModel:
-    """Vocabulary of characters + CharLMNet + the training text's 8-gram hashes."""
+    """Vocabulary of characters + network (CharLMNet or TransformerLMNet) + the training text's 8-gram hashes."""
 
     kind = "lm"
 
@@ -202,9 +203,9 @@ class CharLMModel:
         self._primed_extra = {}
 
     def sampler(self):
-        """The one-step sampler (built once: it precomputes tables from the weights)."""
+        """The network's one-step sampler (built once: it precomputes tables from the weights)."""
         if self._sampler is None:
-            self._sampler = Sampler(self.net)
+            self._sampler = self.net.sampler()
         return self._sampler
 
     def _prime(self, ids):
@@ -319,12 +320,21 @@ class CharLMModel:
         net_cfg = header["net"]
         if not isinstance(net_cfg, dict):
             raise ValueError("network config is not a mapping")
-        net = CharLMNet.from_config(net_cfg, prefixed(arrays, "net."))
+        net = net_class(net_cfg).from_config(net_cfg, prefixed(arrays, "net."))
         chars = [chr(int(c)) for c in cps]
         context = header.get("context", "")
         if not isinstance(context, str):
             raise ValueError("start context is not a string")
         return cls(chars, net, counts, np.sort(ngrams), ng["keep_bits"], context)
+
+
+def net_class(config):
+    """The network class of a stored network config: a causal Transformer's says so (its "cell")."""
+    if config.get("cell") == "transformer":
+        from seqcli.nn.transformerlm import TransformerLMNet
+
+        return TransformerLMNet
+    return CharLMNet
 
 
 def describe_chars(chars, at_most=10):

@@ -1,17 +1,17 @@
-"""The fitted recurrent classifier: vocabulary + SeqNet + class names (numpy only)."""
+"""The fitted sequence classifier (recurrent or Transformer): vocabulary + SeqNet + class names (numpy only)."""
 
 import itertools
 
 import numpy as np
 
-from seqcli.config import SeqConfig, from_dict, to_dict
+from seqcli.config import TRANSFORMER, SeqConfig, TransformerSeqConfig, from_dict, to_dict
 from seqcli.models import class_names, prefixed
 from seqcli.persist import pack_strings, unpack_strings
 from seqcli.text import WORD_RE, Vocab, pad_batch
 
 
 class SeqModel:
-    """Vocabulary + SeqNet (embedding, recurrent stack, pooling, dense) + class names."""
+    """Vocabulary + SeqNet (embedding, recurrent or Transformer encoder, pooling, dense) + class names."""
 
     kind = "seq"
 
@@ -50,7 +50,10 @@ class SeqModel:
     def from_state(cls, header, arrays):
         from seqcli.nn.seqnet import SeqNet
 
-        config = from_dict(SeqConfig, header["config"], "recurrent model config")
+        stored = header["config"]
+        transformer = isinstance(stored, dict) and stored.get("cell") == TRANSFORMER
+        config = from_dict(TransformerSeqConfig if transformer else SeqConfig, stored,
+                           "transformer model config" if transformer else "recurrent model config")
         if "vocab" in arrays:   # seqcli 0.1 stored a unicode array
             vocab = Vocab(arrays["vocab"].tolist())
         else:

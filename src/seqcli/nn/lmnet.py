@@ -59,6 +59,7 @@ class CharLMNet(checks.Rebuildable):
         P["embed.E"][:, 0] = rng.standard_normal(self.embed)
         self.rnn = recurrent_stack(P, "rnn", self.cell, self.embed, self.hidden, self.layers, rng, self.dtype,
                                    dropout=self.dropout, dropout_at="outputs", direction_names=False)
+        self.encoder = self.rnn   # what forward / backward read the sequence with (a subclass swaps it)
         self.readout = Dense(P, "out", self.hidden, self.n_vocab, rng, self.dtype)
 
     # -- configuration and persistence ------------------------------------------------------------
@@ -90,6 +91,10 @@ class CharLMNet(checks.Rebuildable):
         """The initial state of ``m`` streams: zeros, one tuple per layer."""
         return [cells.zero_state(self.cell, self.hidden, m, self.dtype) for _ in range(self.layers)]
 
+    def sampler(self):
+        """The one-step sampler of this network (generation)."""
+        return Sampler(self)
+
     # -- computation ---------------------------------------------------------------------------------
 
     def forward(self, ids, state=None, mask=None, rng=None):
@@ -105,17 +110,22 @@ class CharLMNet(checks.Rebuildable):
         T, m = ids.shape
         lengths = np.full(m, T) if mask is None else np.count_nonzero(np.asarray(mask), axis=0)
         x, c_emb = self.embedding.forward(ids)
-        a, c_rnn = self.rnn.forward(x, lengths, rng, state0=state)
-        new_state = [tuple(v.copy() for v in s) for s in self.rnn.final_state(c_rnn)]
+        a, c_rnn, new_state = self._encode(x, lengths, state, rng)
         H = a.transpose(1, 0, 2).reshape(self.hidden, T * m)  # (n_a, T*m), column t*m + i (a copy)
         logits, c_out = self.readout.forward(H)
         return logits, LMCache(c_emb, c_rnn, c_out, T, m), new_state
+
+    def _encode(self, x, lengths, state, rng):
+        """x (T_x, n_x, m) from ``state`` -> (a (T_x, n_a, m), the stack's cache, the state after each
+        stream's last real step)."""
+        a, c_rnn = self.rnn.forward(x, lengths, rng, state0=state)
+        return a, c_rnn, [tuple(v.copy() for v in s) for s in self.rnn.final_state(c_rnn)]
 
     def backward(self, dlogits, cache):
         """dlogits (n_vocab, T_x*m) -> grads keyed like params (none into the initial state)."""
         dH, grads = self.readout.backward(dlogits, cache.readout)
         da = np.ascontiguousarray(dH.reshape(self.hidden, cache.T, cache.m).transpose(1, 0, 2))
-        dx, g = self.rnn.backward(da, cache.rnn)   # the initial state is a constant: truncated BPTT
+        dx, g = self.encoder.backward(da, cache.rnn)   # the initial state is a constant: truncated BPTT
         grads.update(g)
         grads.update(self.embedding.backward(np.ascontiguousarray(dx), cache.embed)[1])
         return grads

@@ -1,4 +1,4 @@
-"""Optimizers shared by every model: SGD with momentum and Adam.
+"""Optimizers shared by every model: SGD with momentum, Adam and AdamW.
 
 State is kept per parameter name, so a checkpoint can store it beside the parameters and a
 resumed run continues with exactly the same moments. Updates are in place on the param arrays.
@@ -35,6 +35,7 @@ class _Scaled:
     """The per-parameter scales both optimizers share (see the module docstring)."""
 
     scale = None   # name -> float or 0/1 array; set by the training driver, epoch by epoch
+    decoupled = False   # AdamW: the decay is applied to the weights, not added to the gradient
 
     def trainable(self, grads):
         """``grads`` without the frozen parameters, frozen entries zeroed (in place); returns it."""
@@ -53,7 +54,7 @@ class _Scaled:
         s = 1.0 if not self.scale else self.scale.get(name, 1.0)
         if np.ndim(s) == 0 and s == 0:
             return g, None
-        if self.weight_decay and _decays(name):
+        if self.weight_decay and not self.decoupled and _decays(name):
             g = g + self.weight_decay * p
         if np.ndim(s) != 0:
             g = g * s   # the decay of frozen entries too
@@ -97,13 +98,18 @@ class SGD(_Scaled):
 class Adam(_Scaled):
     """Adam (Kingma & Ba) with bias correction; ``weight_decay`` adds L2 to the gradient.
 
-    The L2 term goes into the gradient (classic L2 regularisation, the loss the BoW model states),
-    not decoupled AdamW decay. Biases (names ending in "b" or starting with "b") are not decayed.
+    The L2 term goes into the gradient (classic L2 regularisation, the loss the BoW model states).
+    Biases (names ending in "b" or starting with "b") are not decayed.
+
+    ``decoupled=True`` is AdamW (Loshchilov & Hutter): the decay is not part of the gradient, so
+    Adam's per-weight scaling does not weaken it where gradients are large; each step shrinks the
+    weight by ``lr * weight_decay`` of itself, and only matrices (both sides > 1: projections,
+    embeddings, learned positions), never biases or LayerNorm gains, whose size is not capacity.
     """
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.weight_decay = weight_decay
+        self.weight_decay, self.decoupled = weight_decay, bool(decoupled)
         self.m, self.v = {}, {}
         self.t = 0
         self.behind = {}   # name -> steps it sat frozen: its own step count is t - behind[name]
@@ -140,6 +146,8 @@ class Adam(_Scaled):
             # temporary float64: twice the memory traffic)
             step = float(self.lr * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
             scale = None if np.ndim(s) == 0 and s == 1.0 else s
+            if self.decoupled and self.weight_decay and p.ndim == 2 and min(p.shape) > 1:
+                p *= 1.0 - self.lr * self.weight_decay * s   # AdamW: the weight shrinks, apart from the gradient
             _adam_update(p, g, m, v, b1, b2, step, self.eps, scale, self._work(p.dtype))
 
     def _scale(self, name):
@@ -229,9 +237,9 @@ def _decays(name):
 
 
 def make_optimizer(name, lr, weight_decay=0.0, momentum=0.9):
-    """Build an optimizer by name ("adam" or "sgd")."""
-    if name == "adam":
-        return Adam(lr=lr, weight_decay=weight_decay)
+    """Build an optimizer by name ("adam", "adamw" or "sgd")."""
+    if name in ("adam", "adamw"):
+        return Adam(lr=lr, weight_decay=weight_decay, decoupled=name == "adamw")
     if name == "sgd":
         return SGD(lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r} (choose adam or sgd)")
+    raise ValueError(f"unknown optimizer {name!r} (choose adam, adamw or sgd)")

@@ -1,9 +1,9 @@
-"""Many to one: text classification (``seqcli train DATA.csv --model bow|rnn|gru|lstm``).
+"""Many to one: text classification (``seqcli train DATA.csv --model bow|rnn|gru|lstm|transformer``).
 
 What this task supplies to the one training path (training/fit.py): reading a CSV/TSV of texts and
 labels, the validation rows (a stratified ``--val-split`` of DATA, or ``--val FILE``), two ways of
 feeding the texts (``BowFeed``: sparse n-gram rows for the bag-of-words model; ``SeqFeed``: token ids
-bucketed by length for the recurrent models), the loss, the validation figures (log-loss, accuracy)
+bucketed by length for the sequence models, recurrent or Transformer), the loss, the validation figures (log-loss, accuracy)
 and the final report (accuracy, macro-F1, per-class table, confusion matrix). The scikit-learn
 estimators (estimators.py) build the same job from texts in memory.
 """
@@ -12,30 +12,35 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqcli.config import BowConfig, SeqConfig, TrainConfig, split_params
+from seqcli.config import BowConfig, SeqConfig, TrainConfig, TransformerFields, TransformerSeqConfig, split_params
 from seqcli.errors import SeqcliError
 from seqcli.nn.functional import log_softmax
 from seqcli.text import Vocab, bucket_batches, pad_batch
 from seqcli.training.fit import Job
 
 NAME = "classify"
-MODELS = ("bow", "rnn", "gru", "lstm")
+MODELS = ("bow", "rnn", "gru", "lstm", "transformer")
 OTHER_DATA = ("other data", "data file")   # "made on other data than X; resume with the same data file"
+
+
+def config_class(model):
+    """The config dataclass of model kind ``model``."""
+    return {"bow": BowConfig, "transformer": TransformerSeqConfig}.get(model, SeqConfig)
 
 
 def accepts(model):
     """The parameter names a run of model kind ``model`` uses."""
     from dataclasses import fields
 
-    cls = BowConfig if model == "bow" else SeqConfig
-    return {f.name for f in fields(cls)} | {f.name for f in fields(TrainConfig)}
+    names = {f.name for f in fields(config_class(model))} | {f.name for f in fields(TrainConfig)}
+    return names - {"bidirectional"} if model == "transformer" else names
 
 
 def configs(model, params):
     """(model config, train config with the model's training defaults) for model kind ``model``."""
     if model not in MODELS:
         raise SeqcliError(f"unknown model {model!r} (choose {', '.join(MODELS)})", exit_code=2)
-    cls = BowConfig if model == "bow" else SeqConfig
+    cls = config_class(model)
     model_values, train_values = split_params(params, cls, TrainConfig)
     if model != "bow":
         model_values["cell"] = model
@@ -85,7 +90,8 @@ class BowFeed:
 
 
 class SeqFeed:
-    """Texts as token id lists, batched by similar length, for the recurrent networks."""
+    """Texts as token id lists, batched by similar length, for the sequence networks (SeqNet with the
+    encoder the config names: recurrent or Transformer)."""
 
     unit = "tokens"
     eval_batch = 256
@@ -96,9 +102,10 @@ class SeqFeed:
 
         probe = SeqModel(cfg, None, None, [])
         vocab = Vocab.build((probe.tokenize(t) for t in texts), cfg.min_count, cfg.max_vocab)
-        net = SeqNet(len(vocab), len(classes), cell=cfg.cell, embed=cfg.embed, hidden=cfg.hidden,
-                     layers=cfg.layers, bidirectional=cfg.bidirectional, pool=cfg.pool,
-                     dropout=cfg.dropout, seed=tcfg.seed)
+        transformer = cfg.transformer_options(cfg.max_len) if isinstance(cfg, TransformerFields) else {}
+        net = SeqNet(len(vocab), len(classes), cell=cfg.cell, embed=cfg.embed_size() if transformer else cfg.embed,
+                     hidden=cfg.hidden, layers=cfg.layers, bidirectional=cfg.bidirectional, pool=cfg.pool,
+                     dropout=cfg.dropout, seed=tcfg.seed, **transformer)
         return SeqModel(cfg, vocab, net, classes)
 
     def encode(self, model, texts):

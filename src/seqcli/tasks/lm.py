@@ -1,5 +1,9 @@
 """One to many: character language models (``seqcli train CORPUS --task lm``; ``generate`` samples them).
 
+The model is recurrent (``--model lstm|gru|rnn``: nn/lmnet.py) or a causal Transformer (``--model
+transformer``: nn/transformerlm.py, nanoGPT's shape, whose windows are ``--block-size`` characters and
+carry nothing into the next one); both train on the same streams below.
+
 The corpus (UTF-8, BOM dropped, CRLF read as LF; ``data.read_corpus``) is split by position: the first
 (1 - val_split) of its characters train, the rest validate. Its Unicode characters are the vocabulary.
 
@@ -33,11 +37,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from seqcli.config import LMConfig, TrainConfig, split_params
+from seqcli.config import TRANSFORMER, LMConfig, TrainConfig, TransformerLMConfig, split_params
 from seqcli.errors import SeqcliError
 
 NAME = "lm"
-MODELS = ("lstm", "gru", "rnn")
+MODELS = ("lstm", "gru", "rnn", TRANSFORMER)
 OTHER_DATA = ("another corpus", "file")
 
 EVAL_CHARS = 500_000       # validate about every this many training characters (at least once an epoch)
@@ -115,12 +119,18 @@ def mean_nll(net, streams, window=256):
 
 # --------------------------------------------------------------------------------------------- job
 
+def config_class(model):
+    """The config dataclass of model kind ``model``."""
+    return TransformerLMConfig if model == TRANSFORMER else LMConfig
+
+
 def accepts(model):
     """The parameter names a language model run uses (bidirectional: to say why it cannot)."""
     from dataclasses import fields
 
-    return ({f.name for f in fields(LMConfig)} | {f.name for f in fields(TrainConfig)} | {"bidirectional"}) - {
-        "class_weight"}
+    unused = {"class_weight", "seq_len"} if model == TRANSFORMER else {"class_weight"}
+    return ({f.name for f in fields(config_class(model))} | {f.name for f in fields(TrainConfig)}
+            | {"bidirectional"}) - unused
 
 
 def configs(params):
@@ -130,10 +140,12 @@ def configs(params):
         params["cell"] = params["model"]
     if params.get("bidirectional"):
         raise SeqcliError("a language model reads left to right: --bidirectional does not apply")
-    if params.get("cell") not in (None, "rnn", "gru", "lstm"):
-        raise SeqcliError(f"--task lm needs a recurrent model (rnn, gru or lstm), not {params['cell']!r}")
-    model_values, train_values = split_params(params, LMConfig, TrainConfig)
-    model_cfg = LMConfig(**model_values)
+    if params.get("cell") not in (None,) + MODELS:
+        raise SeqcliError(f"--task lm needs a recurrent model or a transformer (rnn, gru, lstm, transformer), "
+                          f"not {params['cell']!r}")
+    cls = config_class(params.get("cell"))
+    model_values, train_values = split_params(params, cls, TrainConfig)
+    model_cfg = cls(**model_values)
     return model_cfg, TrainConfig(**train_values).with_defaults(model_cfg)
 
 
@@ -151,7 +163,7 @@ class LMJob:
     def __init__(self, model, mcfg, cfg, streams, val_part, identity, report):
         self.model, self.mcfg, self.identity, self.report = model, mcfg, identity, report
         self.streams, self.val_part = streams, val_part
-        self.B, self.T = streams.X.shape[1], mcfg.seq_len
+        self.B, self.T = streams.X.shape[1], mcfg.window
         self.n_windows = streams.windows(self.T)
         self.text_epochs = cfg.epochs
         self.total = cfg.epochs * self.n_windows
@@ -234,7 +246,6 @@ def prepare(corpus, model, params, columns=None, val=None, notify=None, info=Non
     """
     from seqcli import data
     from seqcli.models.charlm import CharLMModel, ngram_set, start_context
-    from seqcli.nn.lmnet import CharLMNet
     from seqcli.training import checkpoint
 
     notify = notify or (lambda message: None)
@@ -261,7 +272,7 @@ def prepare(corpus, model, params, columns=None, val=None, notify=None, info=Non
     info(f"{name}: {n:,} characters, {len(chars)} distinct; training on "
          f"{'all' if val is not None else 'the first'} {len(train_text):,}{where}")
 
-    net = CharLMNet(len(chars), mcfg.cell, mcfg.embed, mcfg.hidden, mcfg.layers, mcfg.dropout, cfg.seed)
+    net = make_net(mcfg, len(chars), cfg.seed)
     ngrams, keep_bits = ngram_set(train_text)
     model = CharLMModel(chars, net, counts, ngrams, keep_bits, start_context(train_text))
     ids = model.encode(train_text)
@@ -283,6 +294,20 @@ def prepare(corpus, model, params, columns=None, val=None, notify=None, info=Non
     job.evaluates_on = "validation" if val_text else "training"
     return Prepared(job, val_full, n, len(train_text), len(val_text) if val_text else 0,
                     None if val is None else data.display_name(val))
+
+
+def make_net(mcfg, n_vocab, seed):
+    """The network an LMConfig (recurrent) or TransformerLMConfig describes, for ``n_vocab`` characters."""
+    if mcfg.cell == TRANSFORMER:
+        from seqcli.nn.transformerlm import TransformerLMNet
+
+        o = mcfg.transformer_options(mcfg.block_size)
+        return TransformerLMNet(n_vocab, embed=mcfg.embed_size(), hidden=mcfg.hidden, layers=mcfg.layers,
+                                heads=o["heads"], ff=o["ff"], block_size=mcfg.block_size, positions=o["positions"],
+                                activation=o["activation"], dropout=mcfg.dropout, seed=seed)
+    from seqcli.nn.lmnet import CharLMNet
+
+    return CharLMNet(n_vocab, mcfg.cell, mcfg.embed, mcfg.hidden, mcfg.layers, mcfg.dropout, seed)
 
 
 def summary(prepared, outcome):

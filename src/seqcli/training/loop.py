@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from seqcli.nn.functional import clip_by_global_norm
+from seqcli.training.schedule import lr_factor
 
 
 @dataclass
@@ -112,7 +113,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
         best_params=None, on_best=None, eval_every=None, lr_decay=None):
     """Train ``net`` in place until ``cfg.epochs`` are done or early stopping triggers.
 
-    cfg: a TrainConfig (epochs, clip, patience, seed, max_steps, max_time used here).
+    cfg: a TrainConfig (epochs, lr, warmup, clip, patience, seed, max_steps, max_time used here); the
+    optimizer's step size follows ``lr`` times the schedule's factor (training/schedule.py).
     state: a TrainState to resume from (params and optimizer must already be restored),
     best_params: the best parameters of that run so far (resume only).
     on_best(params): called with a copy of the parameters each time validation improves.
@@ -131,6 +133,7 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
         optimizer.lr = state.lr
     started, seconds_before = time.monotonic(), state.seconds
     steps_at_start = state.step
+    warmup = getattr(cfg, "warmup", None)
 
     def spent():
         return seconds_before + time.monotonic() - started
@@ -176,6 +179,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                     raise Diverged(f"the loss became {loss} at step {state.step + 1} "
                                    f"(epoch {state.epoch + 1}); try a smaller --lr")
                 norm = clip_by_global_norm(grads, cfg.clip)
+                if warmup:
+                    optimizer.lr = cfg.lr * lr_factor(state.step + 1, warmup)
                 optimizer.step(net.params, grads)
                 state.step += 1
                 state.batch += 1
@@ -184,7 +189,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                 report({"event": "batch", "epoch": state.epoch, "batch": state.batch,
                         "batches": len(batches), "loss": loss, "grad_norm": norm, "rows": n_rows,
                         "tokens": n_tokens, "seconds": time.perf_counter() - tick, "step": state.step,
-                        "epoch_loss": state.epoch_loss / state.epoch_batches})
+                        "epoch_loss": state.epoch_loss / state.epoch_batches,
+                        "lr": getattr(optimizer, "lr", None)})
                 if eval_every and state.step % eval_every == 0 and state.batch < len(batches):
                     stop_early = validate({"epoch": state.epoch + 1, "step": state.step})
                     if stop_early:

@@ -231,7 +231,11 @@ def stats_table(stats, colour=False):
 # ------------------------------------------------------------------------------ entry points
 
 def render_record(console, record, colour):
-    if record["kind"] == "seq2seq":
+    if record["kind"] == "attention":
+        from seqcli.ui.attention import render_attention
+
+        render_attention(console, record, colour)
+    elif record["kind"] == "seq2seq":
         from seqcli.ui.alignment import render_alignment
 
         render_alignment(console, record, colour)
