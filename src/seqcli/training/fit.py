@@ -14,6 +14,9 @@ what differs between tasks:
     job.show(event)       the event the display is given (a task may translate its epochs)
     job.extra_state() -> (arrays, meta) and job.set_extra_state(arrays, meta): state of the task's own
                           that a checkpoint must carry (a language model's recurrent state)
+    job.param_scales      optional: ``param_scales(epoch) -> {name: scale}``, what trains in that epoch
+                          (0 = frozen, a 0/1 mask, or a learning-rate factor; see nn/optim.py). Frozen
+                          weights get no update, no weight decay, and no say in the clipping norm.
 
 ``fit`` sets ``job.state`` to the live TrainState before training. It writes the model at its best
 weights to ``output`` each time validation improves, and on a halt (Ctrl-C, --max-steps, --max-time)
@@ -75,9 +78,16 @@ def fit(job, output=None, resume=None, report=None):
         report(job.show(event))
 
     seen = {"rows": 0, "tokens": 0, "started": time.perf_counter()}
+    scales = getattr(job, "param_scales", None)
+
+    def make_batches(epoch):
+        if scales is not None:   # the loop asks at every epoch's start, a resumed one included
+            optimizer.scale = scales(epoch)
+        return job.make_batches(epoch)
 
     def step_loss(batch, rng):
         loss, grads, rows, tokens = job.step_loss(batch, rng)
+        grads = optimizer.trainable(grads)
         seen["rows"] += rows
         seen["tokens"] += tokens
         return loss, grads, rows, tokens
@@ -86,7 +96,7 @@ def fit(job, output=None, resume=None, report=None):
         return Outcome(state, halted, path, seen["rows"], seen["tokens"], time.perf_counter() - seen["started"])
 
     try:
-        state, _ = loop.run(net, optimizer, job.make_batches, step_loss, job.evaluate, cfg, shown,
+        state, _ = loop.run(net, optimizer, make_batches, step_loss, job.evaluate, cfg, shown,
                             state=job.state, best_params=best, on_best=save_best, eval_every=job.eval_every)
         return outcome(state, None, None)
     except loop.Halted as halt:
