@@ -11,7 +11,8 @@ library callers, a one-line usage error for the CLI).
 - ``BowConfig``, ``SeqConfig``, ``LMConfig``: the model of each kind (bag-of-words classifier,
   recurrent classifier, language model), each with ``TRAIN_DEFAULTS``: the training values that work
   for it where the user gives none;
-- ``TrainConfig``: how any model is fitted (epochs, batches, optimizer, early stopping, budgets).
+- ``TrainConfig``: how any model is fitted (epochs, batches, optimizer, early stopping, budgets);
+- ``TransferConfig``: what a model with a word embedding starts from (word vectors, a language model).
 """
 
 import math
@@ -174,8 +175,11 @@ class SeqConfig(_Checked):
 
 @dataclass(frozen=True)
 class LMConfig(_Checked):
-    """A character language model: embedding -> recurrent stack -> a softmax over characters at every
-    step, trained on ``batch_size`` contiguous streams in windows of ``seq_len`` steps."""
+    """A language model: embedding -> recurrent stack -> a softmax over the next unit (a character, or
+    with ``split`` word a word token) at every step, trained on ``batch_size`` contiguous streams in
+    windows of ``seq_len`` steps. ``min_count``, ``max_vocab`` and ``lowercase`` make a word vocabulary
+    as the classifiers' (words seen fewer times become <unk>)."""
+    split: str = knob("char", choices=("char", "word"))
     cell: str = knob("lstm", choices=CELLS)
     embed: int = knob(64, lo=1, hi=limits.MAX_UNITS)
     hidden: int = knob(256, lo=1, hi=limits.MAX_UNITS)
@@ -183,6 +187,11 @@ class LMConfig(_Checked):
     dropout: float = knob(0.15, lo=0.0, hi=1.0, hi_open=True)
     seq_len: int = knob(100, lo=1, hi=100000)
     eval_every: int | None = knob(None, lo=1, hi=10**12)  # steps between validations (None: ~500k chars)
+    min_count: int = knob(2, lo=1, hi=10**9)   # word split only
+    max_vocab: int | None = knob(50000, lo=3, hi=limits.MAX_VOCAB)
+    lowercase: bool = knob(True)
+
+    WORD_ONLY: ClassVar[tuple] = ("min_count", "max_vocab", "lowercase")
 
     TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 20, "batch_size": 32, "lr": 3e-3, "weight_decay": 0.0}
 
@@ -209,6 +218,47 @@ class TrainConfig(_Checked):
         """Unset values filled with the training defaults of ``model_cfg``'s kind."""
         defaults = type(model_cfg).TRAIN_DEFAULTS
         return replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+
+
+# ------------------------------------------------------------------------------------ transfer
+
+@dataclass(frozen=True)
+class TransferConfig(_Checked):
+    """Where a model with a word embedding starts (tasks/transfer.py): pretrained word vectors
+    (``embeddings``), or the embedding and recurrent stack of a word language model (``init_from`` a
+    model file, or ``pretrain``: one trained first on the training texts plus ``pretrain_corpus``).
+
+    freeze_epochs: the pretrained part stays fixed for this many epochs while the rest learns;
+    lr_decay: discriminative rates, each layer down from the output learns lr / lr_decay**depth
+    (the embedding the least); 1 = one rate for all."""
+    embeddings: str | None = knob(None)
+    freeze_embeddings: bool = knob(False)
+    init_from: str | None = knob(None)
+    freeze_epochs: int = knob(0, lo=0, hi=100000)
+    lr_decay: float = knob(1.0, lo=1.0, hi=100.0)
+    pretrain: bool = knob(False)
+    pretrain_corpus: str | None = knob(None)
+    pretrain_epochs: int | None = knob(None, lo=1, hi=100000)
+
+    def _check_together(self):
+        if self.embeddings is not None and (self.init_from is not None or self.pretrain):
+            raise ConfigError("--embeddings and --init-from / --pretrain both set the word embedding: choose one")
+        if self.init_from is not None and self.pretrain:
+            raise ConfigError("--init-from and --pretrain both give a language model: choose one")
+        if self.freeze_embeddings and self.embeddings is None:
+            raise ConfigError("--freeze-embeddings keeps the vectors of --embeddings FILE fixed: give the file")
+        starts = self.init_from is not None or self.pretrain
+        for name in ("freeze_epochs", "lr_decay"):
+            if getattr(self, name) != TransferConfig.__dataclass_fields__[name].default and not starts:
+                raise ConfigError(f"{name} applies to a model started from a language model "
+                                  "(--init-from or --pretrain)")
+        if (self.pretrain_corpus is not None or self.pretrain_epochs is not None) and not self.pretrain:
+            raise ConfigError("--pretrain-corpus and --pretrain-epochs go with --pretrain")
+
+    @property
+    def used(self):
+        """Whether any transfer is asked for."""
+        return self.embeddings is not None or self.init_from is not None or self.pretrain
 
 
 # ----------------------------------------------------------------------------- stored configs

@@ -12,7 +12,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from seqcli.config import BowConfig, LMConfig, SeqConfig, TrainConfig, VectorizerConfig, base_type, bounds, field_type
+from seqcli.config import (BowConfig, LMConfig, SeqConfig, TrainConfig, TransferConfig, VectorizerConfig, base_type,
+                           bounds, field_type)
 
 
 def _finite(value):
@@ -93,7 +94,7 @@ def _ngrams_cb(value):
     return None if value is None else parse_range(value, "n-gram range")
 
 
-T, S, B, L, V = TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig
+T, S, B, L, V, X = TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig, TransferConfig
 
 Seed = Annotated[int, knob(T, "seed", "--seed", help="Random seed: same seed, same data -> same model file.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
@@ -128,3 +129,13 @@ Units = Annotated[Optional[str], typer.Option("--units", help="--explain: units 
 Gate = Annotated[Optional[str], typer.Option("--gate", help="--explain: show only this gate / field: u, f, o, r (gates), cc, c, a; a list with commas.")]
 Layer = Annotated[Optional[int], typer.Option("--layer", help="--explain: layer to show, 0-based; negative counts from the top (default: the last).")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")]
+Split = Annotated[choices(L, "split"), typer.Option("--split", help="lm: predict the next character, or the next word (tokenised as the classifiers; --min-count).")]
+# transfer learning (tasks/transfer.py)
+Embeddings = Annotated[Optional[str], typer.Option("--embeddings", help="Start the word embedding from this vector file (word2vec text or binary, GloVe, fastText .vec; gzip/bz2/xz).")]
+FreezeEmbeddings = Annotated[bool, typer.Option("--freeze-embeddings", help="Keep the vectors found in --embeddings fixed (the other words learn).")]
+InitFrom = Annotated[Optional[str], typer.Option("--init-from", help="Start the embedding and recurrent layers from this word language model (seqcli train --task lm --split word).")]
+FreezeEpochs = Annotated[int, knob(X, "freeze_epochs", "--freeze-epochs", help="Keep the pretrained layers fixed for the first N epochs (only the new ones learn).")]
+LrDecay = Annotated[float, knob(X, "lr_decay", "--lr-decay", help="Discriminative rates: each layer below the output learns this many times slower (1 = one rate).")]
+Pretrain = Annotated[bool, typer.Option("--pretrain", help="First pretrain a word language model on the training texts (and --pretrain-corpus), then fine-tune from it.")]
+PretrainCorpus = Annotated[Optional[str], typer.Option("--pretrain-corpus", help="--pretrain: more unlabelled text (plain text, or a CSV's text column).")]
+PretrainEpochs = Annotated[Optional[int], knob(X, "pretrain_epochs", "--pretrain-epochs", help="--pretrain: epochs of the language model (default 8, with early stopping).")]

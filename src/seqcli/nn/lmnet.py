@@ -167,7 +167,8 @@ class Sampler:
     is what users feel. Everything is prepared once:
 
     - layer 0's input projection of every character, ``Wax E[:, j] + ba``, is precomputed as a
-      (n_vocab, G n_a) table, so the embedding lookup and the input product become one row read;
+      (n_vocab, G n_a) table, so the embedding lookup and the input product become one row read
+      (``InputRows``: a large word vocabulary computes its row at each step instead);
     - layers above read ``[x<t>; a<t-1>]`` from one preallocated buffer with ``[Wax | Waa]`` fused, so
       each layer does ONE matrix-vector product per step (layer 0 does ``Waa a<t-1>`` plus the row);
     - the sigmoid rows are pre-scaled by 1/2 so one ``tanh`` serves all gates (as in cells);
@@ -198,7 +199,7 @@ class Sampler:
             else:
                 L = {"Waa": np.ascontiguousarray(Waa)}
             if i == 0:
-                L["table"] = np.ascontiguousarray((Wax @ P["embed.E"] + ba).T)   # (n_vocab, G n)
+                L["table"] = InputRows(Wax, P["embed.E"], ba)   # (n_vocab, G n) rows
             else:
                 L["Wax"] = np.ascontiguousarray(Wax)
                 L["ba"] = ba[:, 0].copy()
@@ -297,6 +298,32 @@ class Sampler:
         return self.logits
 
 
+class InputRows:
+    """Layer 0's input projection of every unit, ``Wax E[:, j] + ba``, read as ``rows[j]`` (G n,).
+
+    A table of all of them is one row read per step; it holds n_vocab x G n values, which for a word
+    vocabulary (50,000 words, an LSTM of 256 units: 200 MB) is too much, so beyond ``TABLE_VALUES`` a
+    row is computed when it is read (one (G n, n_x) product, into a buffer reused by every step).
+    """
+
+    TABLE_VALUES = 1 << 22   # 16 MB of float32
+
+    def __init__(self, Wax, E, ba):
+        self.table = None
+        if E.shape[1] * Wax.shape[0] <= self.TABLE_VALUES:
+            self.table = np.ascontiguousarray((Wax @ E + ba).T)
+        else:
+            self.Wax, self.ET, self.ba = np.ascontiguousarray(Wax), np.ascontiguousarray(E.T), ba[:, 0].copy()
+            self.row = np.empty(Wax.shape[0], Wax.dtype)
+
+    def __getitem__(self, j):
+        if self.table is not None:
+            return self.table[j]
+        np.matmul(self.Wax, self.ET[j], out=self.row)
+        self.row += self.ba
+        return self.row
+
+
 class Picker:
     """Chooses the next character from logits: argmax, or a draw at a temperature among the top k.
 
@@ -307,7 +334,8 @@ class Picker:
     ``temperature`` 0 means argmax.
     """
 
-    def __init__(self, n_vocab, temperature=1.0, top_k=None, argmax=False, rng=None):
+    def __init__(self, n_vocab, temperature=1.0, top_k=None, argmax=False, rng=None, banned=()):
+        self.banned = np.asarray(banned, dtype=np.intp)   # ids never picked (a word model's <pad>)
         self.argmax = bool(argmax) or temperature == 0
         # clamped into float32's range: 1 / 1e-300 would overflow (with a RuntimeWarning) when cast
         # for the float32 product; at 1e30 the noise is negligible anyway, so it is still argmax
@@ -327,6 +355,8 @@ class Picker:
         self.pos = 0
 
     def __call__(self, logits):
+        if self.banned.size:
+            logits[self.banned] = -np.inf   # the sampler's own buffer, rewritten at the next step
         if self.argmax:
             return int(logits.argmax())
         z = self.z

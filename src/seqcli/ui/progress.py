@@ -100,7 +100,7 @@ def format_eval(event, meter, epochs, unit):
     if meter.batches:
         parts.append(f"loss {meter.loss:.4f}")
     parts.append(f"val_loss {event['loss']:.4f}")
-    for key, label in (("accuracy", "val_acc"), ("bpc", "val_bpc")):
+    for key, label in (("accuracy", "val_acc"), ("bpc", "val_bpc"), ("ppl", "val_ppl")):
         if key in event:
             parts.append(f"{label} {event[key]:.4f}")
     if meter.batches:
