@@ -208,9 +208,10 @@ def pretrain(texts, model_cfg, cfg, seed, notify=None, info=None, report=None):
     """Train a word language model with ``model_cfg``'s cell and sizes on ``pretrain_corpus`` and then
     the training ``texts`` (last, so the language model validates on held-out training texts).
     Returns (the model, the summary of the pretraining phase)."""
-    from seqcli import data
-    from seqcli.tasks import lm as lm_task
+    from seqcli import data, tasks
     from seqcli.training.fit import fit
+
+    lm_task = tasks.module("lm")   # through the task table: the lm task uses this module for its vectors
 
     info = info or notify or (lambda message: None)
     corpus = lm_task.read_text(cfg.pretrain_corpus, notify=notify) if cfg.pretrain_corpus else ""
