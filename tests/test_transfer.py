@@ -266,3 +266,25 @@ def test_compare_knows_the_pretrained_model():
     spec = parse_models(["pretrained:hidden=16,pretrain_epochs=2"])[0]
     assert (spec.kind, spec.params) == ("lstm", {"pretrain": True, "hidden": 16, "pretrain_epochs": 2})
     assert estimator_params(spec, {"epochs": 3})["pretrain"] is True
+
+
+# --------------------------------------------------------------------------------- sampled softmax
+
+def test_sampled_softmax_gradients_match_central_differences():
+    from gradcheck import numeric_grad, rel_error
+
+    from seqcli.nn.sampled import proposal, sampled_softmax_loss
+
+    rng = np.random.default_rng(0)
+    n_y, n_a, N, K = 7, 4, 5, 6
+    H, W, b = rng.standard_normal((n_a, N)), rng.standard_normal((n_y, n_a)), rng.standard_normal((n_y, 1))
+    y = np.array([1, 3, 3, 6, 2])
+    neg = np.array([3, 5, 0, 5, 2, 4])          # repeats and accidental hits included
+    logq = np.log(K * proposal(np.arange(1, n_y + 1)))
+    w = np.array([1.0, 0.0, 1.0, 1.0, 0.5])
+    loss, dH, dW, db = sampled_softmax_loss(H, W, b, y, neg, logq, w)
+    for arr, grad in ((H, dH), (W, dW), (b, db)):
+        num = numeric_grad(lambda: sampled_softmax_loss(H, W, b, y, neg, logq, w)[0], arr)
+        assert rel_error(grad, num) <= 1e-6
+    # every candidate a hit leaves only the target: loss 0
+    assert sampled_softmax_loss(H[:, :1], W, b, y[:1], np.array([1, 1]), logq)[0] == pytest.approx(0.0)

@@ -29,6 +29,7 @@ import numpy as np
 from . import cells, checks
 from .functional import log_softmax, softmax_cross_entropy
 from .layers import Dense, Embedding, recurrent_stack, stack_shapes
+from .sampled import sampled_softmax_loss
 
 
 class LMCache(NamedTuple):
@@ -99,6 +100,12 @@ class CharLMNet(checks.Rebuildable):
         state (None = zeros). ``mask`` (T_x, m) 0/1, each column ones then zeros: after a stream's end
         the state is carried unchanged. ``rng`` given: dropout is active (training).
         """
+        H, cache, new_state = self._hidden(ids, state, mask, rng)
+        logits, c_out = self.readout.forward(H)
+        return logits, cache._replace(readout=c_out), new_state
+
+    def _hidden(self, ids, state, mask, rng):
+        """The top layer's outputs H (n_a, T_x*m), column t*m + i; the cache (readout: H); new_state."""
         ids = np.asarray(ids, dtype=np.intp)
         if ids.ndim != 2:
             raise ValueError(f"ids must be (T_x, m), got shape {ids.shape}")
@@ -108,29 +115,42 @@ class CharLMNet(checks.Rebuildable):
         a, c_rnn = self.rnn.forward(x, lengths, rng, state0=state)
         new_state = [tuple(v.copy() for v in s) for s in self.rnn.final_state(c_rnn)]
         H = a.transpose(1, 0, 2).reshape(self.hidden, T * m)  # (n_a, T*m), column t*m + i (a copy)
-        logits, c_out = self.readout.forward(H)
-        return logits, LMCache(c_emb, c_rnn, c_out, T, m), new_state
+        return H, LMCache(c_emb, c_rnn, H, T, m), new_state
 
     def backward(self, dlogits, cache):
         """dlogits (n_vocab, T_x*m) -> grads keyed like params (none into the initial state)."""
         dH, grads = self.readout.backward(dlogits, cache.readout)
+        grads.update(self._backward_hidden(dH, cache))
+        return grads
+
+    def _backward_hidden(self, dH, cache):
+        """dH (n_a, T_x*m) -> the grads of the embedding and the recurrent stack."""
         da = np.ascontiguousarray(dH.reshape(self.hidden, cache.T, cache.m).transpose(1, 0, 2))
-        dx, g = self.rnn.backward(da, cache.rnn)   # the initial state is a constant: truncated BPTT
-        grads.update(g)
+        dx, grads = self.rnn.backward(da, cache.rnn)   # the initial state is a constant: truncated BPTT
         grads.update(self.embedding.backward(np.ascontiguousarray(dx), cache.embed)[1])
         return grads
 
-    def loss(self, ids, targets, state=None, mask=None, rng=None):
+    def loss(self, ids, targets, state=None, mask=None, rng=None, sampled=None):
         """Mean cross-entropy (nats per character) of ``targets`` (T_x, m) given ``ids`` (T_x, m).
 
         Returns (loss, grads keyed like params, new_state). Steps with mask 0 are left out of the mean.
         The initial ``state`` is a constant: no gradient flows into it (truncated BPTT).
+        ``sampled``: (candidates (K,), log expected counts (n_vocab,)) estimates the loss with a sampled
+        softmax over the targets and these candidates (see sampled.py) instead of the whole vocabulary.
         """
-        logits, cache, new_state = self.forward(ids, state, mask, rng)
         y = np.asarray(targets, dtype=np.intp).reshape(-1)
-        w = None if mask is None else np.asarray(mask, dtype=logits.dtype).reshape(-1)
+        w = None if mask is None else np.asarray(mask, dtype=self.dtype).reshape(-1)
         if w is not None and not w.any():
+            new_state = self._hidden(ids, state, mask, rng)[2]
             return 0.0, {k: np.zeros_like(v) for k, v in self.params.items()}, new_state
+        if sampled is not None:
+            H, cache, new_state = self._hidden(ids, state, mask, rng)
+            P = self.params
+            loss, dH, dW, db = sampled_softmax_loss(H, P["out.Wya"], P["out.by"], y, sampled[0], sampled[1], w)
+            grads = {"out.Wya": dW, "out.by": db}
+            grads.update(self._backward_hidden(dH, cache))
+            return loss, grads, new_state
+        logits, cache, new_state = self.forward(ids, state, mask, rng)
         loss, dlogits = softmax_cross_entropy(logits, y, w)
         return loss, self.backward(dlogits, cache), new_state
 

@@ -49,6 +49,8 @@ VAL_STREAMS = 64           # columns of the validation batch
 VAL_MAX_CHARS = 150_000    # periodic validation reads at most this much of the validation text
 WARMUP = 100               # context each validation stream re-reads before its first scored character
 _LN2 = math.log(2.0)
+SAMPLED_ABOVE = 4096       # a vocabulary larger than this trains with a sampled softmax (nn/sampled.py) ...
+SAMPLED = 1024             # ... over this many candidate words per window (validation: the full softmax)
 
 
 # ------------------------------------------------------------------------------------------ streams
@@ -174,6 +176,13 @@ class LMJob:
         self.train_cfg = cfg
         self.carry = None   # the recurrent state at the end of the last window
         self.state = None
+        self.logq = None    # a large vocabulary's log expected counts among the sampled candidates
+        if model.net.n_vocab > SAMPLED_ABOVE:
+            from seqcli.nn.sampled import proposal
+
+            self.q = proposal(model.counts)
+            with np.errstate(divide="ignore"):
+                self.logq = np.log(SAMPLED * self.q).astype(model.net.dtype)
 
     def make_batches(self, k):
         return range(k * self.period, min(self.total, (k + 1) * self.period))   # global window numbers
@@ -183,7 +192,8 @@ class LMJob:
         if w == 0 or self.carry is None:   # a new text epoch: the streams start again from zeros
             self.carry = net.zero_state(self.B)
         X, Y, mask, _ = self.streams.window(w, self.T)
-        loss, grads, self.carry = net.loss(X, Y, self.carry, mask, rng)
+        sampled = None if self.logq is None else (rng.choice(len(self.q), SAMPLED, p=self.q), self.logq)
+        loss, grads, self.carry = net.loss(X, Y, self.carry, mask, rng, sampled)
         chars = X.size if mask is None else int(mask.sum())
         return loss, grads, self.B, chars
 
