@@ -29,7 +29,8 @@ def sampled_softmax_loss(H, Wya, by, y, neg, logq, weights=None):
     """Mean sampled-softmax cross-entropy of targets ``y`` and its gradients.
 
     H (n_a, N), Wya (n_y, n_a), by (n_y, 1), y (N,) ints, neg (K,) candidate ids, logq (n_y,) the log
-    of each word's expected count among the K draws (log K q), weights (N,) or None (0 leaves a
+    of each word's expected count among the K draws (log K q; finite everywhere, also where a masked
+    step's target is a word never drawn), weights (N,) or None (0 leaves a
     position out; the mean is over the weights). Returns (loss, dH (n_a, N), dWya (n_y, n_a),
     dby (n_y, 1)); dWya and dby are dense, nonzero only in the rows of ``y`` and ``neg``.
     """

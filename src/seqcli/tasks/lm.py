@@ -181,8 +181,8 @@ class LMJob:
             from seqcli.nn.sampled import proposal
 
             self.q = proposal(model.counts)
-            with np.errstate(divide="ignore"):
-                self.logq = np.log(SAMPLED * self.q).astype(model.net.dtype)
+            # finite for words never drawn too (<pad>, the target of a masked step: weight 0)
+            self.logq = np.log(np.maximum(SAMPLED * self.q, 1e-30)).astype(model.net.dtype)
 
     def make_batches(self, k):
         return range(k * self.period, min(self.total, (k + 1) * self.period))   # global window numbers
