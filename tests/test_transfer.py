@@ -184,6 +184,9 @@ def test_a_word_language_model_trains_generates_and_scores(tmp_path):
     assert "12 words" in gen.note() and "4-grams" in gen.note()
     good, odd = lm.score_lines(["the film was good and great", "great and good was film the"])
     assert good < odd   # bits per word: the corpus's order is likelier
+    record = next(iter(api.explain(lm, ["the film was good"])))
+    assert record["split"] == "word" and record["tokens"] == ["the", "film", "was", "good"]
+    assert record["arrays"]["l0.fw.a"].shape == (8, 4)   # one column per word
     again = models.load(summary["output"])
     assert again.units.tokens == lm.units.tokens and again.score_lines(["the film"])[0] == pytest.approx(
         lm.score_lines(["the film"])[0])
