@@ -260,7 +260,12 @@ def test_pretrain_in_one_command_reports_both_phases(reviews, tmp_path):
     assert phases["pretrain"]["split"] == "word" and phases["pretrain"]["n_texts"] == 72
     assert phases["init"]["words_found"] == len(model.vocab) - 2
     assert "lovely" in model.vocab.index   # a word only the corpus had joins the vocabulary
-    assert json.dumps(summary)   # JSON-ready
+    assert json.dumps(summary) and summary["pretrain_seconds"] > 0
+    # the same seed gives the same file: no timing is stored in it
+    again = train(reviews, tmp_path, {"pretrain": True, "pretrain_corpus": str(corpus), "pretrain_epochs": 1,
+                                      "lr_decay": 2.6})[1]
+    with open(summary["output"], "rb") as a, open(again["output"], "rb") as b:
+        assert a.read() == b.read()
 
 
 def test_compare_knows_the_pretrained_model():

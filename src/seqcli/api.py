@@ -79,6 +79,8 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
     elif os.path.exists(checkpoint.path_for(output)):
         os.unlink(checkpoint.path_for(output))  # the run is complete: its resume point is no longer needed
     models.save(output, job.model, training=summary)
+    if getattr(job, "transfer", None) is not None:   # timings stay out of the file (same seed, same bytes)
+        summary.update(job.transfer.timings)
     n_params = int(sum(p.size for p in job.model.net.params.values()))
     summary.update(output=output, seconds=round(outcome.seconds, 3), n_params=n_params)
     summary[f"{job.unit}_per_second"] = round((outcome.rows if job.unit == "rows" else outcome.tokens)

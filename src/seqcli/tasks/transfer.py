@@ -55,6 +55,7 @@ class Transfer:
     phases: dict = field(default_factory=dict)   # the summary: "embeddings", "init", "pretrain"
     masks: dict = field(default_factory=dict)    # name -> (1, n) 0/1: columns kept fixed for good
     depth: dict = field(default_factory=dict)    # pretrained name -> layers below the output (1 = top)
+    timings: dict = field(default_factory=dict)  # {"pretrain_seconds"}: reported, never stored in a file
 
     # -- before the network is built ---------------------------------------------------------------
 
@@ -125,12 +126,13 @@ def start(params, model_cfg=None, texts=None, notify=None, info=None, report=Non
     ``texts`` (a list of str: the training texts) with ``model_cfg``'s cell and sizes. Raises
     SeqcliError (a file that is no word language model, an interrupted pretraining)."""
     cfg = config(params)
-    lm, phases = None, {}
+    lm, phases, timings = None, {}, {}
     if cfg.init_from is not None:
         lm = load_lm(cfg.init_from)
     elif cfg.pretrain:
         lm, phases["pretrain"] = pretrain(texts, model_cfg, cfg, params.get("seed") or 0, notify, info, report)
-    return Transfer(cfg, lm, phases)
+        timings["pretrain_seconds"] = phases["pretrain"].pop("seconds")
+    return Transfer(cfg, lm, phases, timings=timings)
 
 
 def load_lm(path):
