@@ -160,7 +160,7 @@ def test_embeddings_errors_are_one_line(reviews, tmp_path):
         train(reviews, tmp_path, {"embeddings": str(empty)})
     rc, out, err = run_inprocess(["train", reviews, "--model", "lstm", "--freeze-embeddings", "-o",
                                   tmp_path / "x.npz"])
-    assert rc == 2 and "--freeze-embeddings keeps the vectors of --embeddings FILE fixed" in err
+    assert rc == 2 and "--freeze-embeddings keeps pretrained word vectors fixed" in err
     rc, out, err = run_inprocess(["train", reviews, "--embeddings", path, "-o", tmp_path / "x.npz"])
     assert rc == 2 and "--embeddings does not apply to --task classify --model bow" in err
 
@@ -223,8 +223,11 @@ def test_init_from_copies_the_embedding_and_stack_and_freeze_epochs_keeps_them(w
     for k in ("Wax", "Waa", "ba"):
         assert np.array_equal(P[f"enc.l0.fw.{k}"], L[f"rnn.l0.{k}"])   # fixed for both epochs
     assert summary["transfer"]["init"]["words_found"] == len(model.vocab) - 2
-    trained = train(reviews, tmp_path, {"init_from": str(word_lm), "freeze_epochs": 1, "lr": 0.05})[0]
+    trained = train(reviews, tmp_path, {"init_from": str(word_lm), "freeze_epochs": 1, "lr": 0.05,
+                                        "freeze_embeddings": True})[0]
     assert not np.array_equal(trained.net.params["enc.l0.fw.Waa"], L["rnn.l0.Waa"])   # then trained
+    film = trained.vocab.index["film"]
+    assert np.array_equal(trained.net.params["embed.E"][:, film], L["embed.E"][:, lm.index["film"]])   # for good
 
 
 def test_init_from_a_model_of_another_shape_or_kind_is_one_line(word_lm, reviews, tmp_path):

@@ -245,9 +245,10 @@ class TransferConfig(_Checked):
             raise ConfigError("--embeddings and --init-from / --pretrain both set the word embedding: choose one")
         if self.init_from is not None and self.pretrain:
             raise ConfigError("--init-from and --pretrain both give a language model: choose one")
-        if self.freeze_embeddings and self.embeddings is None:
-            raise ConfigError("--freeze-embeddings keeps the vectors of --embeddings FILE fixed: give the file")
         starts = self.init_from is not None or self.pretrain
+        if self.freeze_embeddings and self.embeddings is None and not starts:
+            raise ConfigError("--freeze-embeddings keeps pretrained word vectors fixed: give --embeddings FILE, "
+                              "--init-from LM or --pretrain")
         for name in ("freeze_epochs", "lr_decay"):
             if getattr(self, name) != TransferConfig.__dataclass_fields__[name].default and not starts:
                 raise ConfigError(f"{name} applies to a model started from a language model "

@@ -98,6 +98,12 @@ class Transfer:
             layers = layers or net.layers
             self.phases["init"] = put_lm(net, self.lm, tokens, embed, stack, cell, layers, self.depth,
                                          self.cfg.init_from)
+            if self.cfg.freeze_embeddings:   # the language model's words keep its vectors for good
+                found = np.array([w in self.lm.index for w in tokens])
+                found[:1] = False
+                self.masks[embed] = (~found[None, :]).astype(net.params[embed].dtype)
+                self.depth.pop(embed)
+                self.phases["init"]["frozen_embeddings"] = True
             info(f"started from the language model: {self.phases['init']['words_found']:,} of "
                  f"{len(tokens) - 2:,} words have its vectors; {layers} {cell} layer"
                  f"{'s' if layers != 1 else ''} from it" + (
