@@ -219,7 +219,7 @@ def test_vectorize_missing_input_file(seqcli, tmp_path):
 
 
 def test_vectorize_invalid_utf8_names_the_line(seqcli_inproc):
-    rc, out, err = seqcli_inproc(["vectorize"], input=b"fine\n\xff\xfe bad\n")
+    rc, out, err = seqcli_inproc(["vectorize", "--errors", "strict"], input=b"fine\n\xff\xfe bad\n")
     assert_one_line_error(rc, out, err, mentions=["line 2"])
 
 

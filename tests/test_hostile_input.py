@@ -52,9 +52,13 @@ def assert_error(rc, out, err, *, rc_expected=1, mentions=(), stdout_empty=True)
     """One ``seqcli: error:`` line (exit 1) or a typer usage error (exit 2); never a traceback."""
     assert rc == rc_expected, (rc, out[-500:], err)
     assert "Traceback" not in err and "internal error" not in err, err
+    lines = err.strip("\n").split("\n")
     if rc_expected == 1:
-        lines = err.strip("\n").split("\n")
         assert len(lines) == 1 and lines[0].startswith("seqcli: error: "), err
+    else:  # a usage error: one line in seqcli's words, then at most a hint (issue 16, point 1)
+        assert len(lines) <= 2 and lines[0].startswith("seqcli: error: "), err
+        assert len(lines) == 1 or lines[1].startswith("try 'seqcli"), err
+        assert not any(ch in err for ch in "╭│╰─"), err
     for word in mentions:
         assert str(word) in err, (word, err)
     if stdout_empty:
@@ -235,9 +239,9 @@ def test_nul_byte_means_binary(folder, models, command):
     csv_body = b"text,label\ngood,pos\nbad,neg\nno\x00pe,pos\n"
     txt_body = b"good\nbad\nno\x00pe\n"
     args = {"train": ["train", write(folder, "nul.csv", csv_body), "-o", folder / "x.npz"],
-            "predict-txt": ["predict", models["bow"], write(folder, "nul.txt", txt_body)],
+            "predict-txt": ["predict", models["bow"], write(folder, "nul.txt", txt_body), "--errors", "strict"],
             "predict-csv": ["predict", models["bow"], write(folder, "nul.csv", csv_body)],
-            "vectorize": ["vectorize", write(folder, "nul.txt", txt_body)]}[command]
+            "vectorize": ["vectorize", write(folder, "nul.txt", txt_body), "--errors", "strict"]}[command]
     line = 4 if "csv" in command or command == "train" else 3
     assert_error(*run(args), mentions=["binary file", f"NUL byte on line {line}"])
 
@@ -246,8 +250,9 @@ def test_nul_byte_means_binary(folder, models, command):
 def test_binary_file(folder, models, command):
     elf = b"\x7fELF\x02\x01\x01\x00" + np.random.default_rng(0).bytes(20000)
     path = write(folder, "prog.bin", elf)
-    args = {"train": ["train", path, "-o", folder / "x.npz"], "predict": ["predict", models["bow"], path],
-            "vectorize": ["vectorize", path]}[command]
+    args = {"train": ["train", path, "-o", folder / "x.npz"],
+            "predict": ["predict", models["bow"], path, "--errors", "strict"],
+            "vectorize": ["vectorize", path, "--errors", "strict"]}[command]
     assert_error(*run(args), mentions=["prog.bin", "line 1"])
 
 
@@ -264,8 +269,8 @@ def test_invalid_utf8_far_into_the_file_names_its_line(folder, models, command):
     else:
         path, line = write(folder, "bad8.txt", body), 20_001
     args = {"train": ["train", path, "-o", folder / "x.npz"],
-            "predict-txt": ["predict", models["bow"], path],
-            "predict-csv": ["predict", models["bow"], path], "vectorize": ["vectorize", path]}[command]
+            "predict-txt": ["predict", models["bow"], path, "--errors", "strict"],
+            "predict-csv": ["predict", models["bow"], path], "vectorize": ["vectorize", path, "--errors", "strict"]}[command]
     rc, out, err = run(args)
     # predict streams: lines before the bad one may already be answered; none after it is
     assert_error(rc, out, err, mentions=[path.name, f"line {line}", "invalid UTF-8", "byte 0xe9",
@@ -294,8 +299,9 @@ def test_utf16_with_bom_is_decoded_like_utf8(folder, models, codec, bom):
 def test_utf16_without_bom_is_refused_as_binary(folder, models, command):
     body = csv_text(separable_rows(10)).encode("utf-16-le")
     path = write(folder, "nobom.csv" if command == "train" else "nobom.txt", body)
-    args = {"train": ["train", path, "-o", folder / "x.npz"], "predict": ["predict", models["bow"], path],
-            "vectorize": ["vectorize", path]}[command]
+    args = {"train": ["train", path, "-o", folder / "x.npz"],
+            "predict": ["predict", models["bow"], path, "--errors", "strict"],
+            "vectorize": ["vectorize", path, "--errors", "strict"]}[command]
     assert_error(*run(args), mentions=["binary file", "NUL byte on line 1", "UTF-16"])
 
 
@@ -486,7 +492,7 @@ BAD_TRAIN_OPTIONS = [
 def test_train_numeric_options_out_of_range_are_usage_errors(folder, good_csv, option):
     rc, out, err = run(["train", good_csv, "-o", folder / "opt.npz", *option])
     assert_error(rc, out, err, rc_expected=2)
-    assert "Invalid value" in err
+    assert err.startswith(f"seqcli: error: {option[0]}"), err
     assert not (folder / "opt.npz").exists()
 
 
@@ -505,7 +511,7 @@ def test_train_max_time_message_names_the_option_and_the_real_limit(folder, good
 def test_vectorize_numeric_options_out_of_range_are_usage_errors(option):
     rc, out, err = run(["vectorize", *option], input="good film\n")
     assert_error(rc, out, err, rc_expected=2)
-    assert "Invalid value" in err
+    assert err.startswith(f"seqcli: error: {option[0]}"), err
 
 
 @pytest.mark.parametrize("option,mentions", [
@@ -563,7 +569,7 @@ def lm(folder):
 def test_generate_numeric_options_out_of_range_are_usage_errors(lm, option):
     rc, out, err = run(["generate", lm, *option])
     assert_error(rc, out, err, rc_expected=2)
-    assert "Invalid value" in err
+    assert err.startswith(f"seqcli: error: {option[0]}"), err
 
 
 @pytest.mark.parametrize("option,length", [

@@ -136,12 +136,31 @@ bad_line = st.one_of(
 @pytest.mark.parametrize("command", ["predict bow", "predict lstm", "predict lm (bits per char)",
                                      "vectorize --load"])
 @SETTINGS
+@given(before=lines, bad=bad_line, prefix=line, after=lines, mode=st.sampled_from(["replace", "skip"]))
+def test_one_undecodable_line_never_ends_a_stream(models, command, before, bad, prefix, after, mode):
+    """By default (--errors replace) or with --errors skip, every input line gets its output line and
+    one warning at the end names the bad line."""
+    chunks = [t.encode("utf-8") for t in before] + [prefix.encode("utf-8") + bad] + \
+        [t.encode("utf-8") for t in after]
+    rc, out, err = run(COMMANDS[command](models) + (["--errors", mode] if mode == "skip" else []),
+                       b"\n".join(chunks) + b"\n")
+    assert rc == 0, err
+    assert out.count("\n") == len(chunks)
+    note = [e for e in err.splitlines() if "not UTF-8 text" in e]
+    assert len(note) == 1 and f"line {len(before) + 1}" in note[0]
+    assert ("left empty" if mode == "skip" else "replaced by U+FFFD") in note[0]
+
+
+@pytest.mark.parametrize("command", ["predict bow", "predict lstm", "predict lm (bits per char)",
+                                     "vectorize --load"])
+@SETTINGS
 @given(before=lines, bad=bad_line, prefix=line, after=lines)
 def test_undecodable_lines_give_one_error_naming_a_bad_line(models, command, before, bad, prefix, after):
+    """With --errors strict."""
     good = [t.encode("utf-8") for t in before]
     chunks = good + [prefix.encode("utf-8") + bad] + [t.encode("utf-8") for t in after]
     data = b"\n".join(chunks) + b"\n"
-    rc, out, err = run(COMMANDS[command](models), data)
+    rc, out, err = run(COMMANDS[command](models) + ["--errors", "strict"], data)
     assert rc == 1, (rc, err)
     lines_err = err.strip("\n").split("\n")
     assert len(lines_err) == 1 and lines_err[0].startswith("seqcli: error: <stdin>: "), err

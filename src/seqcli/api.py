@@ -126,10 +126,13 @@ def load_model(path, kinds=None):
     return models.load(path, kinds)
 
 
-def input_batches(source, text_col=None, notify=_quiet):
+def input_batches(source, text_col=None, notify=_quiet, errors="replace"):
     """Batches (lists) of texts to predict: the lines of a text file or stdin, streamed as they come
-    (one text per line, empty lines included), or the text column of a .csv/.tsv file."""
-    from seqcli import data, stream
+    (one text per line, empty lines included), or the text column of a .csv/.tsv file.
+
+    errors: what a line that is not clean text gets (stream.ERRORS): "replace" (U+FFFD), "skip" (an
+    empty line) or "strict" (an error); the count is said once through ``notify`` at the end."""
+    from seqcli import data
 
     if source.lower().endswith((".csv", ".tsv", ".tab")):
         table = data.read_table(source, text_col, None, need_labels=False)
@@ -139,7 +142,23 @@ def input_batches(source, text_col=None, notify=_quiet):
     if text_col is not None:
         raise SeqcliError("--text-col only applies to a .csv/.tsv INPUT (plain text is one text per line)",
                           exit_code=2)
-    return stream.line_batches(stream.open_source(source), _display(source))
+    return _lines(source, notify, errors)
+
+
+def _lines(source, notify, errors, max_batch=512):
+    """Batches of the lines of a text file or stdin (see input_batches); the input is opened at once,
+    so a missing file fails here, not at the first batch."""
+    from seqcli import stream
+
+    bad = None if errors == "strict" else stream.BadLines(errors)
+    batches = stream.line_batches(stream.open_source(source), _display(source), max_batch, bad=bad)
+
+    def lines():
+        yield from batches
+        if bad is not None and bad.summary(_display(source)):
+            notify(bad.summary(_display(source)))
+
+    return lines()
 
 
 def predict_lines(model, batches, as_json=False, with_proba=False):
@@ -302,12 +321,9 @@ def read_probes(path):
 
 # ------------------------------------------------------------------------------------- vectorize
 
-def read_texts(source):
-    """Every line of a text file or stdin, as a list (one document per line)."""
-    from seqcli import stream
-
-    return [t for batch in stream.line_batches(stream.open_source(source), _display(source), 1 << 30)
-            for t in batch]
+def read_texts(source, notify=_quiet, errors="replace"):
+    """Every line of a text file or stdin, as a list (one document per line; see input_batches)."""
+    return [t for batch in _lines(source, notify, errors, 1 << 30) for t in batch]
 
 
 def fit_vectorizer(texts, config, source="-"):

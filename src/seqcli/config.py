@@ -21,17 +21,14 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import ClassVar
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import UsageError
 from seqcli.nn import limits
 
 CELLS = ("rnn", "gru", "lstm")
 
 
-class ConfigError(SeqcliError, ValueError):
+class ConfigError(UsageError, ValueError):
     """A hyperparameter out of its bounds: a usage error (exit code 2)."""
-
-    def __init__(self, message):
-        super().__init__(message, exit_code=2)
 
 
 def knob(default, *, lo=None, hi=None, lo_open=False, hi_open=False, choices=None):

@@ -14,6 +14,13 @@ class SeqcliError(Exception):
         self.exit_code = exit_code
 
 
+class UsageError(SeqcliError):
+    """An option value the user can fix on the command line: exit code 2."""
+
+    def __init__(self, message):
+        super().__init__(message, exit_code=2)
+
+
 class FeatureError(SeqcliError, ValueError):
     """A bad setting, an empty vocabulary or an inconsistent saved state of the vectorizer.
 

@@ -9,6 +9,7 @@ through in full batches.
 
 import io
 import os
+import re
 import select
 import sys
 
@@ -34,14 +35,46 @@ def open_source(source):
         raise SeqcliError(f"{source}: cannot open ({exc.strerror})") from None
 
 
-def line_batches(stream, name, max_batch=512, chunk=1 << 16):
+ERRORS = ("replace", "skip", "strict")
+_BAD = re.compile("[\x00\udc80-\udcff]")   # NUL, or a byte that was not UTF-8 (surrogateescape)
+
+
+class BadLines:
+    """What ``line_batches`` did with lines that were not clean text (``errors`` != strict).
+
+    ``errors="replace"``: each bad byte (or NUL) becomes U+FFFD and the line goes on;
+    ``errors="skip"``: the line becomes empty (its output line is empty). Either way it is counted here,
+    so the command can say once, at the end, which lines they were."""
+
+    def __init__(self, errors):
+        self.errors, self.lines = errors, []
+
+    def fix(self, line, number):
+        if not _BAD.search(line):
+            return line
+        self.lines.append(number)
+        return "" if self.errors == "skip" else _BAD.sub("\ufffd", line)
+
+    def summary(self, name):
+        """One line for stderr, or None when every line was clean."""
+        if not self.lines:
+            return None
+        n, shown = len(self.lines), ", ".join(map(str, self.lines[:5]))
+        more = f" and {n - 5} more" if n > 5 else ""
+        what = "replaced by U+FFFD" if self.errors == "replace" else "left empty"
+        return (f"{name}: {n} line{'s' if n != 1 else ''} held bytes that are not UTF-8 text (or NUL), "
+                f"{what}: line{'s' if n != 1 else ''} {shown}{more} (--errors strict stops instead)")
+
+
+def line_batches(stream, name, max_batch=512, chunk=1 << 16, bad=None):
     """Yield lists of decoded lines (newline and CR stripped; BOM dropped) from binary ``stream``.
 
     Each input line gives exactly one item, an empty line included; a last line without a newline
     counts. Decoding follows ``seqcli.data`` (the one place for the input rules): UTF-8, or UTF-16
-    after a UTF-16 byte-order mark; invalid bytes and NUL characters (a binary file) raise
-    SeqcliError naming ``name`` and the line. A line's pieces are joined once, when its end
-    arrives, so a single 50 MB line costs linear time, not one copy per chunk.
+    after a UTF-16 byte-order mark. Invalid bytes and NUL characters (a binary file) raise
+    SeqcliError naming ``name`` and the line, unless ``bad`` (a BadLines) says to replace them or
+    leave the line empty: one bad line never ends a stream. A line's pieces are joined once, when
+    its end arrives, so a single 50 MB line costs linear time, not one copy per chunk.
     """
     from seqcli import data
 
@@ -51,10 +84,11 @@ def line_batches(stream, name, max_batch=512, chunk=1 << 16):
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         fd, interactive = None, False
     source = _FdReader(fd, chunk, name) if fd is not None else stream
-    batch = []
-    for line in data.split_lines(data.decoded_pieces(source, name, chunk), piece_ends=True):
+    batch, number = [], 0
+    for line in data.split_lines(data.decoded_pieces(source, name, chunk, strict=bad is None), piece_ends=True):
         if line is not None:
-            batch.append(line)
+            number += 1
+            batch.append(line if bad is None else bad.fix(line, number))
             if len(batch) >= max_batch:
                 yield batch
                 batch = []

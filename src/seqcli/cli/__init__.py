@@ -13,10 +13,20 @@ import typer
 
 from seqcli.cli import compare, generate, predict, train, vectorize
 from seqcli.cli.guard import ClosedStdout, guarded
+from seqcli.cli.usage import Group
 
 __all__ = ["app", "main", "guarded"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+def _rich_help():
+    """Help in rich panels on a terminal; plain text (grep-able, never cut) in a pipe or with NO_COLOR."""
+    try:
+        return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+app = typer.Typer(cls=Group, add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode="rich" if _rich_help() else None,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models.")
 

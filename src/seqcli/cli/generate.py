@@ -91,8 +91,7 @@ def generate(
             print(f"seqcli: dropped from the prime {what}", file=sys.stderr, flush=True)
     if seed is None:
         seed = secrets.randbits(32)
-    if not explain and (units is not None or gate is not None or layer is not None or no_color):
-        raise typer.BadParameter("--units, --gate, --layer and --no-color go with --explain", param_hint="--explain")
+    opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--no-color": no_color})
     if explain:  # option values that do not fit the model fail before any sampling
         api.explain(lm, [], units, gate, layer)
     generation = api.Generation(lm, prime, length, temperature, top_k, argmax or temperature == 0, seed, until,

@@ -18,7 +18,7 @@ from seqcli.config import (BowConfig, LMConfig, SeqConfig, TrainConfig, Transfer
 
 def _finite(value):
     if value is not None and not math.isfinite(value):
-        raise typer.BadParameter(f"must be a finite number, not {value}")
+        raise typer.BadParameter("must be a finite number")
     return value
 
 
@@ -32,9 +32,9 @@ def float_range(lo=None, hi=None, lo_open=False, hi_open=False):
             return value
         _finite(value)
         if lo is not None and (value < lo or (lo_open and value == lo)):
-            raise typer.BadParameter(f"must be {'more than' if lo_open else 'at least'} {lo:g}, not {value:g}")
+            raise typer.BadParameter(f"must be {'more than' if lo_open else 'at least'} {lo:g}")
         if hi is not None and (value > hi or (hi_open and value == hi)):
-            raise typer.BadParameter(f"must be {'less than' if hi_open else 'at most'} {hi:g}, not {value:g}")
+            raise typer.BadParameter(f"must be {'less than' if hi_open else 'at most'} {hi:g}")
         return value
     return check
 
@@ -53,6 +53,15 @@ def knob(cls, name, *flags, help, **kwargs):
 def choices(cls, name):
     """The Literal type of field ``name``'s choices (typer lists them in --help and checks them)."""
     return Literal[tuple(bounds(cls, name)[4])]
+
+
+def only_with(flag, given, values):
+    """A usage error when options that only go with ``flag`` are given without it.
+
+    given: whether ``flag`` is on; values: {"--option": value or None/False}."""
+    used = [name for name, value in values.items() if value not in (None, False)]
+    if used and not given:
+        raise typer.BadParameter(f"only goes with {flag}", param_hint=used[0])
 
 
 def parse_duration(text):
@@ -129,6 +138,7 @@ Units = Annotated[Optional[str], typer.Option("--units", help="--explain: units 
 Gate = Annotated[Optional[str], typer.Option("--gate", help="--explain: show only this gate / field: u, f, o, r (gates), cc, c, a; a list with commas.")]
 Layer = Annotated[Optional[int], typer.Option("--layer", help="--explain: layer to show, 0-based; negative counts from the top (default: the last).")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")]
+Errors = Annotated[Literal["replace", "skip", "strict"], typer.Option("--errors", help="An input line that is not UTF-8 text (or holds NUL): replace the bad bytes with U+FFFD, skip it (an empty output line), or stop (strict). Counted in one warning at the end.")]
 Split = Annotated[choices(L, "split"), typer.Option("--split", help="lm: predict the next character, or the next word (tokenised as the classifiers; --min-count).")]
 # transfer learning (tasks/transfer.py)
 Embeddings = Annotated[Optional[str], typer.Option("--embeddings", help="Start the word embedding from this vector file (word2vec text or binary, GloVe, fastText .vec; gzip/bz2/xz).")]

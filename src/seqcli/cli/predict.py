@@ -22,17 +22,17 @@ def predict(
     layer: opt.Layer = None,
     stats: Annotated[bool, typer.Option("--stats", help="--explain: share of saturated gate values (< 0.1 or > 0.9) over all inputs, instead of one panel per input.")] = False,
     no_color: opt.NoColor = False,
+    errors: opt.Errors = "replace",
 ):
     """Predict one line of output per input line: LABEL<TAB>PROBABILITY (or JSON)."""
     from seqcli import api, ui
 
-    if not explain and (units is not None or gate is not None or layer is not None or stats or no_color):
-        raise typer.BadParameter("--units, --gate, --layer, --stats and --no-color go with --explain",
-                                 param_hint="--explain")
+    opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--stats": stats,
+                                         "--no-color": no_color})
     fitted = api.load_model(model)
     if explain:  # option values that do not fit the model fail before any input is read
         api.explain(fitted, [], units, gate, layer)
-    batches = api.input_batches(input, text_col, notify=ui.note)
+    batches = api.input_batches(input, text_col, notify=ui.note, errors=errors)
     if explain:
         from seqcli.ui import explain as show
 

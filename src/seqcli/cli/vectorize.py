@@ -29,11 +29,12 @@ def vectorize(
     vocab: Annotated[bool, typer.Option("--vocab", help="Print the vocabulary with document frequencies instead of vectors.")] = False,
     stats: Annotated[bool, typer.Option("--stats", help="Print the number of distinct n-grams per order instead of vectors.")] = False,
     as_json: opt.JsonOut = False,
+    errors: opt.Errors = "replace",
 ):
     """Turn text into bag-of-words / n-gram / tf-idf / hashed vectors, one per input line."""
-    from seqcli import api
+    from seqcli import api, ui
 
-    texts = api.read_texts(input)
+    texts = api.read_texts(input, ui.note, errors)
     if load:
         if fit or ngrams or hash_bits or min_df != 1 or max_features or mode != "counts" or analyzer != "word":
             raise typer.BadParameter("--load uses the saved vectorizer's settings; drop --fit/--mode/--ngrams/...",
@@ -46,7 +47,7 @@ def vectorize(
                                      param_hint="--hash-bits")
         cfg = VectorizerConfig(analyzer=analyzer, ngram_min=lo, ngram_max=hi, mode=mode, min_df=min_df,
                                max_features=max_features, hash_bits=hash_bits)
-        vec = api.fit_vectorizer(api.read_texts(fit) if fit else texts, cfg, fit or input)
+        vec = api.fit_vectorizer(api.read_texts(fit, ui.note, errors) if fit else texts, cfg, fit or input)
     if save:
         api.save_vectorizer(save, vec)
         print(f"seqcli: saved vectorizer to {save} ({vec.n_features_} features)", file=sys.stderr)

@@ -22,7 +22,7 @@ from seqcli.compare.plan import make_plan
 from seqcli.compare.report import assemble, without_timings
 from seqcli.compare.specs import ALIASES, DEFAULT_MODELS, estimator_params, parse_models
 from seqcli.compare.trials import PROBE_LIMIT, Trial, check_backend, cost, fan_out
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 
 __all__ = ["run_compare", "read_probes", "without_timings"]
 
@@ -69,12 +69,12 @@ def run_compare(data_path, models=None, *, folds=None, test=None, val_split=None
     specs = parse_models(models or [DEFAULT_MODELS])
     backend = check_backend(backend, scheduler)
     if jobs is not None and (jobs == 0 or jobs < -1):
-        raise SeqcliError(f"--jobs must be at least 1 (or -1 for all cores), not {jobs}")
+        raise UsageError(f"--jobs must be at least 1 (or -1 for all cores), not {jobs}")
     if disagreements < 0:
-        raise SeqcliError("--disagreements must be 0 or more")
+        raise UsageError("--disagreements must be 0 or more")
     probes = [p for p in probes if p.strip()]
     if len(probes) > PROBE_LIMIT:
-        raise SeqcliError(f"{len(probes)} probes; at most {PROBE_LIMIT}")
+        raise UsageError(f"{len(probes)} probes; at most {PROBE_LIMIT}")
     loaded = load_model_files(specs)
     extra = [c for m in loaded.values() for c in m.classes]
     plan = make_plan(data_path, folds, test, val_split, seed, text_col, label_col, extra, notify)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 
 DEFAULT_FOLDS = 5
 
@@ -44,7 +44,7 @@ def make_plan(data_path, folds=None, test=None, val_split=None, seed=0, text_col
     given = [name for name, v in (("--folds", folds), ("--test", test), ("--val-split", val_split))
              if v is not None]
     if len(given) > 1:
-        raise SeqcliError(f"choose one of --folds, --test and --val-split (got {' and '.join(given)})")
+        raise UsageError(f"choose one of --folds, --test and --val-split (got {' and '.join(given)})")
     table = data.read_table(data_path, text_col, label_col)
     if table.skipped:
         notify(table.skipped_summary())
@@ -64,7 +64,7 @@ def make_plan(data_path, folds=None, test=None, val_split=None, seed=0, text_col
         method = {"method": "test", "test": other.source, "n_train": n, "n_test": len(other.texts)}
     elif val_split is not None:
         if not (math.isfinite(val_split) and 0 < val_split < 1):
-            raise SeqcliError(f"--val-split must be between 0 and 1, not {val_split}")
+            raise UsageError(f"--val-split must be between 0 and 1, not {val_split}")
         n_test = int(math.ceil(val_split * n))
         if counts.min() < 2 or n_test < len(names) or n - n_test < len(names):
             raise SeqcliError(f"{table.source}: cannot hold out {val_split:g} of {n} rows with every "
@@ -78,7 +78,7 @@ def make_plan(data_path, folds=None, test=None, val_split=None, seed=0, text_col
     else:
         k = DEFAULT_FOLDS if folds is None else folds
         if k < 2:
-            raise SeqcliError(f"--folds {k}: cross-validation needs at least 2 folds "
+            raise UsageError(f"--folds {k}: cross-validation needs at least 2 folds "
                               "(for a single split use --val-split F or --test FILE)")
         if counts.min() < k:
             small = str(names[counts.argmin()])

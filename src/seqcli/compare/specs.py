@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 from seqcli.config import (BowConfig, ConfigError, SeqConfig, TrainConfig, TransferConfig, base_type, check_value,
                            field_type)
-from seqcli.errors import SeqcliError
+from seqcli.errors import UsageError
 
 # name -> (estimator kind, preset options)
 ALIASES = {
@@ -68,7 +68,7 @@ def parse_models(specs):
         specs = [specs]
     pieces = [p.strip() for s in specs for p in s.split(",")]
     if not pieces or pieces == [""]:
-        raise SeqcliError("--models is empty; list model kinds or files, e.g. --models bow,lstm")
+        raise UsageError("--models is empty; list model kinds or files, e.g. --models bow,lstm")
     out, current, option_texts = [], None, []
 
     def close():
@@ -78,14 +78,14 @@ def parse_models(specs):
 
     for piece in pieces:
         if not piece:
-            raise SeqcliError(f"empty entry in --models {','.join(specs)!r} (two commas in a row?)")
+            raise UsageError(f"empty entry in --models {','.join(specs)!r} (two commas in a row?)")
         head = piece.split("=", 1)[0]
         if "=" in piece and head.replace("-", "_").isidentifier() and not _looks_like_file(head):
             if current is None:
-                raise SeqcliError(f"--models: option {piece!r} comes before any model kind "
+                raise UsageError(f"--models: option {piece!r} comes before any model kind "
                                   "(write it after a colon: lstm:hidden=64)")
             if not current.trained:
-                raise SeqcliError(f"--models: {current.path} is a saved model, evaluated as it is; "
+                raise UsageError(f"--models: {current.path} is a saved model, evaluated as it is; "
                                   f"it takes no options ({piece!r})")
             _set_option(current, piece, option_texts)
             continue
@@ -97,22 +97,22 @@ def parse_models(specs):
         base, _, opts = piece.partition(":")
         key = base.strip().lower()
         if key not in ALIASES:
-            raise SeqcliError(f"unknown model {base.strip()!r} in --models (choose {', '.join(ALIASES)}, "
+            raise UsageError(f"unknown model {base.strip()!r} in --models (choose {', '.join(ALIASES)}, "
                               "or give a saved model file PATH.npz)")
         kind, preset = ALIASES[key]
         current = ModelSpec(name=key, kind=kind, params=dict(preset))
         if opts.strip():
             _set_option(current, opts.strip(), option_texts)
         elif ":" in piece:
-            raise SeqcliError(f"--models: {piece!r} has a colon but no options (write {key}:hidden=64)")
+            raise UsageError(f"--models: {piece!r} has a colon but no options (write {key}:hidden=64)")
     close()
     seen = set()
     for spec in out:
         if spec.name in seen:
-            raise SeqcliError(f"--models lists {spec.name!r} twice")
+            raise UsageError(f"--models lists {spec.name!r} twice")
         seen.add(spec.name)
         if spec.kind == "bow" and spec.params.get("ngram_min", 1) > spec.params.get("ngram_max", 1):
-            raise SeqcliError(f"--models {spec.name!r}: ngram_min is larger than ngram_max")
+            raise UsageError(f"--models {spec.name!r}: ngram_min is larger than ngram_max")
     return out
 
 
@@ -121,14 +121,14 @@ def _set_option(spec, text, option_texts):
     key, raw = key.strip().replace("-", "_").lower(), raw.strip()
     where = f"--models {spec.name}:{text}"
     if not sep or not key:
-        raise SeqcliError(f"{where}: options are NAME=VALUE (e.g. {spec.name}:hidden=64)")
+        raise UsageError(f"{where}: options are NAME=VALUE (e.g. {spec.name}:hidden=64)")
     known = _option_fields(spec.kind)
     if key == "ngrams" and spec.kind == "bow":
         lo, _, hi = raw.partition(":")
         try:
             lo, hi = int(lo), int(hi or lo)
         except ValueError:
-            raise SeqcliError(f"{where}: ngrams is a range MIN:MAX like 1:2") from None
+            raise UsageError(f"{where}: ngrams is a range MIN:MAX like 1:2") from None
         spec.params["ngram_min"] = _checked(BowConfig, "ngram_min", lo, where)
         spec.params["ngram_max"] = _checked(BowConfig, "ngram_max", hi, where)
     elif key in ("bi", "bidirectional") and spec.kind in RECURRENT:
@@ -139,7 +139,7 @@ def _set_option(spec, text, option_texts):
     else:
         extra = ["ngrams"] if spec.kind == "bow" else ["bi"]
         names = ", ".join(sorted(set(known) | set(extra)))
-        raise SeqcliError(f"{where}: unknown option {key!r} for {spec.kind} (options: {names})")
+        raise UsageError(f"{where}: unknown option {key!r} for {spec.kind} (options: {names})")
     option_texts.append(f"{key}={raw}")
 
 
@@ -161,7 +161,7 @@ def _coerce(typ, optional, name, raw, where):
             return float(raw)
     except ValueError:
         what = {bool: "true or false", int: "a whole number", float: "a number"}[typ]
-        raise SeqcliError(f"{where}: {name} must be {what}, not {raw!r}") from None
+        raise UsageError(f"{where}: {name} must be {what}, not {raw!r}") from None
     return raw
 
 
@@ -170,7 +170,7 @@ def _checked(cls, key, value, where):
     try:
         return check_value(cls, key, value)
     except ConfigError as exc:
-        raise SeqcliError(f"{where}: {exc.message}") from None
+        raise UsageError(f"{where}: {exc.message}") from None
 
 
 def estimator_params(spec, common):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 
 GRADIENT_ROWS = 256        # test rows per fold whose input gradients are measured
 GRADIENT_MIN_ROWS = 8      # a distance is plotted only when at least this many rows reach it
@@ -174,21 +174,21 @@ def check_backend(backend, scheduler):
     if scheduler and backend in (None, "dask"):
         backend = "dask"
     elif scheduler:
-        raise SeqcliError(f"--scheduler is for --backend dask, not --backend {backend}")
+        raise UsageError(f"--scheduler is for --backend dask, not --backend {backend}")
     if backend is None:
         return None
     from joblib import parallel
 
     known = sorted(set(parallel.BACKENDS) | set(parallel.EXTERNAL_BACKENDS))
     if backend not in known:
-        raise SeqcliError(f"unknown --backend {backend!r} (joblib knows: {', '.join(known)})")
+        raise UsageError(f"unknown --backend {backend!r} (joblib knows: {', '.join(known)})")
     if backend == "dask":
         try:
             import distributed  # noqa: F401
         except ImportError:
             raise SeqcliError("--backend dask needs the optional extra: pip install 'seqcli[dask]'") from None
         if not scheduler:
-            raise SeqcliError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+            raise UsageError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     return backend
 
 

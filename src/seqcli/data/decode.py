@@ -83,16 +83,18 @@ def _close_after(items: Iterator[str], stream: BinaryIO, source: str) -> Iterato
             stream.close()
 
 
-def decoded_pieces(stream: BinaryIO, name: str, chunk: int | None = None) -> Iterator[str]:
+def decoded_pieces(stream: BinaryIO, name: str, chunk: int | None = None, strict: bool = True) -> Iterator[str]:
     """Yield the text of ``stream`` piece by piece (one piece per read), by the input rules above.
 
     For readers that cut lines themselves (``seqcli.stream``); ``stream`` needs ``read`` (or
-    ``read1``). Errors are SeqcliErrors naming ``name`` and the line.
+    ``read1``). Errors are SeqcliErrors naming ``name`` and the line; with ``strict=False`` nothing is
+    refused: an undecodable byte becomes a lone surrogate (U+DC80..U+DCFF, Python's surrogateescape,
+    which valid text never holds) and a NUL stays, for the caller to deal with line by line.
     """
-    return _decode(stream, name, chunk)
+    return _decode(stream, name, chunk, strict)
 
 
-def _decode(stream: BinaryIO, name: str, chunk_size: int | None = None) -> Iterator[str]:
+def _decode(stream: BinaryIO, name: str, chunk_size: int | None = None, strict: bool = True) -> Iterator[str]:
     """Yield the text of ``stream`` piece by piece, each piece as soon as its bytes arrive.
 
     The encoding is UTF-8 unless a UTF-16 byte-order mark says otherwise; the BOM is dropped.
@@ -113,7 +115,7 @@ def _decode(stream: BinaryIO, name: str, chunk_size: int | None = None) -> Itera
         if head.startswith(bom):
             encoding, label, head = codec, codec_label, head[len(bom) :]
             break
-    decoder = codecs.getincrementaldecoder(encoding)()
+    decoder = codecs.getincrementaldecoder(encoding)("strict" if strict else "surrogateescape")
     line, col = 1, 0  # where the next decoded character goes: its line, characters before it on it
     chunk, final = head, False
     while True:
@@ -122,7 +124,7 @@ def _decode(stream: BinaryIO, name: str, chunk_size: int | None = None) -> Itera
             text = decoder.decode(chunk, final)
         except UnicodeDecodeError as e:
             raise _decode_error(name, label, encoding, held + chunk, e, line, col) from None
-        if "\x00" in text:
+        if strict and "\x00" in text:
             nul_line = line + text.count("\n", 0, text.index("\x00"))
             raise SeqcliError(
                 f"{name}: looks like a binary file (NUL byte on line {nul_line}); "

@@ -52,10 +52,10 @@ TOP_BOW = 8  # rows of the top positive / negative feature lists kept in a recor
 
 def usage(message):
     """An option value the user can fix: one line, exit code 2 (a usage error)."""
-    return SeqcliError(message, exit_code=2)
+    return UsageError(message)
 
 
-from seqcli.errors import SeqcliError
+from seqcli.errors import SeqcliError, UsageError
 
 # ------------------------------------------------------------------------------ option parsing
 
