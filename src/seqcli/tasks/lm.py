@@ -333,11 +333,7 @@ def build(text, name, model, params, val_text=None, val_name=None, notify=None, 
     ids = model.encode(train_text)
     if len(ids) < 2:
         raise SeqcliError(f"{name}: {len(ids)} word{'s' if len(ids) != 1 else ''}; a language model needs at least two")
-    where = (f", validating on {val_name} ({len(val_text):,} characters)" if val_name is not None
-             else f", validating on the last {len(val_text):,}" if val_text else "")
-    words = f" ({len(ids):,} words and line ends)" if mcfg.split == "word" else ""
-    info(f"{name}: {n:,} characters, {len(units):,} distinct {units.noun}s; training on "
-         f"{'all' if val_name is not None else 'the first'} {len(train_text):,}{words}{where}")
+    info(_describe(name, n, units, train_text, ids, val_text, val_name))
     streams = make_streams(ids, cfg.batch_size)
     if val_text:
         # a split validation text starts one back: its first unit is a target
@@ -354,6 +350,15 @@ def build(text, name, model, params, val_text=None, val_name=None, notify=None, 
                 "data_sha256": checkpoint.fingerprint(pieces)}
     job = LMJob(model, mcfg, cfg, streams, val_part, identity, report or (lambda event: None))
     return Prepared(job, val_full, n, len(train_text), len(val_text) if val_text else 0, val_name)
+
+
+def _describe(name, n, units, train_text, ids, val_text, val_name):
+    """'corpus.txt: 1,115,394 characters, 65 distinct characters; training on the first ...'."""
+    where = (f", validating on {val_name} ({len(val_text):,} characters)" if val_name is not None
+             else f", validating on the last {len(val_text):,}" if val_text else "")
+    words = f" ({len(ids):,} words and line ends)" if units.split == "word" else ""
+    return (f"{name}: {n:,} characters, {len(units):,} distinct {units.noun}s; training on "
+            f"{'all' if val_name is not None else 'the first'} {len(train_text):,}{words}{where}")
 
 
 def summary(prepared, outcome):
