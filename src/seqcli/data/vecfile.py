@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seqcli.data.decode import _open
 from seqcli.errors import SeqcliError
 
 FORMAT_TEXT_HEADER = "word2vec text"  # also fastText .vec
@@ -41,18 +42,7 @@ class Source:
 
     def __init__(self, name: str, progress):
         self.name, self.progress = name, progress
-        try:
-            self.raw = open(name, "rb")
-        except FileNotFoundError:
-            raise SeqcliError(f"{name}: no such file") from None
-        except IsADirectoryError:
-            raise SeqcliError(f"{name}: is a directory") from None
-        except PermissionError:
-            if os.path.isdir(name):  # Windows reports a directory this way
-                raise SeqcliError(f"{name}: is a directory") from None
-            raise SeqcliError(f"{name}: permission denied (cannot read the file)") from None
-        except OSError as e:
-            raise SeqcliError(f"{name}: cannot open: {e.strerror or e}") from None
+        self.raw = _open(name)   # the one-line errors of every seqcli input (no such file, a directory, ...)
         try:
             self.size = os.fstat(self.raw.fileno()).st_size
             magic = self.raw.peek(8)[:8]
