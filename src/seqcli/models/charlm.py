@@ -116,8 +116,8 @@ class CharLMModel:
     @classmethod
     def vocabulary(cls, text):
         """(sorted characters of ``text``, count of each) -- the vocabulary a corpus gives."""
-        cps, counts = np.unique(code_points(text), return_counts=True)
-        return [chr(c) for c in cps], counts
+        units, counts = CharUnits.build(text)
+        return units.tokens, counts
 
     def encode(self, text, skip_unknown=False):
         """Unit ids (int64) of ``text``; unknown characters raise ValueError or are dropped (an unknown
