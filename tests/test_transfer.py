@@ -161,6 +161,8 @@ def test_embeddings_errors_are_one_line(reviews, tmp_path):
     rc, out, err = run_inprocess(["train", reviews, "--model", "lstm", "--freeze-embeddings", "-o",
                                   tmp_path / "x.npz"])
     assert rc == 2 and "--freeze-embeddings keeps pretrained word vectors fixed" in err
+    rc, out, err = run_inprocess(["train", reviews, "--model", "lstm", "--lr-decay", "2", "-o", tmp_path / "x.npz"])
+    assert rc == 2 and "--lr-decay applies to a model started from a language model" in err
     rc, out, err = run_inprocess(["train", reviews, "--embeddings", path, "-o", tmp_path / "x.npz"])
     assert rc == 2 and "--embeddings does not apply to --task classify --model bow" in err
 

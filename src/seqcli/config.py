@@ -248,7 +248,7 @@ class TransferConfig(_Checked):
                               "--init-from LM or --pretrain")
         for name in ("freeze_epochs", "lr_decay"):
             if getattr(self, name) != TransferConfig.__dataclass_fields__[name].default and not starts:
-                raise ConfigError(f"{name} applies to a model started from a language model "
+                raise ConfigError(f"--{name.replace('_', '-')} applies to a model started from a language model "
                                   "(--init-from or --pretrain)")
         if (self.pretrain_corpus is not None or self.pretrain_epochs is not None) and not self.pretrain:
             raise ConfigError("--pretrain-corpus and --pretrain-epochs go with --pretrain")
