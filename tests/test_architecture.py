@@ -17,7 +17,7 @@ PACKAGE = "seqcli"
 LAYERS = [
     ("seqcli.nn",),
     ("seqcli.errors", "seqcli.threads", "seqcli"),
-    ("seqcli.config", "seqcli.text", "seqcli.data", "seqcli.stream", "seqcli.persist", "seqcli.features",
+    ("seqcli.config", "seqcli.knobs", "seqcli.text", "seqcli.data", "seqcli.stream", "seqcli.persist", "seqcli.features",
      "seqcli.metrics"),
     ("seqcli.models",),
     ("seqcli.training",),

@@ -72,18 +72,31 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
             # file at output (perhaps a good model) must not be replaced by random weights
             return {"task": task, "model": model, "halted": outcome.halted, "checkpoint": outcome.checkpoint,
                     "model_written": False, "output": output, "seconds": round(outcome.seconds, 3)}
-        summary = {"task": task, "model": model, **mod.summary(prepared, outcome),
+        summary = {"task": task, "model": model, **mod.summary(prepared, outcome), **_transfer_figures(job),
                    "history": [_plain(h) for h in outcome.state.history]}
     if outcome.halted:
         summary.update(halted=outcome.halted, checkpoint=outcome.checkpoint)
     elif os.path.exists(checkpoint.path_for(output)):
         os.unlink(checkpoint.path_for(output))  # the run is complete: its resume point is no longer needed
     models.save(output, job.model, training=summary)
+    summary.update(_transfer_figures(job, timings=True))   # timings stay out of the file (same seed, same bytes)
     n_params = int(sum(p.size for p in job.model.net.params.values()))
     summary.update(output=output, seconds=round(outcome.seconds, 3), n_params=n_params)
     summary[f"{job.unit}_per_second"] = round((outcome.rows if job.unit == "rows" else outcome.tokens)
                                               / max(outcome.seconds, 1e-9))
     return summary
+
+
+def _transfer_figures(job, timings=False):
+    """What a job started from pretrained weights (tasks/transfer.py) adds to the summary, any task:
+    {"transfer": word vectors' coverage, the language model, its pretraining}; with ``timings`` the
+    pretraining's time instead ({} for a job without transfer)."""
+    transfer = getattr(job, "transfer", None)
+    if transfer is None:
+        return {}
+    if timings:
+        return dict(transfer.timings)
+    return {"transfer": transfer.summary()} if transfer.summary() else {}
 
 
 # option names where they are not the parameter's name with dashes
@@ -192,7 +205,7 @@ def tag_lines(model, source, as_json=False, words=False, fmt=None, tag_col=None,
 
 def generation(lm, prime="", length=500, temperature=1.0, top_k=None, greedy=False, seed=0, until=None, count=1,
                echo=True, keep_first=0):
-    """Samples from a character language model, piece by piece (see generation.Generation)."""
+    """Samples from a language model (characters or words), piece by piece (see generation.Generation)."""
     from seqcli.generation import Generation
 
     return Generation(lm, prime, length, temperature, top_k, greedy, seed, until, count, echo, keep_first)

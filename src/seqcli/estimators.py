@@ -3,7 +3,8 @@
 ``BowClassifier``, ``SeqClassifier`` and ``TransformerClassifier`` follow the estimator rules (hyperparameters stored verbatim
 by ``__init__``, fitted attributes with a trailing underscore), so ``clone``, ``cross_val_score``,
 ``GridSearchCV`` and joblib work on them. Their parameters are the fields of config.py (BowConfig,
-SeqConfig or TransformerSeqConfig, and TrainConfig; a test keeps the signatures and the configs equal). Fitting is the task's
+SeqConfig or TransformerSeqConfig, and TrainConfig; SeqClassifier also TransferConfig's: word vectors, a
+language model or pretraining one; a test keeps the signatures and the configs equal). Fitting is the task's
 own path: ``tasks.classify.make_job`` builds the job, ``training.fit.fit`` trains it. This module
 imports scikit-learn, so the predict path never imports it: the fitted model (``model_``) is the light
 class from seqcli.models.
@@ -75,7 +76,8 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):
             if tcfg.val_split > 0:
                 X, X_val, y, y_val = classify.split_stratified(X, y, tcfg.val_split, tcfg.seed)
         job, self.classes_ = classify.make_job(self._model_kind(), params, X, y, X_val, y_val,
-                                               class_weight=weights if isinstance(weights, dict) else None)
+                                               class_weight=weights if isinstance(weights, dict) else None,
+                                               report=report)
         outcome = fit(job, report=report)
         if outcome.halted == "interrupted":
             raise KeyboardInterrupt
@@ -124,7 +126,9 @@ class SeqClassifier(_TextClassifier):
     def __init__(self, cell="lstm", embed=128, hidden=128, layers=1, bidirectional=False, pool="last",
                  dropout=0.5, min_count=2, max_vocab=50000, max_len=256, lowercase=True, epochs=None,
                  batch_size=None, lr=None, optimizer=None, clip=5.0, weight_decay=None, patience=3,
-                 val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None, warmup=None):
+                 val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None, warmup=None,
+                 embeddings=None, freeze_embeddings=False, init_from=None, freeze_epochs=0, layer_decay=1.0,
+                 pretrain=False, pretrain_corpus=None, pretrain_epochs=None):
         self.cell, self.embed, self.hidden, self.layers = cell, embed, hidden, layers
         self.bidirectional, self.pool, self.dropout = bidirectional, pool, dropout
         self.min_count, self.max_vocab, self.max_len, self.lowercase = min_count, max_vocab, max_len, lowercase
@@ -132,6 +136,9 @@ class SeqClassifier(_TextClassifier):
         self.clip, self.weight_decay, self.patience, self.val_split = clip, weight_decay, patience, val_split
         self.seed, self.class_weight, self.max_steps, self.max_time = seed, class_weight, max_steps, max_time
         self.warmup = warmup
+        self.embeddings, self.freeze_embeddings, self.init_from = embeddings, freeze_embeddings, init_from
+        self.freeze_epochs, self.layer_decay, self.pretrain = freeze_epochs, layer_decay, pretrain
+        self.pretrain_corpus, self.pretrain_epochs = pretrain_corpus, pretrain_epochs
 
     def _model_kind(self):
         return self.cell

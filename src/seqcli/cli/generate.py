@@ -95,7 +95,7 @@ def generate(
     opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--head": head,
                                          "--no-color": no_color})
     if explain:  # option values that do not fit the model fail before any sampling
-        api.explain(lm, [], units, gate, layer, head)
+        api.explain(lm, [], units, gate, layer, heads=head)
     generation = api.generation(lm, prime, length, temperature, top_k, argmax or temperature == 0, seed, until,
                                 count, echo, keep_first=_EXPLAIN_CHARS if explain else 0)
     try:
@@ -109,7 +109,7 @@ def generate(
         from seqcli.ui import explain as show
 
         text = (prime + generation.first)[:_EXPLAIN_CHARS]
-        show.render(api.explain(lm, [text], units, gate, layer, head), no_color=no_color,
+        show.render(api.explain(lm, [text], units, gate, layer, heads=head), no_color=no_color,
                     console=show.make_console(no_color, file=sys.stderr))
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from seqcli.config import (BowConfig, LMConfig, SeqConfig, TagConfig, TrainConfig, TransformerLMConfig,
+from seqcli.config import (BowConfig, LMConfig, SeqConfig, TagConfig, TrainConfig, TransferConfig, TransformerLMConfig,
                            VectorizerConfig, base_type, bounds, field_type)
 
 
@@ -103,7 +103,8 @@ def _ngrams_cb(value):
     return None if value is None else parse_range(value, "n-gram range")
 
 
-T, S, B, L, V, G, TL = TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig, TagConfig, TransformerLMConfig
+T, S, B, L, V, G, TL, X = (TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig, TagConfig,
+                           TransformerLMConfig, TransferConfig)
 
 Seed = Annotated[int, knob(T, "seed", "--seed", help="Random seed: same seed, same data -> same model file.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
@@ -159,3 +160,13 @@ CharWidth = Annotated[Optional[int], knob(G, "char_width", "--char-width", help=
 Crf = Annotated[bool, typer.Option("--crf", help="tag: a CRF output layer: the tag sequence scored as a whole (Viterbi decoding).")]
 WordDropout = Annotated[Optional[float], knob(G, "word_dropout", "--word-dropout", help="tag: word dropout alpha: in training a word seen n times becomes <unk> with probability alpha/(alpha+n), its characters kept (default 0.25; 0 = off).")]
 LrDecay = Annotated[Optional[float], knob(G, "lr_decay", "--lr-decay", help="tag: multiply the learning rate by this after every epoch (default 0.9); seq2seq: after every validation without a better WER (default 0.5); 1 = constant.")]
+Split = Annotated[choices(L, "split"), typer.Option("--split", help="lm: predict the next character, or the next word (tokenised as the classifiers; --min-count).")]
+# transfer learning (tasks/transfer.py)
+Embeddings = Annotated[Optional[str], typer.Option("--embeddings", help="Start the word embedding from this vector file (word2vec text or binary, GloVe, fastText .vec; gzip/bz2/xz).")]
+FreezeEmbeddings = Annotated[bool, typer.Option("--freeze-embeddings", help="Keep the vectors found in --embeddings fixed (the other words learn).")]
+InitFrom = Annotated[Optional[str], typer.Option("--init-from", help="Start the embedding and recurrent layers from this word language model (seqcli train --task lm --split word).")]
+FreezeEpochs = Annotated[int, knob(X, "freeze_epochs", "--freeze-epochs", help="Keep the pretrained layers fixed for the first N epochs (only the new ones learn).")]
+LayerDecay = Annotated[float, knob(X, "layer_decay", "--layer-decay", help="Discriminative rates (ULMFiT): each layer below the output learns this many times slower (1 = one rate).")]
+Pretrain = Annotated[bool, typer.Option("--pretrain", help="First pretrain a word language model on the training texts (and --pretrain-corpus), then fine-tune from it.")]
+PretrainCorpus = Annotated[Optional[str], typer.Option("--pretrain-corpus", help="--pretrain: more unlabelled text (plain text, or a CSV's text column).")]
+PretrainEpochs = Annotated[Optional[int], knob(X, "pretrain_epochs", "--pretrain-epochs", help="--pretrain: epochs of the language model (default 8, with early stopping).")]

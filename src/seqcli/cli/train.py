@@ -19,7 +19,7 @@ def train(
     ctx: typer.Context,
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq), a text corpus for --task lm, tagged sentences for --task tag (CoNLL-U, CoNLL, CSV); - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
-    task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text; tag: one tag per token; seq2seq: an encoder-decoder on a CSV of source, target pairs.")] = None,
+    task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a language model of a text (characters, or words with --split word); tag: one tag per token; seq2seq: an encoder-decoder on a CSV of source, target pairs.")] = None,
     model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm, tag and seq2seq); transformer: a self-attention encoder (classify, lm).")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
@@ -77,6 +77,16 @@ def train(
     positions: opt.Positions = None,
     activation: opt.Activation = None,
     block_size: opt.BlockSize = None,
+    split: opt.Split = "char",
+    # transfer learning
+    embeddings: opt.Embeddings = None,
+    freeze_embeddings: opt.FreezeEmbeddings = False,
+    init_from: opt.InitFrom = None,
+    freeze_epochs: opt.FreezeEpochs = 0,
+    layer_decay: opt.LayerDecay = 1.0,
+    pretrain: opt.Pretrain = False,
+    pretrain_corpus: opt.PretrainCorpus = None,
+    pretrain_epochs: opt.PretrainEpochs = None,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
     svg: opt.Svg = None,
@@ -155,7 +165,9 @@ def _report(summary, data, output, quiet, chart=False):
     if chart:
         ui.print_training_chart(summary.get("history", []))
     if task == "lm":
-        ui.note(f"{summary['evaluated_on']}: {summary['val_loss']:.4f} nats/char = {summary['val_bpc']:.4f} bits/char; "
+        figures = (f"{summary['val_loss']:.4f} nats/word = perplexity {summary['val_ppl']:,.2f}" if "val_ppl" in summary
+                   else f"{summary['val_loss']:.4f} nats/char = {summary['val_bpc']:.4f} bits/char")
+        ui.note(f"{summary['evaluated_on']}: {figures}; "
                 + (f"{summary['stopped']}; " if "stopped" in summary else "")
                 + f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
         return

@@ -10,7 +10,7 @@ BLAS runs on one thread inside every task (threadpoolctl), and the results are s
 (model, fold) order whatever order they finish in. Only the timing figures vary between runs.
 
 Model specs (``--models``): ``bow``, ``bigram`` (bow with word 1- and 2-grams), ``rnn``, ``gru``,
-``lstm``, ``birnn``, ``bigru``, ``bilstm``, or the path of a saved model file. A trained kind can take
+``lstm``, ``birnn``, ``bigru``, ``bilstm``, ``pretrained`` (lstm:pretrain=1), or the path of a saved model file. A trained kind can take
 options after a colon, comma-separated: ``lstm:hidden=256,layers=2``, ``bow:ngrams=1:3,mode=binary``.
 Since options use commas too, a piece of the list that reads ``NAME=VALUE`` continues the model before it.
 

@@ -1,7 +1,8 @@
 """--models: which models to compare, with their options (``lstm:hidden=256,layers=2``).
 
 Model specs: ``bow``, ``bigram`` (bow with word 1- and 2-grams), ``rnn``, ``gru``, ``lstm``, ``birnn``,
-``bigru``, ``bilstm``, ``transformer``, or the path of a saved model file. A trained kind can take options after a colon,
+``bigru``, ``bilstm``, ``transformer``, ``pretrained`` (an lstm fine-tuned from a word language model
+pretrained on each fold's training texts: ``lstm:pretrain=1``), or the path of a saved model file. A trained kind can take options after a colon,
 comma-separated; since options use commas too, a piece of the list that reads ``NAME=VALUE`` continues
 the model before it. Option names, types, bounds and choices are the config fields' (config.py).
 """
@@ -9,8 +10,8 @@ the model before it. Option names, types, bounds and choices are the config fiel
 import os
 from dataclasses import dataclass, field, fields
 
-from seqcli.config import (BowConfig, ConfigError, SeqConfig, TrainConfig, TransformerSeqConfig, base_type,
-                           check_value,
+from seqcli.config import (BowConfig, ConfigError, SeqConfig, TrainConfig, TransferConfig, TransformerSeqConfig,
+                           base_type, check_value,
                            field_type)
 from seqcli.errors import UsageError
 
@@ -25,6 +26,7 @@ ALIASES = {
     "bigru": ("gru", {"bidirectional": True}),
     "bilstm": ("lstm", {"bidirectional": True}),
     "transformer": ("transformer", {}),
+    "pretrained": ("lstm", {"pretrain": True}),
 }
 DEFAULT_MODELS = "bow,bigram,rnn,lstm"
 # seq2seq models (compare/transduce.py): the cell of an encoder-decoder, options from Seq2SeqConfig
@@ -55,6 +57,8 @@ def _option_fields(kind, model_cfg=None):
     skip = ("cell", "bidirectional") if kind == "transformer" else ("cell",)
     out = {f.name: model_cfg for f in fields(model_cfg) if f.name not in skip}
     out.update({f.name: TrainConfig for f in fields(TrainConfig)})
+    if kind != "bow":
+        out.update({f.name: TransferConfig for f in fields(TransferConfig)})
     return out
 
 

@@ -173,7 +173,7 @@ def cost(spec, params):
         return 0.0
     if spec.kind == "bow":
         return 1.0 + params.get("ngram_max", 1)
-    base = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0, "transformer": 4.0}[spec.kind]
+    base = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0, "transformer": 4.0}[spec.kind] * (4 if params.get("pretrain") else 1)
     return 10.0 * base * (2 if params.get("bidirectional") else 1) * params.get("layers", 1) * \
         (params.get("hidden", 128) / 128.0 + 0.5)
 

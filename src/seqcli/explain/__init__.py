@@ -289,7 +289,7 @@ def explain_lm(model, text, units=None, gates=None, layer=None):
                 full[f"l{i}.fw.{f}"] = np.zeros((net.hidden, 0), net.dtype)
     arrays, chosen = pick(full, units)
     return {
-        "kind": "lm", "text": text, "tokens": list(model.decode(ids)),
+        "kind": "lm", "split": model.units.split, "text": text, "tokens": list(model.decode(ids)),
         "skipped": model.unknown_chars(text), "cell": net.cell, "n_layers": n_layers, "layer": shown,
         "layers": layers, "directions": ["fw"], "hidden": net.hidden,
         "units_mode": units_mode(units), "units": chosen,

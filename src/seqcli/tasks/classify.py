@@ -32,8 +32,12 @@ def accepts(model):
     """The parameter names a run of model kind ``model`` uses."""
     from dataclasses import fields
 
+    from seqcli.tasks import transfer
+
     names = {f.name for f in fields(config_class(model))} | {f.name for f in fields(TrainConfig)}
-    return names - {"bidirectional"} if model == "transformer" else names
+    if model == "transformer":   # transfer learning starts recurrent layers (and their embedding) only
+        return names - {"bidirectional"}
+    return names if model == "bow" else names | transfer.names()
 
 
 def configs(model, params):
@@ -56,7 +60,7 @@ class BowFeed:
     unit = "rows"
     eval_batch = 512
 
-    def build(self, cfg, tcfg, texts, y_idx, classes):
+    def build(self, cfg, tcfg, texts, y_idx, classes, transfer=None, info=None):
         from seqcli.features import Vectorizer, nb_scale
         from seqcli.models.bow import BowModel
         from seqcli.nn.bownet import BowNet
@@ -96,17 +100,30 @@ class SeqFeed:
     unit = "tokens"
     eval_batch = 256
 
-    def build(self, cfg, tcfg, texts, y_idx, classes):
+    def build(self, cfg, tcfg, texts, y_idx, classes, transfer=None, info=None):
+        """The SeqModel to train; ``transfer`` (tasks/transfer.py) puts word vectors or a language
+        model's weights into its net (and may add the language model's words to the vocabulary)."""
         from seqcli.models.classifier import SeqModel
         from seqcli.nn.seqnet import SeqNet
 
         probe = SeqModel(cfg, None, None, [])
         vocab = Vocab.build((probe.tokenize(t) for t in texts), cfg.min_count, cfg.max_vocab)
+        if transfer is not None:
+            vocab = transfer.vocab(vocab)
         transformer = cfg.transformer_options(cfg.max_len) if isinstance(cfg, TransformerFields) else {}
         net = SeqNet(len(vocab), len(classes), cell=cfg.cell, embed=cfg.embed_size() if transformer else cfg.embed,
                      hidden=cfg.hidden, layers=cfg.layers, bidirectional=cfg.bidirectional, pool=cfg.pool,
                      dropout=cfg.dropout, seed=tcfg.seed, **transformer)
-        return SeqModel(cfg, vocab, net, classes)
+        model = SeqModel(cfg, vocab, net, classes)
+        if transfer is not None and transfer.cfg.used:
+            if cfg.bidirectional and transfer.lm is not None:
+                raise SeqcliError("a language model reads left to right: --init-from / --pretrain start a "
+                                  "one-directional classifier (leave out --bidirectional)", exit_code=2)
+            ids = model.encode(texts)
+            counts = np.bincount(np.fromiter((i for row in ids for i in row), dtype=np.int64),
+                                 minlength=len(vocab))
+            transfer.apply(net, vocab.tokens, counts, embed="embed.E", stack="enc.l{i}.fw", info=info)
+        return model
 
     def encode(self, model, texts):
         return model.encode(texts)
@@ -139,6 +156,8 @@ def feed_for(model_cfg):
 class ClassifyJob(Job):
     """One classifier being trained (the job protocol of training/fit.py)."""
 
+    transfer = None        # tasks/transfer.py's Transfer, when the model starts from pretrained weights
+    param_scales = None    # what trains in each epoch (see training/fit.py)
     def __init__(self, feed, model, cfg, train, val, weights, identity):
         self.feed, self.model, self.cfg, self.identity = feed, model, cfg, identity
         self.enc, self.y = train          # encoded rows, (n,) class indices
@@ -176,13 +195,18 @@ def _n_rows(enc):
     return len(enc[0]) - 1 if isinstance(enc, tuple) else len(enc)
 
 
-def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None, class_weight=None):
+def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None, notify=None, info=None,
+             report=None, class_weight=None):
     """The job that trains model kind ``model`` with hyperparameters ``params`` on texts ``X_tr`` and
     labels ``y_tr``, validating on (X_va, y_va) (None: on the training rows). ``class_weight``: a dict
-    {class: weight} (scikit-learn's form; "balanced" comes in ``params``).
+    {class: weight} (scikit-learn's form; "balanced" comes in ``params``). A recurrent model may
+    start from word vectors or a language model (``--pretrain`` trains that first: its progress goes
+    to ``report``, its notes to ``info``).
 
     Returns (job, classes): classes is the sorted array of every label seen, in the caller's type.
     """
+    from seqcli.tasks import transfer as transfer_mod
+
     model_cfg, tcfg = configs(model, params)
     X_tr, y_tr = [str(t) for t in X_tr], np.asarray(y_tr)
     classes = np.unique(y_tr if y_va is None else np.concatenate([y_tr, np.asarray(y_va)]))
@@ -193,14 +217,21 @@ def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None, cla
         per_class = np.array([float(class_weight.get(c, 1.0)) for c in classes.tolist()], dtype=np.float32)
         weights = per_class[y_idx]
     feed = feed_for(model_cfg)
-    fitted = feed.build(model_cfg, tcfg, X_tr, y_idx, [str(c) for c in classes])
+    transfer = None
+    if model != "bow":
+        transfer = transfer_mod.start(params, model_cfg, X_tr, notify, info, report)
+        model_cfg = transfer.adapt(model_cfg, params)
+    fitted = feed.build(model_cfg, tcfg, X_tr, y_idx, [str(c) for c in classes], transfer, info)
     enc = feed.encode(fitted, X_tr)
     if X_va is not None and len(X_va):
         val = (feed.encode(fitted, [str(t) for t in X_va]),
                np.array([index[v] for v in np.asarray(y_va).tolist()], dtype=np.int64))
     else:  # no validation data: early stopping watches the training loss
         val = (enc, y_idx)
-    return ClassifyJob(feed, fitted, tcfg, (enc, y_idx), val, weights, identity), classes
+    job = ClassifyJob(feed, fitted, tcfg, (enc, y_idx), val, weights, identity)
+    if transfer is not None and transfer.cfg.used:
+        job.transfer, job.param_scales = transfer, transfer.scales
+    return job, classes
 
 
 # ------------------------------------------------------------------------------------ from files
@@ -249,7 +280,7 @@ def prepare(data_path, model, params, columns=None, val=None, notify=None, info=
         pieces += ["--val"] + [p for pair in zip(vt.texts, vt.labels) for p in pair]
     identity = {"task": NAME, "model": model, "params": dict(params),
                 "data_sha256": checkpoint.fingerprint(pieces)}
-    job, _ = make_job(model, params, X_tr, y_tr, X_va, y_va, identity)
+    job, _ = make_job(model, params, X_tr, y_tr, X_va, y_va, identity, notify, info, report)
     has_val = X_va is not None
     return Prepared(job, list(X_va if has_val else X_tr), list(y_va if has_val else y_tr), len(X_tr),
                     len(X_va) if has_val else 0, "validation" if has_val else "training",
