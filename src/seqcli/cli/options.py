@@ -125,6 +125,7 @@ Embed = Annotated[Optional[int], knob(S, "embed", "--embed", help="Embedding siz
 Layers = Annotated[int, knob(S, "layers", "--layers", help="Stacked recurrent layers.")]
 Pool = Annotated[choices(S, "pool"), typer.Option("--pool", help="How the sequence output becomes one vector.")]
 MinCount = Annotated[int, knob(S, "min_count", "--min-count", help="Recurrent: words seen fewer times become <unk>.")]
+MaxLen = Annotated[int, knob(S, "max_len", "--max-len", help="Recurrent: word tokens read of each text (its first ones); longer texts are cut, and counted in a warning.")]
 SeqLen = Annotated[Optional[int], knob(L, "seq_len", "--seq-len", help="lm: characters per truncated-BPTT window (default 100).")]
 Ngrams = Annotated[Optional[str], typer.Option("--ngrams", callback=_ngrams_cb, help="Word/char n-gram range MIN:MAX, e.g. 1:2.")]
 Analyzer = Annotated[choices(V, "analyzer"), typer.Option("--analyzer", help="Word or character n-grams.")]

@@ -55,7 +55,7 @@ def predict(
             raise typer.BadParameter("a language model has no classes", param_hint="--proba")
         lines = api.score_lines(fitted, batches, as_json, notify=ui.note)
     else:
-        lines = api.predict_lines(fitted, batches, as_json, proba)
+        lines = api.predict_lines(fitted, batches, as_json, proba, notify=ui.note, source=input)
     out = sys.stdout
     flush = not out.isatty()
     for batch in lines:

@@ -54,6 +54,7 @@ def train(
     dropout: opt.Dropout = None,
     seq_len: opt.SeqLen = None,
     min_count: opt.MinCount = 2,
+    max_len: opt.MaxLen = 256,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
     svg: opt.Svg = None,
