@@ -12,11 +12,14 @@
   state only where its streams start (a few dozen times an epoch), so a model started from zeros
   writes nonsense until its state settles; after the context it is where real text puts it: at the
   start of a line;
-- the memorisation check: the 64-bit hashes of the training text's 8-character substrings, sorted.
-  A generated 8-gram whose hash is absent is certainly novel; a present hash means "seen" with a false
-  alarm rate of (set size / 2**64), nil in practice. A big corpus keeps only the hashes whose low
-  ``keep_bits`` bits are zero (at most ``MAX_NGRAMS``); the same filter is applied to the generated
-  8-grams, so the novel share is then an unbiased estimate from that sample.
+- the memorisation check: a Bloom filter of the 64-bit hashes of the training text's 8-character
+  substrings (``seen.BloomFilter``, about 1.2 bytes an 8-gram; files written before it hold the
+  sorted hashes, 8 bytes an 8-gram, and are still read). A generated 8-gram the filter does not hold
+  is certainly novel; one it holds is "seen", a false alarm for about 1% of novel 8-grams (the
+  filter's ``false_alarm_rate()``), so the novel share it reports is at most about 1% low. A big
+  corpus keeps only the hashes whose low ``keep_bits`` bits are zero (at most ``MAX_NGRAMS``); the
+  same filter is applied to the generated 8-grams, so the novel share is then an estimate from that
+  sample.
 
 Imports only numpy and seqcli's light modules.
 """
@@ -26,10 +29,11 @@ import math
 import numpy as np
 
 from seqcli.models import prefixed
+from seqcli.models.seen import BloomFilter, SortedHashes
 from seqcli.nn.lmnet import CharLMNet, Picker, Sampler
 
 NGRAM = 8
-MAX_NGRAMS = 1 << 20   # about 8 MB of hashes at most; tinyshakespeare has 0.56 M distinct 8-grams
+MAX_NGRAMS = 1 << 20   # a filter of 1.3 MB at most; tinyshakespeare has 0.56 M distinct 8-grams
 _LN2 = math.log(2.0)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _PRIME = np.uint64(0x100000001B3)
@@ -85,7 +89,10 @@ def start_context(text, at_most=256):
 
 
 class CharLMModel:
-    """Vocabulary of characters + CharLMNet + the training text's 8-gram hashes."""
+    """Vocabulary of characters + CharLMNet + the set of the training text's 8-gram hashes.
+
+    ngrams: that set (``seen.BloomFilter`` or ``seen.SortedHashes``), or the sorted uint64 hashes
+    themselves (a ``SortedHashes`` is made of them), or None (empty)."""
 
     kind = "lm"
 
@@ -99,7 +106,9 @@ class CharLMModel:
         self.net = net
         self.counts = (np.ones(len(self.chars), np.int64) if counts is None
                        else np.asarray(counts, dtype=np.int64))
-        self.ngrams = np.zeros(0, np.uint64) if ngrams is None else np.asarray(ngrams, dtype=np.uint64)
+        if not hasattr(ngrams, "contains"):   # the sorted hashes themselves (or none)
+            ngrams = SortedHashes(np.zeros(0, np.uint64) if ngrams is None else ngrams)
+        self.ngrams = ngrams
         self.keep_bits = int(keep_bits)
         self.index = {c: i for i, c in enumerate(self.chars)}
         self.newline = self.index.get("\n")
@@ -274,7 +283,9 @@ class CharLMModel:
         """(checked, novel): how many 8-character substrings of ``context + text`` that end inside
         ``text`` were checked against the training text, and how many of them it does not contain.
 
-        With a subsampled hash set only the 8-grams that pass the same filter are checked.
+        With a subsampled hash set only the 8-grams that pass the same filter are checked. With a
+        Bloom filter (every model trained since it came) a novel 8-gram passes for seen at the
+        filter's ``false_alarm_rate()`` (about 1%): ``novel`` may be that much short, never over.
         """
         context = context[-(NGRAM - 1):] if context else ""
         h = ngram_hashes(code_points(context + text))   # every one of them ends inside ``text``
@@ -282,11 +293,7 @@ class CharLMModel:
             h = h[(h & np.uint64((1 << self.keep_bits) - 1)) == 0]
         if h.size == 0:
             return 0, 0
-        pos = np.searchsorted(self.ngrams, h)
-        pos[pos >= self.ngrams.size] = 0
-        seen = self.ngrams.size > 0
-        found = (self.ngrams[pos] == h) if seen else np.zeros(h.size, bool)
-        return int(h.size), int((~found).sum())
+        return int(h.size), int(h.size - np.count_nonzero(self.ngrams.contains(h)))
 
     # -- persistence -----------------------------------------------------------------------------------
 
@@ -296,7 +303,10 @@ class CharLMModel:
         arrays = {f"net.{k}": v for k, v in self.net.params.items()}
         arrays["vocab"] = self.cps.astype(np.uint32)
         arrays["counts"] = self.counts.astype(np.int64)
-        arrays["ngrams"] = self.ngrams.astype(np.uint64)
+        if isinstance(self.ngrams, BloomFilter):
+            header["ngrams"]["bloom"], arrays["ngram_bloom"] = self.ngrams.to_state()
+        else:   # a model read from an older file keeps its sorted hashes
+            arrays["ngrams"] = self.ngrams.hashes
         return header, arrays
 
     @classmethod
@@ -310,9 +320,13 @@ class CharLMModel:
         if not isinstance(ng, dict) or ng.get("n") != NGRAM or not isinstance(ng.get("keep_bits"), int) \
                 or not 0 <= ng["keep_bits"] < 64:
             raise ValueError("unsupported n-gram check settings")
-        ngrams = np.asarray(arrays["ngrams"])
-        if ngrams.ndim != 1 or ngrams.dtype != np.uint64:
-            raise ValueError("n-gram hashes are not a uint64 array")
+        if "bloom" in ng:
+            ngrams = BloomFilter.from_state(ng["bloom"], arrays["ngram_bloom"])
+        else:   # files written before the Bloom filter: the sorted hashes
+            ngrams = np.asarray(arrays["ngrams"])
+            if ngrams.ndim != 1 or ngrams.dtype != np.uint64:
+                raise ValueError("n-gram hashes are not a uint64 array")
+            ngrams = SortedHashes(ngrams)
         counts = np.asarray(arrays["counts"])
         if counts.shape != cps.shape or counts.dtype.kind not in "ui" or (counts.size and counts.min() < 0):
             raise ValueError("character counts do not match the vocabulary")
@@ -324,7 +338,7 @@ class CharLMModel:
         context = header.get("context", "")
         if not isinstance(context, str):
             raise ValueError("start context is not a string")
-        return cls(chars, net, counts, np.sort(ngrams), ng["keep_bits"], context)
+        return cls(chars, net, counts, ngrams, ng["keep_bits"], context)
 
 
 def describe_chars(chars, at_most=10):

@@ -234,6 +234,7 @@ def prepare(corpus, model, params, columns=None, val=None, notify=None, info=Non
     """
     from seqcli import data
     from seqcli.models.charlm import CharLMModel, ngram_set, start_context
+    from seqcli.models.seen import BloomFilter
     from seqcli.nn.lmnet import CharLMNet
     from seqcli.training import checkpoint
 
@@ -263,7 +264,7 @@ def prepare(corpus, model, params, columns=None, val=None, notify=None, info=Non
 
     net = CharLMNet(len(chars), mcfg.cell, mcfg.embed, mcfg.hidden, mcfg.layers, mcfg.dropout, cfg.seed)
     ngrams, keep_bits = ngram_set(train_text)
-    model = CharLMModel(chars, net, counts, ngrams, keep_bits, start_context(train_text))
+    model = CharLMModel(chars, net, counts, BloomFilter.build(ngrams), keep_bits, start_context(train_text))
     ids = model.encode(train_text)
     streams = make_streams(ids, cfg.batch_size)
     if val_text:
