@@ -133,7 +133,6 @@ class ClassifyJob:
 
     eval_every = None
     validate_on_halt = False
-    truncated = (0, 0)   # (training, validation) texts longer than a recurrent model reads (make_job)
 
     def __init__(self, feed, model, cfg, train, val, weights, identity):
         self.feed, self.model, self.cfg, self.identity = feed, model, cfg, identity
@@ -143,6 +142,7 @@ class ClassifyJob:
         self.unit = feed.unit
         self.evaluates_on = "training" if val[0] is train[0] else "validation"
         self.state = None
+        self.truncated = (0, 0)   # (training, validation) texts longer than a recurrent model reads
 
     def make_batches(self, epoch):
         rng = np.random.default_rng([self.cfg.seed, epoch])
@@ -258,8 +258,8 @@ def prepare(data_path, model, params, columns=None, val=None, notify=None, info=
     identity = {"task": NAME, "model": model, "params": dict(params),
                 "data_sha256": checkpoint.fingerprint(pieces)}
     job, _ = make_job(model, params, X_tr, y_tr, X_va, y_va, identity)
-    _say_truncated(job, len(X_tr), table.source, notify)
     has_val = X_va is not None
+    _say_truncated(job, len(X_tr), table.source, notify)
     return Prepared(job, list(X_va if has_val else X_tr), list(y_va if has_val else y_tr), len(X_tr),
                     len(X_va) if has_val else 0, "validation" if has_val else "training",
                     None if val is None else data.display_name(val), skipped)
