@@ -117,8 +117,10 @@ def _records_of(stream: BinaryIO, source: str, name: str) -> tuple[str, Iterator
     return delimiter, _records(reader, feed, name, literal=delimiter == "\t")
 
 
-def _keep_rows(table: Table, records, n_cols: int, ti: int, li: int | None) -> None:
-    """Append the usable records to ``table`` (texts, labels, line numbers); account for the others."""
+def _keep_rows(table: Table, records, n_cols: int, ti: int, li: int | None, text_word: str = "text",
+               label_word: str = "label") -> None:
+    """Append the usable records to ``table`` (texts, labels, line numbers); account for the others
+    (the reasons name the columns by ``text_word`` and ``label_word``)."""
     texts, labels, skipped = table.texts, table.labels, table.skipped
     classes: dict[str, str] = {}  # one string object per class, not one per row
     for line_no, fields in records:
@@ -130,12 +132,12 @@ def _keep_rows(table: Table, records, n_cols: int, ti: int, li: int | None) -> N
             continue
         text = fields[ti]
         if not text.strip() and labels is not None:  # for prediction an empty text is valid input
-            skipped.append((line_no, "empty text"))
+            skipped.append((line_no, f"empty {text_word}"))
             continue
         if labels is not None:
             label = fields[li].strip()
             if not label:
-                skipped.append((line_no, "missing label"))
+                skipped.append((line_no, f"missing {label_word}"))
                 continue
             labels.append(classes.setdefault(label, label))
         texts.append(text)
