@@ -183,8 +183,10 @@ def _records(reader, feed: _LineFeed, name: str, literal: bool = False) -> Itera
 
     literal (TSV): a record whose quotes are not csv's (``"quoted" start``, a quote never closed) is
     not an error: its first line is split at the tabs, quotes and all, as seqcli read every TSV
-    before it honoured quoted fields, and the lines after it are read again. (A quote left open far
-    from any other quote makes csv read to the end of the file first: rare, and linear per quote.)"""
+    before it honoured quoted fields, and the lines after it are read again. (A quote that opens a
+    field and never closes makes csv read on to the next quote, or to the end of the file, before
+    those lines are read again: extra work, held in memory as csv holds any open field, but the
+    same rows.)"""
     start = 1
     while True:
         feed.record.clear()
