@@ -13,11 +13,28 @@ def _quiet(message):
     pass
 
 
-def predict_lines(model, batches, as_json=False, with_proba=False):
-    """For each batch of texts, the list of output lines (without newlines) of a classifier."""
+def predict_lines(model, batches, as_json=False, with_proba=False, notify=_quiet, source=None):
+    """For each batch of texts, the list of output lines (without newlines) of a classifier.
+
+    A recurrent classifier reads at most its max_len tokens of a text: the texts it cut are said
+    once through ``notify`` at the end (naming ``source``), as undecodable lines are."""
+    cut = [] if getattr(model, "kind", None) == "seq" else None   # numbers (1-based) of the texts cut
+    done = 0
     for texts in batches:
-        probs = model.predict_proba(texts)
+        if cut is None:
+            probs = model.predict_proba(texts)
+        else:
+            where = []
+            probs = model.predict_proba(texts, cut=where)
+            cut.extend(done + i + 1 for i in where)
+        done += len(texts)
         yield [format_prediction(model.classes, p, as_json, with_proba) for p in probs]
+    if cut:
+        limit, n = model.config.max_len, len(cut)
+        shown = ", ".join(map(str, cut[:5])) + (f" and {n - 5} more" if n > 5 else "")
+        name = "<stdin>" if source in (None, "-") else str(source)
+        notify(f"{name}: {n} text{'s' if n != 1 else ''} longer than the model's {limit:,} tokens, "
+               f"read only up to there (--max-len when training): output line{'s' if n != 1 else ''} {shown}")
 
 
 def format_prediction(classes, probs, as_json=False, with_proba=False):

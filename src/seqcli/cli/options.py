@@ -133,6 +133,7 @@ Activation = Annotated[Optional[choices(TL, "activation")], typer.Option("--acti
 BlockSize = Annotated[Optional[int], knob(TL, "block_size", "--block-size", help="lm transformer: context window in characters; each training window is one block (default 64).")]
 Warmup = Annotated[Optional[int], knob(T, "warmup", "--warmup", help="Steps of linear learning-rate warm-up to --lr, then inverse-square-root decay (default: 100 transformer; none for the others).")]
 MinCount = Annotated[int, knob(S, "min_count", "--min-count", help="Recurrent: words seen fewer times become <unk>.")]
+MaxLen = Annotated[int, knob(S, "max_len", "--max-len", help="Recurrent: word tokens read of each text (its first ones); longer texts are cut, and counted in a warning.")]
 SeqLen = Annotated[Optional[int], knob(L, "seq_len", "--seq-len", help="lm: characters per truncated-BPTT window (default 100).")]
 Ngrams = Annotated[Optional[str], typer.Option("--ngrams", callback=_ngrams_cb, help="Word/char n-gram range MIN:MAX, e.g. 1:2.")]
 Analyzer = Annotated[choices(V, "analyzer"), typer.Option("--analyzer", help="Word or character n-grams.")]

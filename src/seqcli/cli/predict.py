@@ -80,7 +80,7 @@ def predict(
             raise typer.BadParameter("a seq2seq model has no classes (--json shows its scores)", param_hint="--proba")
         lines = api.transduce_lines(fitted, batches, beam, nbest, decode_len, as_json, notify=ui.note)
     else:
-        lines = api.predict_lines(fitted, batches, as_json, proba)
+        lines = api.predict_lines(fitted, batches, as_json, proba, notify=ui.note, source=input)
     _write(lines)
 
 

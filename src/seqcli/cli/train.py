@@ -87,6 +87,7 @@ def train(
     pretrain: opt.Pretrain = False,
     pretrain_corpus: opt.PretrainCorpus = None,
     pretrain_epochs: opt.PretrainEpochs = None,
+    max_len: opt.MaxLen = 256,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
     svg: opt.Svg = None,

@@ -1,6 +1,7 @@
 """CSV / TSV tables of texts and labels, by the input rules of ``seqcli.data``."""
 
 import csv
+import itertools
 import os
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
@@ -105,6 +106,25 @@ def read_table_stream(
     roles: Roles = CLASSIFY,
 ) -> Table:
     """``read_table`` on an open binary stream (stdin, a pipe read once, bytes in memory)."""
+    delimiter, records = _records_of(stream, source, name)
+    _, fields = next(records)
+    header = [h.strip() for h in fields]
+    ti, li = _columns(header, text_col, label_col, need_labels, name, delimiter, roles)
+    table = Table(texts=[], labels=[] if li is not None else None, line_numbers=[], skipped=[],
+                  text_col=header[ti], label_col=header[li] if li is not None else None, source=name)
+    _keep_rows(table, records, len(header), ti, li, roles)
+    if not table.texts:
+        if not table.skipped:
+            raise SeqcliError(f"{name}: no data rows (only a header)")
+        raise SeqcliError(f"{name}: no usable rows ({table.skipped_summary()})")
+    return table
+
+
+def _records_of(stream: BinaryIO, source: str, name: str) -> tuple[str, Iterator[tuple[int, list[str]]]]:
+    """(delimiter, the records of the table: (line where each starts, its fields), header first).
+
+    Lines are read as the records need them (streaming). A quoted field may hold delimiters, quotes
+    (doubled) and newlines, in a CSV and in a TSV alike, as Python's csv module reads them."""
     lines = split_lines(_decode(stream, name))
     first = next(lines, None)
     if first is None:
@@ -114,32 +134,17 @@ def read_table_stream(
             f"{name}: line 1 is blank; the first line must be the header (column names)"
         )
     delimiter = delimiter_of(source, first)
+    feed = _LineFeed(itertools.chain([first], lines))
+    # strict: a quote that does not close a field is an error, not text csv silently rearranges
+    reader = csv.reader(feed, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    return delimiter, _records(reader, feed, name, literal=delimiter == "\t")
 
-    record_lines: list[str] = []  # physical lines of the record being parsed, to place a lost quote
 
-    def feed() -> Iterator[str]:
-        record_lines.append(first)
-        yield first + "\n"  # csv needs the newline to keep it inside a quoted field
-        for line in lines:
-            record_lines.append(line)
-            yield line + "\n"
-
-    if delimiter == "\t":
-        reader = csv.reader(feed(), delimiter="\t", quoting=csv.QUOTE_NONE)
-    else:
-        reader = csv.reader(feed(), delimiter=",", quotechar='"', doublequote=True, strict=True)
-    records = _records(reader, record_lines, name)
-
-    _, fields = next(records)
-    header = [h.strip() for h in fields]
-    ti, li = _columns(header, text_col, label_col, need_labels, name, delimiter, roles)
-
-    texts: list[str] = []
-    labels: list[str] | None = [] if li is not None else None
-    line_numbers: list[int] = []
-    skipped: list[tuple[int, str]] = []
+def _keep_rows(table: Table, records, n_cols: int, ti: int, li: int | None, roles: Roles = CLASSIFY) -> None:
+    """Append the usable records to ``table`` (texts, labels, line numbers); account for the others
+    (the reasons name the columns by ``roles.text_word`` and ``roles.label_word``)."""
+    texts, labels, skipped = table.texts, table.labels, table.skipped
     classes: dict[str, str] = {}  # one string object per class, not one per row
-    n_cols = len(header)
     for line_no, fields in records:
         if len(fields) != n_cols:
             if len(fields) <= 1 and not "".join(fields).strip():
@@ -158,22 +163,32 @@ def read_table_stream(
                 continue
             labels.append(classes.setdefault(label, label))
         texts.append(text)
-        line_numbers.append(line_no)
+        table.line_numbers.append(line_no)
 
-    table = Table(
-        texts=texts,
-        labels=labels,
-        line_numbers=line_numbers,
-        skipped=skipped,
-        text_col=header[ti],
-        label_col=header[li] if li is not None else None,
-        source=name,
-    )
-    if not texts:
-        if not skipped:
-            raise SeqcliError(f"{name}: no data rows (only a header)")
-        raise SeqcliError(f"{name}: no usable rows ({table.skipped_summary()})")
-    return table
+
+class _LineFeed:
+    """The physical lines of a table for ``csv.reader``, each with its newline (which csv needs to
+    keep one inside a quoted field). Counts the lines handed out, keeps those of the record being
+    read (to place a lost quote) and takes lines back (a TSV record read again literally)."""
+
+    def __init__(self, lines: Iterator[str]):
+        self.lines, self.back = lines, []
+        self.number = 0  # the line last handed out (1-based)
+        self.record: list[str] = []  # the physical lines of the record being read
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self.back.pop() if self.back else next(self.lines)  # StopIteration ends the table
+        self.number += 1
+        self.record.append(line)
+        return line + "\n"
+
+    def give_back(self, lines: list[str]) -> None:
+        """Hand ``lines`` out again, first to last, before any new line."""
+        self.back.extend(reversed(lines))
+        self.number -= len(lines)
 
 
 def delimiter_of(source: str, header_line: str) -> str:
@@ -185,25 +200,37 @@ def delimiter_of(source: str, header_line: str) -> str:
     return ","
 
 
-def _records(reader, record_lines: list[str], name: str) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line where the record starts, its fields); turn csv errors into SeqcliErrors."""
+def _records(reader, feed: _LineFeed, name: str, literal: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line where the record starts, its fields); turn csv errors into SeqcliErrors.
+
+    literal (TSV): a record whose quotes are not csv's (``"quoted" start``, a quote never closed) is
+    not an error: its first line is split at the tabs, quotes and all, as seqcli read every TSV
+    before it honoured quoted fields, and the lines after it are read again. (A quote that opens a
+    field and never closes makes csv read on to the next quote, or to the end of the file, before
+    those lines are read again: extra work, held in memory as csv holds any open field, but the
+    same rows.)"""
     start = 1
     while True:
+        feed.record.clear()
         try:
             fields = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
-            if str(e) == "unexpected end of data":  # strict csv: the input ended inside quotes
-                opened = _open_quote_line(record_lines, start)
+            if literal:
+                taken = list(feed.record)
+                feed.give_back(taken[1:])
+                fields = taken[0].split("\t")
+            elif str(e) == "unexpected end of data":  # strict csv: the input ended inside quotes
+                opened = _open_quote_line(feed.record, start)
                 raise SeqcliError(
                     f"{name}: line {opened}: a quoted field starts here and its closing quote "
                     "is missing"
                 ) from None
-            raise SeqcliError(f"{name}: line {reader.line_num}: malformed CSV: {e}") from None
+            else:
+                raise SeqcliError(f"{name}: line {feed.number}: malformed CSV: {e}") from None
         yield start, fields
-        start = reader.line_num + 1
-        record_lines.clear()
+        start = feed.number + 1
 
 
 def _open_quote_line(lines: list[str], first_line: int) -> int:

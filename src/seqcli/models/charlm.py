@@ -15,12 +15,14 @@ One class for both units: characters, or (``--split word``) words; what differs 
   state only where its streams start (a few dozen times an epoch), so a model started from zeros
   writes nonsense until its state settles; after the context it is where real text puts it: at the
   start of a line;
-- the memorisation check: the 64-bit hashes of the training text's 8-character substrings (a word
-  model: 4-word sequences), sorted.
-  A generated 8-gram whose hash is absent is certainly novel; a present hash means "seen" with a false
-  alarm rate of (set size / 2**64), nil in practice. A big corpus keeps only the hashes whose low
-  ``keep_bits`` bits are zero (at most ``MAX_NGRAMS``); the same filter is applied to the generated
-  8-grams, so the novel share is then an unbiased estimate from that sample.
+- the memorisation check: a Bloom filter of the 64-bit hashes of the training text's 8-character
+  substrings, or a word model's 4-word sequences (``seen.BloomFilter``, about 1.2 bytes an 8-gram; files written before it hold the
+  sorted hashes, 8 bytes an 8-gram, and are still read). A generated 8-gram the filter does not hold
+  is certainly novel; one it holds is "seen", a false alarm for about 1% of novel 8-grams (the
+  filter's ``false_alarm_rate()``), so the novel share it reports is at most about 1% low. A big
+  corpus keeps only the hashes whose low ``keep_bits`` bits are zero (at most ``MAX_NGRAMS``); the
+  same filter is applied to the generated 8-grams, so the novel share is then an estimate from that
+  sample.
 
 Imports only numpy and seqcli's light modules.
 """
@@ -31,12 +33,13 @@ import numpy as np
 
 from seqcli.models import prefixed
 from seqcli.models.lmunits import CharUnits, code_points, describe_chars, units_from_state
+from seqcli.models.seen import BloomFilter, SortedHashes
 from seqcli.nn.lmnet import CharLMNet, Picker
 
 __all__ = ["CharLMModel", "code_points", "describe_chars", "ngram_hashes", "ngram_set", "start_context"]
 
 NGRAM = 8
-MAX_NGRAMS = 1 << 20   # about 8 MB of hashes at most; tinyshakespeare has 0.56 M distinct 8-grams
+MAX_NGRAMS = 1 << 20   # a filter of 1.3 MB at most; tinyshakespeare has 0.56 M distinct 8-grams
 _LN2 = math.log(2.0)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _PRIME = np.uint64(0x100000001B3)
@@ -88,10 +91,12 @@ def start_context(text, at_most=256):
 
 
 class CharLMModel:
-    """Vocabulary of units (characters or words) + network (CharLMNet or TransformerLMNet) + the
-    training text's n-gram hashes.
+    """Vocabulary of units (characters or words) + network (CharLMNet or TransformerLMNet) + the set of
+    the training text's n-gram hashes.
 
-    ``chars``: the sorted characters, or a units object of ``lmunits`` (a word vocabulary)."""
+    ``chars``: the sorted characters, or a units object of ``lmunits`` (a word vocabulary); ngrams: that
+    set (``seen.BloomFilter`` or ``seen.SortedHashes``), or the sorted uint64 hashes themselves (a
+    ``SortedHashes`` is made of them), or None (empty)."""
 
     kind = "lm"
 
@@ -103,7 +108,9 @@ class CharLMModel:
         self.net = net
         self.counts = (np.ones(len(self.chars), np.int64) if counts is None
                        else np.asarray(counts, dtype=np.int64))
-        self.ngrams = np.zeros(0, np.uint64) if ngrams is None else np.asarray(ngrams, dtype=np.uint64)
+        if not hasattr(ngrams, "contains"):   # the sorted hashes themselves (or none)
+            ngrams = SortedHashes(np.zeros(0, np.uint64) if ngrams is None else ngrams)
+        self.ngrams = ngrams
         self.keep_bits = int(keep_bits)
         self.index = self.units.index
         self.newline = self.units.end   # the id that ends a line ("\n" or <eos>), or None
@@ -278,7 +285,9 @@ class CharLMModel:
         """(checked, novel): how many n-grams of ``context + text`` (8 characters, or 4 words) that end
         inside ``text`` were checked against the training text, and how many of them it does not contain.
 
-        With a subsampled hash set only the n-grams that pass the same filter are checked.
+        With a subsampled hash set only the n-grams that pass the same filter are checked. With a
+        Bloom filter (every model trained since it came) a novel n-gram passes for seen at the
+        filter's ``false_alarm_rate()`` (about 1%): ``novel`` may be that much short, never over.
         """
         # every one of them ends inside ``text``
         h = ngram_hashes(self.units.hash_ids(context, text), self.units.ngram)
@@ -286,11 +295,7 @@ class CharLMModel:
             h = h[(h & np.uint64((1 << self.keep_bits) - 1)) == 0]
         if h.size == 0:
             return 0, 0
-        pos = np.searchsorted(self.ngrams, h)
-        pos[pos >= self.ngrams.size] = 0
-        seen = self.ngrams.size > 0
-        found = (self.ngrams[pos] == h) if seen else np.zeros(h.size, bool)
-        return int(h.size), int((~found).sum())
+        return int(h.size), int(h.size - np.count_nonzero(self.ngrams.contains(h)))
 
     # -- persistence -----------------------------------------------------------------------------------
 
@@ -300,7 +305,10 @@ class CharLMModel:
                   "context": self.context, **unit_header}
         arrays.update({f"net.{k}": v for k, v in self.net.params.items()})
         arrays["counts"] = self.counts.astype(np.int64)
-        arrays["ngrams"] = self.ngrams.astype(np.uint64)
+        if isinstance(self.ngrams, BloomFilter):
+            header["ngrams"]["bloom"], arrays["ngram_bloom"] = self.ngrams.to_state()
+        else:   # a model read from an older file keeps its sorted hashes
+            arrays["ngrams"] = self.ngrams.hashes
         return header, arrays
 
     @classmethod
@@ -310,9 +318,13 @@ class CharLMModel:
         if not isinstance(ng, dict) or ng.get("n") != units.ngram or not isinstance(ng.get("keep_bits"), int) \
                 or not 0 <= ng["keep_bits"] < 64:
             raise ValueError("unsupported n-gram check settings")
-        ngrams = np.asarray(arrays["ngrams"])
-        if ngrams.ndim != 1 or ngrams.dtype != np.uint64:
-            raise ValueError("n-gram hashes are not a uint64 array")
+        if "bloom" in ng:
+            ngrams = BloomFilter.from_state(ng["bloom"], arrays["ngram_bloom"])
+        else:   # files written before the Bloom filter: the sorted hashes
+            ngrams = np.asarray(arrays["ngrams"])
+            if ngrams.ndim != 1 or ngrams.dtype != np.uint64:
+                raise ValueError("n-gram hashes are not a uint64 array")
+            ngrams = SortedHashes(ngrams)
         counts = np.asarray(arrays["counts"])
         if counts.shape != (len(units),) or counts.dtype.kind not in "ui" or (counts.size and counts.min() < 0):
             raise ValueError("character counts do not match the vocabulary")
@@ -323,7 +335,7 @@ class CharLMModel:
         context = header.get("context", "")
         if not isinstance(context, str):
             raise ValueError("start context is not a string")
-        return cls(units, net, counts, np.sort(ngrams), ng["keep_bits"], context)
+        return cls(units, net, counts, ngrams, ng["keep_bits"], context)
 
 
 def net_class(config):

@@ -71,8 +71,8 @@ class BowFeed:
         scale = nb_scale(rows, y_idx, len(classes)) if cfg.mode == "nb" else None
         return BowModel(cfg, vec, BowNet(vec.n_features_, len(classes)), classes, scale)
 
-    def encode(self, model, texts):
-        return model.features(texts)
+    def encode(self, model, texts, cut=None):
+        return model.features(texts)   # every n-gram of a text is read: nothing is cut
 
     def batches(self, rows, batch_size, rng=None):
         """Index arrays of the rows, shuffled by ``rng`` (None: in order)."""
@@ -125,8 +125,8 @@ class SeqFeed:
             transfer.apply(net, vocab.tokens, counts, embed="embed.E", stack="enc.l{i}.fw", info=info)
         return model
 
-    def encode(self, model, texts):
-        return model.encode(texts)
+    def encode(self, model, texts, cut=None):
+        return model.encode(texts, cut)
 
     def batches(self, id_lists, batch_size, rng=None):
         """Index arrays of rows of similar length; shuffled by ``rng`` (None: shortest first)."""
@@ -166,6 +166,7 @@ class ClassifyJob(Job):
         self.unit = feed.unit
         self.evaluates_on = "training" if val[0] is train[0] else "validation"
         self.state = None
+        self.truncated = (0, 0)   # (training, validation) texts longer than a recurrent model reads
 
     def make_batches(self, epoch):
         rng = np.random.default_rng([self.cfg.seed, epoch])
@@ -222,13 +223,15 @@ def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None, not
         transfer = transfer_mod.start(params, model_cfg, X_tr, notify, info, report)
         model_cfg = transfer.adapt(model_cfg, params)
     fitted = feed.build(model_cfg, tcfg, X_tr, y_idx, [str(c) for c in classes], transfer, info)
-    enc = feed.encode(fitted, X_tr)
+    cut_tr, cut_va = [], []   # texts longer than max_len tokens (recurrent models read only their head)
+    enc = feed.encode(fitted, X_tr, cut_tr)
     if X_va is not None and len(X_va):
-        val = (feed.encode(fitted, [str(t) for t in X_va]),
+        val = (feed.encode(fitted, [str(t) for t in X_va], cut_va),
                np.array([index[v] for v in np.asarray(y_va).tolist()], dtype=np.int64))
     else:  # no validation data: early stopping watches the training loss
         val = (enc, y_idx)
     job = ClassifyJob(feed, fitted, tcfg, (enc, y_idx), val, weights, identity)
+    job.truncated = (len(cut_tr), len(cut_va))   # (training, validation) texts cut to max_len
     if transfer is not None and transfer.cfg.used:
         job.transfer, job.param_scales = transfer, transfer.scales
     return job, classes
@@ -282,6 +285,7 @@ def prepare(data_path, model, params, columns=None, val=None, notify=None, info=
                 "data_sha256": checkpoint.fingerprint(pieces)}
     job, _ = make_job(model, params, X_tr, y_tr, X_va, y_va, identity, notify, info, report)
     has_val = X_va is not None
+    _say_truncated(job, len(X_tr), table.source, notify)
     return Prepared(job, list(X_va if has_val else X_tr), list(y_va if has_val else y_tr), len(X_tr),
                     len(X_va) if has_val else 0, "validation" if has_val else "training",
                     None if val is None else data.display_name(val), skipped)
@@ -299,12 +303,25 @@ def summary(prepared, outcome):
            "metrics": classification_report(prepared.eval_labels, pred, fitted.classes, proba)}
     if prepared.val_source is not None:
         out["val_source"] = prepared.val_source
+    if isinstance(prepared.job.feed, SeqFeed):   # the training (and validation) texts read only in part
+        out.update(max_len=fitted.config.max_len, truncated=prepared.job.truncated[0],
+                   truncated_val=prepared.job.truncated[1])
     if outcome.halted is None:
         out.update(epochs_run=state.epoch, best_epoch=state.best_epoch + 1, stopped=state.stop_reason)
     return out
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+def _say_truncated(job, n_train, source, notify):
+    """A warning when training texts are longer than the recurrent model reads (--max-len): never silent."""
+    n_cut, n_cut_val = job.truncated
+    if n_cut or n_cut_val:
+        limit = job.model.config.max_len
+        also = f" (and {n_cut_val:,} validation texts)" if n_cut_val else ""
+        notify(f"{source}: {n_cut:,} of {n_train:,} training texts{also} have more than {limit:,} tokens: "
+               f"only their first {limit:,} are read (a larger --max-len reads more)")
+
 
 def take_rows(indptr, indices, data, idx):
     """CSR rows ``idx`` of a CSR triple, as a new triple (indptr (k+1,), indices, data)."""

@@ -251,6 +251,7 @@ def build(text, name, model, params, val_text=None, val_name=None, notify=None, 
     """
     from seqcli.models.charlm import CharLMModel, ngram_set, start_context
     from seqcli.models.lmunits import CharUnits, WordUnits
+    from seqcli.models.seen import BloomFilter
     from seqcli.training import checkpoint
 
     notify = notify or (lambda message: None)
@@ -276,7 +277,7 @@ def build(text, name, model, params, val_text=None, val_name=None, notify=None, 
     if vectors is not None:
         vectors(net, units, counts)
     ngrams, keep_bits = ngram_set(train_text, units=units)
-    model = CharLMModel(units, net, counts, ngrams, keep_bits, start_context(train_text))
+    model = CharLMModel(units, net, counts, BloomFilter.build(ngrams), keep_bits, start_context(train_text))
     ids = model.encode(train_text)
     if len(ids) < 2:
         raise SeqcliError(f"{name}: {len(ids)} word{'s' if len(ids) != 1 else ''}; a language model needs at least two")
