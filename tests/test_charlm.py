@@ -10,7 +10,7 @@ from gradcheck import numeric_grad, rel_error
 
 from seqcli import models
 from seqcli.models.charlm import CharLMModel, ngram_hashes, ngram_set
-from seqcli.tasks.lm import make_streams
+from seqcli.training.streams import make_streams
 from lmtrain import train_lm
 from seqcli.nn.lmnet import CharLMNet, Picker, Sampler
 

@@ -338,7 +338,7 @@ def test_train_reads_stdin(seqcli_inproc, tmp_path):
 @pytest.mark.parametrize("option", [
     ["--hidden", "0"], ["--epochs", "-1"], ["--epochs", "0"], ["--lr", "nan"], ["--lr", "0"],
     ["--lr", "-0.1"], ["--lr", "inf"], ["--dropout", "1"], ["--val-split", "0.95"],
-    ["--ngrams", "2:1"], ["--model", "transformer"],
+    ["--ngrams", "2:1"], ["--model", "cnn"],
     ["--optimizer", "rmsprop"], ["--class-weight", "heavy"],
 ])
 def test_bad_option_values_are_usage_errors(seqcli_inproc, tiny_csv, tmp_path, option):

@@ -34,7 +34,7 @@ def run(data, models, **kw):
     kw.setdefault("folds", 3)
     kw.setdefault("params", FAST)
     kw.setdefault("jobs", 1)
-    return cmp.run_compare(data, models, **kw)
+    return cmp.compare_classifiers(data, models, **kw)
 
 
 def one_line_error(call, *args, **kwargs):
@@ -203,7 +203,8 @@ def test_probe_pair_identical_for_each_single_bow_model(reviews):
 # ------------------------------------------------------------------------------- the JSON schema
 
 MODEL_KEYS = {"name", "kind", "source", "accuracy", "macro_f1", "log_loss", "train_seconds",
-              "predict_rows_per_second", "n_params", "file_bytes", "confusion", "folds"}
+              "train_tokens_per_second", "epoch_seconds", "predict_rows_per_second", "n_params", "file_bytes",
+              "confusion", "folds"}
 
 
 def test_json_document_schema(reviews):
@@ -225,12 +226,13 @@ def test_json_document_schema(reviews):
     for m in doc["models"]:
         assert set(m["accuracy"]) == {"mean", "std"} and 0 <= m["accuracy"]["mean"] <= 1
         assert set(m["train_seconds"]) == {"mean", "std"} and m["train_seconds"]["mean"] > 0
+        assert m["train_tokens_per_second"]["mean"] > 0 and 0 < m["epoch_seconds"]["mean"] <= m["train_seconds"]["mean"]
         assert m["predict_rows_per_second"] > 0 and m["n_params"] > 0 and m["file_bytes"] > 0
         assert np.array(m["confusion"]).sum() == 300
         assert [f["fold"] for f in m["folds"]] == [0, 1]
         assert sum(f["n_test"] for f in m["folds"]) == 300
-    assert set(doc["best"]) == {"accuracy", "macro_f1", "log_loss", "train_seconds",
-                                "predict_rows_per_second", "n_params", "file_bytes"}
+    assert set(doc["best"]) == {"accuracy", "macro_f1", "log_loss", "train_seconds", "train_tokens_per_second",
+                                "epoch_seconds", "predict_rows_per_second", "n_params", "file_bytes"}
     assert doc["best"]["n_params"] == ["bow"] or bow["n_params"] >= rnn["n_params"]
     assert len(doc["disagreements"]) == 3
     d = doc["disagreements"][0]
@@ -240,7 +242,7 @@ def test_json_document_schema(reviews):
     assert set(doc["probes"][0]["predictions"]["rnn:hidden=8,embed=8"]) == {"label", "probability", "probs"}
     assert list(doc["gradients"]) == ["rnn:hidden=8,embed=8"]  # recurrent models only
     g = doc["gradients"]["rnn:hidden=8,embed=8"]
-    assert set(g) == {"distance", "mean_norm", "rows", "per_step_factor"}
+    assert set(g) == {"distance", "mean_norm", "rows", "per_step_factor", "mean_relative", "relative_per_step_factor"}
     assert g["distance"] == list(range(len(g["distance"]))) and len(g["distance"]) >= 5
     assert all(v > 0 for v in g["mean_norm"]) and all(r >= trials.GRADIENT_MIN_ROWS for r in g["rows"])
 
@@ -323,6 +325,8 @@ def test_gradient_profile_counts_rows_by_distance():
     summary = report.summarize_gradients([prof, prof], min_rows=25)
     assert summary["distance"] == [0, 1] and summary["rows"] == [40, 30]
     assert summary["mean_norm"][0] == pytest.approx(prof["sum"][0] / 20)
+    assert summary["mean_relative"][0] == pytest.approx(prof["rel_sum"][0] / 20)
+    assert sum(prof["rel_sum"]) == pytest.approx(sum(prof["count"]))   # each row's shares average to 1
 
 
 def test_gradient_plot_draws_every_model():

@@ -8,10 +8,10 @@ import pytest
 import typer
 
 from seqcli import config
-from seqcli.config import (BowConfig, ConfigError, LMConfig, SeqConfig, TagConfig, TrainConfig, VectorizerConfig,
-                           base_type, bounds, field_type, from_dict)
+from seqcli.config import (BowConfig, ConfigError, LMConfig, SeqConfig, TagConfig, TrainConfig, TransferConfig,
+                           TransformerSeqConfig, VectorizerConfig, base_type, bounds, field_type, from_dict)
 
-CONFIGS = (VectorizerConfig, BowConfig, SeqConfig, LMConfig, TrainConfig, TagConfig)
+CONFIGS = (VectorizerConfig, BowConfig, SeqConfig, LMConfig, TrainConfig, TagConfig, TransferConfig)
 OPTION_FIELDS = {"weight_decay": "weight_decay"}   # option name -> field, where they differ (--l2)
 
 
@@ -61,8 +61,8 @@ def test_every_option_has_the_bounds_of_its_config_field(command, param):
     name = OPTION_FIELDS.get(param.name, param.name)
     cls, (lo, hi, lo_open, hi_open, choices) = _declarations(name)[0]
     typ, _ = base_type(field_type(cls, name))
-    if typ is bool:
-        return  # a flag
+    if typ is bool or (typ is str and choices is None):
+        return  # a flag, or a free text (a file name)
     if typ is str:  # choices: every declared one is taken, nothing else is
         for choice in choices:
             assert not _usage_error(command, param.opts[0], choice), (param.opts[0], choice)
@@ -82,7 +82,8 @@ def test_every_option_has_the_bounds_of_its_config_field(command, param):
 
 
 @pytest.mark.parametrize("estimator,configs", [("BowClassifier", (BowConfig, TrainConfig)),
-                                               ("SeqClassifier", (SeqConfig, TrainConfig)),
+                                               ("SeqClassifier", (SeqConfig, TrainConfig, TransferConfig)),
+                                               ("TransformerClassifier", (TransformerSeqConfig, TrainConfig)),
                                                ("TextVectorizer", (VectorizerConfig,))])
 def test_estimator_signatures_are_the_config_fields_with_their_defaults(estimator, configs):
     from seqcli import estimators
@@ -154,3 +155,18 @@ def test_an_option_the_model_does_not_use_is_refused_not_ignored(args, flag, tmp
     assert rc == 2 and out == "" and err.count("\n") == 1
     assert err.startswith(f"seqcli: error: {flag} does not apply to --task")
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_every_model_config_fills_every_unset_training_value():
+    """A TrainConfig field left None is filled from the model kind's TRAIN_DEFAULTS: each kind names
+    all of them, so no task trains with an unset optimizer, rate or batch size."""
+    from dataclasses import fields
+
+    unset = {f.name for f in fields(TrainConfig) if f.default is None} - {
+        "max_steps", "max_time", "class_weight", "warmup"}   # None means "none" for these
+    kinds = [c for c in vars(config).values() if isinstance(c, type) and "TRAIN_DEFAULTS" in vars(c)]
+    assert len(kinds) >= 7
+    for kind in kinds:
+        assert unset <= kind.TRAIN_DEFAULTS.keys(), (kind.__name__, unset - kind.TRAIN_DEFAULTS.keys())
+        filled = TrainConfig().with_defaults(object.__new__(kind))
+        assert all(getattr(filled, name) is not None for name in unset), kind.__name__

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqcli.data import embeddings
+from seqcli.data import vecfile
 from seqcli.data.embeddings import (FORMAT_BINARY, FORMAT_TEXT, FORMAT_TEXT_HEADER, apply_vectors,
                                load_vectors)
 from seqcli.errors import SeqcliError
@@ -412,7 +412,7 @@ def test_missing_file_and_directory(tmp_path):
 
 
 def test_a_damaged_gzip_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(embeddings, "_CHUNK", 1024)  # so the damage is met after some lines
+    monkeypatch.setattr(vecfile, "_CHUNK", 1024)  # so the damage is met after some lines
     V = make_vectors(200)
     packed = gzip.compress(text_file([f"w{i}" for i in range(200)], V))
     half = write(tmp_path, "half.gz", packed[: len(packed) // 2])
@@ -441,8 +441,8 @@ def test_an_expected_dimension_fails_before_the_file_is_read(tmp_path):
 
 
 def test_a_line_without_end_is_not_buffered_forever(tmp_path, monkeypatch):
-    monkeypatch.setattr(embeddings, "_MAX_LINE", 4096)
-    monkeypatch.setattr(embeddings, "_CHUNK", 1024)
+    monkeypatch.setattr(vecfile, "_MAX_LINE", 4096)
+    monkeypatch.setattr(vecfile, "_CHUNK", 1024)
     path = lines_file(tmp_path, [b"the 1 2 3 4 5", b"x" * 10000])
     assert error_of(path).endswith("line 2 is longer than 4,096 bytes: not a word-vector file")
     path = write(tmp_path, "w.txt", b"x" * 10000)
@@ -450,7 +450,7 @@ def test_a_line_without_end_is_not_buffered_forever(tmp_path, monkeypatch):
 
 
 def test_a_binary_word_without_end_is_not_buffered_forever(tmp_path, monkeypatch):
-    monkeypatch.setattr(embeddings, "_MAX_WORD", 1000)
+    monkeypatch.setattr(vecfile, "_MAX_WORD", 1000)
     path = write(tmp_path, "v.bin", b"2 5\n" + b"\x01" * 5000)
     assert error_of(path).endswith("record 1: no space ends its word within 1,000 bytes: the file "
                                    "is damaged or the header's dimension is wrong")

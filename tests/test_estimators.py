@@ -15,10 +15,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import estimator_checks as ec
 
 from conftest import separable_rows
-from seqcli.estimators import BowClassifier, SeqClassifier, TextVectorizer
+from seqcli.estimators import BowClassifier, SeqClassifier, TextVectorizer, TransformerClassifier
 
 ESTIMATORS = [BowClassifier(epochs=3, lr=0.2), SeqClassifier(epochs=2, hidden=4, embed=4),
-              TextVectorizer(ngram_max=2)]
+              TransformerClassifier(epochs=2, hidden=4), TextVectorizer(ngram_max=2)]
 ROWS = separable_rows(60)
 X, Y = [t for t, _ in ROWS], np.array([y for _, y in ROWS])
 
@@ -48,7 +48,7 @@ def test_text_input_is_declared_so_numeric_checks_are_skipped(estimator):
         ec.check_estimator(clone(estimator), on_fail=None)
 
 
-@pytest.mark.parametrize("cls", [BowClassifier, SeqClassifier])
+@pytest.mark.parametrize("cls", [BowClassifier, SeqClassifier, TransformerClassifier])
 def test_classifier_rules(cls):
     est = cls(epochs=1)
     with pytest.raises(NotFittedError):

@@ -159,26 +159,8 @@ def test_no_stdin_at_all(paths):
 
 def test_a_half_written_line_does_not_hold_back_the_answers_before_it(paths):
     """A producer writes one line and the start of the next, then waits for the first answer."""
-    import threading
+    from pipe_helpers import half_written_exchange
 
-    p = subprocess.Popen([sys.executable, "-m", "seqcli", "predict", str(paths["bow"])], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
-    answers = []
-    try:
-        p.stdin.write(b"the film was good and great\nthe film was aw")
-        p.stdin.flush()
-        reader = threading.Thread(target=lambda: answers.append(p.stdout.readline()))
-        reader.start()
-        reader.join(timeout=30)
-        assert not reader.is_alive(), "the first line was not answered while the second was half-written"
-        p.stdin.write(b"ful and bad\n")
-        p.stdin.close()
-        rest = p.stdout.read()
-        assert p.wait(timeout=30) == 0
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        p.stdout.close()
-        p.stderr.close()
-    assert answers[0].startswith(b"pos\t") and rest.startswith(b"neg\t") and rest.count(b"\n") == 1
+    first, rest = half_written_exchange(["predict", paths["bow"]], b"the film was good and great\nthe film was aw",
+                                        b"ful and bad\n")
+    assert first.startswith(b"pos\t") and rest.startswith(b"neg\t") and rest.count(b"\n") == 1

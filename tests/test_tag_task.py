@@ -114,7 +114,7 @@ def test_conll_ner_columns_give_span_scores_and_csv_and_stdin_are_read(tmp_path)
 @pytest.mark.parametrize("args,message,code", [
     (["--tag-col", "xpos"], "--tag-col only goes with --task tag", 2),
     (["--task", "tag", "--label-col", "x"], "a tagger's tags come from --tag-col", 2),
-    (["--task", "tag", "--model", "bow"], "--task tag needs a recurrent model", 2),
+    (["--task", "tag", "--model", "bow"], "--task tag needs a sequence model", 2),
     (["--crf"], "--crf does not apply to --task classify", 2),
     (["--task", "tag", "--tag-col", "lemmas"], "no CoNLL-U column 'lemmas'", 1),
     (["--task", "tag", "--ngrams", "1:2"], "--ngrams does not apply to --task tag", 2),

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gradcheck import numeric_grad, rel_error
-from seqcli.nn.transformer import (Block, FeedForward, IncrementalDecoder, LayerNorm, MultiHeadAttention,
-                                   TransformerEncoder, attention_mask, gelu_backward, gelu_forward,
-                                   sinusoidal_positions)
+from seqcli.nn.selfattention import Block, MultiHeadAttention, attention_mask
+from seqcli.nn.sublayers import FeedForward, LayerNorm, gelu_backward, gelu_forward
+from seqcli.nn.transformer import IncrementalDecoder, TransformerEncoder, sinusoidal_positions
 
 TOL = 1e-6
 

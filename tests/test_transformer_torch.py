@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from gradcheck import rel_error
-from seqcli.nn.transformer import Block, TransformerEncoder, attention_mask
+from seqcli.nn.selfattention import Block, attention_mask
+from seqcli.nn.transformer import TransformerEncoder
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

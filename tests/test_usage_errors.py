@@ -11,7 +11,7 @@ BOX = "╭╮╰╯│─┃━"
 @pytest.mark.parametrize("args,line", [
     (["train", "d.csv", "--epochs", "-1"], "--epochs must be at least 1 (got -1)"),
     (["train", "d.csv", "--epochs", "abc"], "--epochs must be a whole number (got abc)"),
-    (["train", "d.csv", "--model", "cnn"], "--model must be one of bow, rnn, gru, lstm (got cnn)"),
+    (["train", "d.csv", "--model", "cnn"], "--model must be one of bow, rnn, gru, lstm, transformer (got cnn)"),
     (["train", "d.csv", "--lr", "nan"], "--lr must be a finite number (got nan)"),
     (["train", "d.csv", "--dropout", "1"], "--dropout must be less than 1 (got 1)"),
     (["train", "d.csv", "--hash-bits", "25"], "--hash-bits must be at most 24 (got 25)"),

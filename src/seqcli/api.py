@@ -6,12 +6,12 @@ diagnostics go through the ``notify`` callable it is given. Heavy modules (sciki
 code) are imported inside the functions that need them, so ``predict`` starts fast.
 """
 
-import json
 import os
 
-import numpy as np
 
 from seqcli.errors import SeqcliError
+from seqcli.predictions import (format_prediction, predict_lines, score_lines,  # noqa: F401 (the facade's)
+                                transduce_lines)
 
 BUDGET = ("max_steps", "max_time")   # the only settings a resumed run takes from its new command line
 
@@ -55,35 +55,47 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
     model = model or mod.MODELS[0]
     if identity is None:
         _refuse_what_does_not_apply(params, mod.accepts(model), task, model)
-    with _task_threads(task):
-        prepared = mod.prepare(data, model, params, columns, val, notify, info, report)
-        job = prepared.job
-        if report is not None:
-            report({"event": "start", "task": task, "model": model, "unit": job.unit,
-                    "evaluates_on": getattr(job, "evaluates_on", "validation")})
-        job.identity["data"] = {"columns": columns, "val": val}
-        if identity is not None and job.identity["data_sha256"] != identity["data_sha256"]:
-            other, noun = mod.OTHER_DATA
-            raise SeqcliError(f"{resume}: this checkpoint was made on {other} than "
-                              f"{_display(data)}; resume with the same {noun}")
-        outcome = fit(job, output, point, report)
-        if outcome.halted and not outcome.has_model:
-            # stopped before the first validation: there is no model worth writing, and an existing
-            # file at output (perhaps a good model) must not be replaced by random weights
-            return {"task": task, "model": model, "halted": outcome.halted, "checkpoint": outcome.checkpoint,
-                    "model_written": False, "output": output, "seconds": round(outcome.seconds, 3)}
-        summary = {"task": task, "model": model, **mod.summary(prepared, outcome),
-                   "history": [_plain(h) for h in outcome.state.history]}
+    prepared = mod.prepare(data, model, params, columns, val, notify, info, report)
+    job = prepared.job
+    if report is not None:
+        report({"event": "start", "task": task, "model": model, "unit": job.unit,
+                "evaluates_on": getattr(job, "evaluates_on", "validation")})
+    job.identity["data"] = {"columns": columns, "val": val}
+    if identity is not None and job.identity["data_sha256"] != identity["data_sha256"]:
+        other, noun = mod.OTHER_DATA
+        raise SeqcliError(f"{resume}: this checkpoint was made on {other} than "
+                          f"{_display(data)}; resume with the same {noun}")
+    outcome = fit(job, output, point, report)
+    if outcome.halted and not outcome.has_model:
+        # stopped before the first validation: there is no model worth writing, and an existing
+        # file at output (perhaps a good model) must not be replaced by random weights
+        return {"task": task, "model": model, "halted": outcome.halted, "checkpoint": outcome.checkpoint,
+                "model_written": False, "output": output, "seconds": round(outcome.seconds, 3)}
+    summary = {"task": task, "model": model, **mod.summary(prepared, outcome), **_transfer_figures(job),
+               "history": [_plain(h) for h in outcome.state.history]}
     if outcome.halted:
         summary.update(halted=outcome.halted, checkpoint=outcome.checkpoint)
     elif os.path.exists(checkpoint.path_for(output)):
         os.unlink(checkpoint.path_for(output))  # the run is complete: its resume point is no longer needed
     models.save(output, job.model, training=summary)
+    summary.update(_transfer_figures(job, timings=True))   # timings stay out of the file (same seed, same bytes)
     n_params = int(sum(p.size for p in job.model.net.params.values()))
     summary.update(output=output, seconds=round(outcome.seconds, 3), n_params=n_params)
     summary[f"{job.unit}_per_second"] = round((outcome.rows if job.unit == "rows" else outcome.tokens)
                                               / max(outcome.seconds, 1e-9))
     return summary
+
+
+def _transfer_figures(job, timings=False):
+    """What a job started from pretrained weights (tasks/transfer.py) adds to the summary, any task:
+    {"transfer": word vectors' coverage, the language model, its pretraining}; with ``timings`` the
+    pretraining's time instead ({} for a job without transfer)."""
+    transfer = getattr(job, "transfer", None)
+    if transfer is None:
+        return {}
+    if timings:
+        return dict(transfer.timings)
+    return {"transfer": transfer.summary()} if transfer.summary() else {}
 
 
 # option names where they are not the parameter's name with dashes
@@ -107,16 +119,6 @@ def _plain(figures):
     return {k: round(float(v), 6) if isinstance(v, float) else v for k, v in figures.items()}
 
 
-def _task_threads(task):
-    """BLAS threads while training: one for a language model and a tagger (small products per step; a
-    tagger's time goes to elementwise work over its char and word LSTMs, which BLAS threads do not share)."""
-    import contextlib
-
-    from seqcli.threads import blas_threads
-
-    return blas_threads(1) if task in ("lm", "tag") else contextlib.nullcontext()
-
-
 def _display(source):
     return "<stdin>" if source in (None, "-") else str(source)
 
@@ -137,16 +139,19 @@ def load_model(path, kinds=None):
     return models.load(path, kinds)
 
 
-def input_batches(source, text_col=None, notify=_quiet, errors="replace"):
+def input_batches(source, text_col=None, notify=_quiet, errors="replace", model=None):
     """Batches (lists) of texts to predict: the lines of a text file or stdin, streamed as they come
-    (one text per line, empty lines included), or the text column of a .csv/.tsv file.
+    (one text per line, empty lines included), or the text column of a .csv/.tsv file (for a seq2seq
+    ``model``, its source column: source, input, src, else the first).
 
     errors: what a line that is not clean text gets (stream.ERRORS): "replace" (U+FFFD), "skip" (an
     empty line) or "strict" (an error); the count is said once through ``notify`` at the end."""
     from seqcli import data
+    from seqcli.data.tables import CLASSIFY, PAIRS
 
     if is_table(source):
-        table = data.read_table(source, text_col, None, need_labels=False)
+        roles = PAIRS if getattr(model, "kind", None) == "seq2seq" else CLASSIFY
+        table = data.read_table(source, text_col, None, need_labels=False, roles=roles)
         if table.skipped:
             notify(table.skipped_summary())
         return (table.texts[i: i + 512] for i in range(0, len(table.texts), 512))
@@ -172,49 +177,6 @@ def _lines(source, notify, errors, max_batch=512):
     return lines()
 
 
-def predict_lines(model, batches, as_json=False, with_proba=False, jobs=1):
-    """For each batch of texts, the list of output lines (without newlines) of a classifier; ``jobs`` > 1:
-    the batches are spread over that many processes, the output still in input order and streaming
-    (stream.ordered_map)."""
-    from seqcli.stream import ordered_map
-
-    def lines(texts):
-        return [format_prediction(model.classes, p, as_json, with_proba) for p in model.predict_proba(texts)]
-
-    return ordered_map(lines, batches, jobs)
-
-
-def format_prediction(classes, probs, as_json=False, with_proba=False):
-    """One output line (without newline) for one text's class probabilities ``probs``."""
-    best = int(np.argmax(probs))
-    if as_json:
-        return json.dumps({"label": classes[best],
-                           "probs": {c: round(float(p), 6) for c, p in zip(classes, probs)}},
-                          ensure_ascii=False)
-    line = f"{classes[best]}\t{probs[best]:.4f}"
-    if with_proba:
-        line += "".join(f"\t{c}={p:.4f}" for c, p in zip(classes, probs))
-    return line
-
-
-def score_lines(lm, batches, as_json=False, notify=_quiet):
-    """For each batch of texts, the list of output lines of a language model: each text's bits per
-    character (nan when nothing could be scored). Characters it never saw are left out, said once."""
-    from seqcli.models.charlm import describe_chars
-
-    unknown = {}
-    for texts in batches:
-        unknown.update(dict.fromkeys(lm.unknown_chars("".join(texts))))
-        lines = []
-        for text, bits in zip(texts, lm.score_lines(texts)):
-            ok = bits == bits  # NaN when nothing on the line could be scored
-            lines.append(json.dumps({"bits_per_char": round(float(bits), 4) if ok else None, "chars": len(text)})
-                         if as_json else (f"{bits:.4f}" if ok else "nan"))
-        yield lines
-    if unknown:
-        notify(f"left out of the scores, never seen by the model: {describe_chars(list(unknown))}")
-
-
 # ------------------------------------------------------------------------------------- tagging
 
 def tag_lines(model, source, as_json=False, words=False, fmt=None, tag_col=None, notify=_quiet,
@@ -231,7 +193,7 @@ def tag_lines(model, source, as_json=False, words=False, fmt=None, tag_col=None,
 
 def generation(lm, prime="", length=500, temperature=1.0, top_k=None, greedy=False, seed=0, until=None, count=1,
                echo=True, keep_first=0):
-    """Samples from a character language model, piece by piece (see generation.Generation)."""
+    """Samples from a language model (characters or words), piece by piece (see generation.Generation)."""
     from seqcli.generation import Generation
 
     return Generation(lm, prime, length, temperature, top_k, greedy, seed, until, count, echo, keep_first)
@@ -254,12 +216,14 @@ def prime_unknown(lm, prime):
 
 # --------------------------------------------------------------------------------------- explain
 
-def explain(model, texts, units=None, gates=None, layer=None, words=False):
+def explain(model, texts, units=None, gates=None, layer=None, words=False, beam=1, max_len=None, heads=None):
     """One explanation record per text, made as each text comes (see explain/); the options are
-    checked at once (usage errors) before any text is read. words: a tagger's --tokenize."""
+    checked at once (usage errors) before any text is read. words: a tagger's --tokenize; ``beam`` /
+    ``max_len``: a seq2seq model's search; ``heads``: a Transformer's (--head)."""
     from seqcli import explain as ex
 
-    return ex.explain(model, texts, units=units, gates=gates, layer=layer, words=words)
+    return ex.explain(model, texts, units=units, gates=gates, layer=layer, words=words, beam=beam,
+                      max_len=max_len, heads=heads)
 
 
 def saturation(model, texts, units=None, gates=None, layer=None):
@@ -268,19 +232,27 @@ def saturation(model, texts, units=None, gates=None, layer=None):
     from seqcli.explain.stats import saturation as saturation_of
 
     ex.check_options(model, units, gates, layer)
-    if getattr(model, "kind", None) == "bow":
-        raise ex.usage("--stats needs a recurrent model: a bag-of-words model has no gates")
+    if getattr(model, "kind", None) == "bow" or getattr(model.net, "cell", None) == "transformer":
+        raise ex.usage("--stats needs a recurrent model: a bag-of-words model or a transformer has no gates")
     return saturation_of(model, list(texts), layer=layer)
 
 
 # --------------------------------------------------------------------------------------- compare
 
 def compare(data, models=None, **options):
-    """Compare models (classifiers, or taggers on tagged data) on DATA side by side (see compare.run);
+    """Compare models (classifiers, taggers or encoder-decoders) on DATA side by side (see compare.run);
     one JSON-ready dict."""
     from seqcli.compare import run
 
     return run(data, models, **options)
+
+
+def compare_task(data, models, task=None):
+    """The task ``compare`` runs: ``task`` when given; "seq2seq" when every --models entry is a saved
+    seq2seq file; "tag" for tagged data (CoNLL-U, CoNLL); else "classify"."""
+    from seqcli.compare import task_of
+
+    return task_of(data, models, task)
 
 
 def read_probes(path):

@@ -1,9 +1,10 @@
 """scikit-learn estimators that fit the zoo's classifiers on raw texts.
 
-``BowClassifier`` and ``SeqClassifier`` follow the estimator rules (hyperparameters stored verbatim
+``BowClassifier``, ``SeqClassifier`` and ``TransformerClassifier`` follow the estimator rules (hyperparameters stored verbatim
 by ``__init__``, fitted attributes with a trailing underscore), so ``clone``, ``cross_val_score``,
-``GridSearchCV`` and joblib work on them. Their parameters are the fields of config.py (BowConfig or
-SeqConfig, and TrainConfig; a test keeps the signatures and the configs equal). Fitting is the task's
+``GridSearchCV`` and joblib work on them. Their parameters are the fields of config.py (BowConfig,
+SeqConfig or TransformerSeqConfig, and TrainConfig; SeqClassifier also TransferConfig's: word vectors, a
+language model or pretraining one; a test keeps the signatures and the configs equal). Fitting is the task's
 own path: ``tasks.classify.make_job`` builds the job, ``training.fit.fit`` trains it. This module
 imports scikit-learn, so the predict path never imports it: the fitted model (``model_``) is the light
 class from seqcli.models.
@@ -75,12 +76,17 @@ class _TextClassifier(ClassifierMixin, BaseEstimator):
             if tcfg.val_split > 0:
                 X, X_val, y, y_val = classify.split_stratified(X, y, tcfg.val_split, tcfg.seed)
         job, self.classes_ = classify.make_job(self._model_kind(), params, X, y, X_val, y_val,
-                                               class_weight=weights if isinstance(weights, dict) else None)
+                                               class_weight=weights if isinstance(weights, dict) else None,
+                                               report=report)
         outcome = fit(job, report=report)
         if outcome.halted == "interrupted":
             raise KeyboardInterrupt
         self.model_ = job.model
         self.history_ = outcome.state.history
+        epochs = outcome.state.step / max(len(job.make_batches(0)), 1)   # epochs' worth of steps trained
+        self.fit_stats_ = {"tokens": outcome.tokens, "seconds": outcome.seconds, "epochs": epochs,
+                           "tokens_per_second": outcome.tokens / max(outcome.seconds, 1e-9),
+                           "epoch_seconds": outcome.seconds / epochs if epochs else None}
         self.train_state_ = outcome.state
         self.halted_ = outcome.halted
         return self
@@ -100,14 +106,15 @@ class BowClassifier(_TextClassifier):
 
     def __init__(self, analyzer="word", ngram_min=1, ngram_max=1, mode="tfidf", sublinear_tf=True,
                  min_df=1, max_features=None, hash_bits=None, lowercase=True, epochs=None,
-                 batch_size=None, lr=None, optimizer="adam", clip=5.0, weight_decay=None,
-                 patience=3, val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None):
+                 batch_size=None, lr=None, optimizer=None, clip=5.0, weight_decay=None,
+                 patience=3, val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None, warmup=None):
         self.analyzer, self.ngram_min, self.ngram_max, self.mode = analyzer, ngram_min, ngram_max, mode
         self.sublinear_tf, self.min_df, self.max_features = sublinear_tf, min_df, max_features
         self.hash_bits, self.lowercase = hash_bits, lowercase
         self.epochs, self.batch_size, self.lr, self.optimizer = epochs, batch_size, lr, optimizer
         self.clip, self.weight_decay, self.patience, self.val_split = clip, weight_decay, patience, val_split
         self.seed, self.class_weight, self.max_steps, self.max_time = seed, class_weight, max_steps, max_time
+        self.warmup = warmup
 
     def _model_kind(self):
         return "bow"
@@ -118,23 +125,50 @@ class SeqClassifier(_TextClassifier):
 
     def __init__(self, cell="lstm", embed=128, hidden=128, layers=1, bidirectional=False, pool="last",
                  dropout=0.5, min_count=2, max_vocab=50000, max_len=256, lowercase=True, epochs=None,
-                 batch_size=None, lr=None, optimizer="adam", clip=5.0, weight_decay=None, patience=3,
-                 val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None):
+                 batch_size=None, lr=None, optimizer=None, clip=5.0, weight_decay=None, patience=3,
+                 val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None, warmup=None,
+                 embeddings=None, freeze_embeddings=False, init_from=None, freeze_epochs=0, layer_decay=1.0,
+                 pretrain=False, pretrain_corpus=None, pretrain_epochs=None):
         self.cell, self.embed, self.hidden, self.layers = cell, embed, hidden, layers
         self.bidirectional, self.pool, self.dropout = bidirectional, pool, dropout
         self.min_count, self.max_vocab, self.max_len, self.lowercase = min_count, max_vocab, max_len, lowercase
         self.epochs, self.batch_size, self.lr, self.optimizer = epochs, batch_size, lr, optimizer
         self.clip, self.weight_decay, self.patience, self.val_split = clip, weight_decay, patience, val_split
         self.seed, self.class_weight, self.max_steps, self.max_time = seed, class_weight, max_steps, max_time
+        self.warmup = warmup
+        self.embeddings, self.freeze_embeddings, self.init_from = embeddings, freeze_embeddings, init_from
+        self.freeze_epochs, self.layer_decay, self.pretrain = freeze_epochs, layer_decay, pretrain
+        self.pretrain_corpus, self.pretrain_epochs = pretrain_corpus, pretrain_epochs
 
     def _model_kind(self):
         return self.cell
 
 
+class TransformerClassifier(_TextClassifier):
+    """Embedding + positions -> Transformer encoder (pre-norm blocks) -> pooling -> dense -> softmax."""
+
+    def __init__(self, cell="transformer", embed=None, hidden=64, layers=1, bidirectional=False, pool="mean",
+                 dropout=0.3, min_count=2, max_vocab=50000, max_len=256, lowercase=True, heads=2, ff=None,
+                 positions="sinusoidal", activation="relu", epochs=None, batch_size=None, lr=None, optimizer=None,
+                 clip=5.0, weight_decay=None, patience=3, val_split=0.1, seed=0, class_weight=None, max_steps=None,
+                 max_time=None, warmup=None):
+        self.cell, self.embed, self.hidden, self.layers = cell, embed, hidden, layers
+        self.bidirectional, self.pool, self.dropout = bidirectional, pool, dropout
+        self.min_count, self.max_vocab, self.max_len, self.lowercase = min_count, max_vocab, max_len, lowercase
+        self.heads, self.ff, self.positions, self.activation = heads, ff, positions, activation
+        self.epochs, self.batch_size, self.lr, self.optimizer = epochs, batch_size, lr, optimizer
+        self.clip, self.weight_decay, self.patience, self.val_split = clip, weight_decay, patience, val_split
+        self.seed, self.class_weight, self.max_steps, self.max_time = seed, class_weight, max_steps, max_time
+        self.warmup = warmup
+
+    def _model_kind(self):
+        return "transformer"
+
+
 def make_estimator(model, params):
-    """A fresh estimator for model kind ``model`` ("bow" or a cell) with hyperparameters ``params``
-    (keys it does not take are ignored; None = the default)."""
-    cls = BowClassifier if model == "bow" else SeqClassifier
+    """A fresh estimator for model kind ``model`` ("bow", a cell or "transformer") with hyperparameters
+    ``params`` (keys it does not take are ignored; None = the default)."""
+    cls = {"bow": BowClassifier, "transformer": TransformerClassifier}.get(model, SeqClassifier)
     known = cls._get_param_names()
     kwargs = {k: v for k, v in params.items() if k in known and v is not None}
     if cls is SeqClassifier:

@@ -222,7 +222,7 @@ def _parse_header(path, raw):
 
 _KIND_NAMES = {"bow": "bag-of-words classifier", "seq": "recurrent classifier",
                "lm": "character language model", "tagger": "sequence tagger", "vectorizer": "vectorizer",
-               "checkpoint": "training checkpoint"}
+               "checkpoint": "training checkpoint", "seq2seq": "sequence-to-sequence model"}
 
 
 def _needed(kinds):

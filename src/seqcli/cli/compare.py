@@ -20,7 +20,7 @@ from seqcli.cli.guard import guarded
 from seqcli.config import SeqConfig
 
 MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bow on word 1-2-grams), "
-               "rnn, gru, lstm, birnn, bigru, bilstm, or a saved model file PATH.npz (evaluated as it is). "
+               "rnn, gru, lstm, birnn, bigru, bilstm, transformer, or a saved model file PATH.npz (evaluated as it is). "
                "Options after a colon: lstm:hidden=256,layers=2  bow:ngrams=1:3,mode=binary. "
                "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features). "
                "\\[default: bow,bigram,rnn,lstm; taggers lstm,cnn]")
@@ -28,7 +28,7 @@ MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bo
 
 @guarded
 def compare(
-    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns), or tagged sentences (CoNLL-U, CoNLL; CSV with --task tag).")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq), or tagged sentences (CoNLL-U, CoNLL; CSV with --task tag).")],
     models: Annotated[Optional[list[str]], typer.Option("--models", "-m", help=MODELS_HELP, show_default=False)] = None,
     folds: Annotated[Optional[int], typer.Option("--folds", "-k", help="Stratified K-fold cross-validation (the default, K=5).", show_default=False)] = None,
     test: Annotated[Optional[str], typer.Option("--test", help="Train on all of DATA, evaluate on this CSV/TSV file.")] = None,
@@ -49,17 +49,21 @@ def compare(
     disagreements: Annotated[int, typer.Option("--disagreements", "--top", min=0, max=100000, help="Show the N texts the models disagree on most (0: none).")] = 10,
     probe: Annotated[Optional[list[str]], typer.Option("--probe", help="A sentence every model classifies (repeatable).", show_default=False)] = None,
     probes: Annotated[Optional[str], typer.Option("--probes", help="File of probe sentences, one per line.")] = None,
-    gradients: Annotated[bool, typer.Option("--gradients", help="Plot ∂loss/∂x<t> against distance from the last step (recurrent models; log scale).")] = False,
+    gradients: Annotated[bool, typer.Option("--gradients", help="Plot ∂loss/∂x<t> against distance from the last step (recurrent and transformer models; log scale).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of the tables.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines (the report, and warnings such as skipped rows, still show).")] = False,
     svg: opt.Svg = None,
-    task: Annotated[Optional[Literal["classify", "tag"]], typer.Option("--task", help="tag: compare taggers on tagged sentences (the default for CoNLL-U / CoNLL data): accuracy, unseen-word accuracy, tokens/s, size.")] = None,
+    task: Annotated[Optional[Literal["classify", "tag", "seq2seq"]], typer.Option("--task", help="classify (the default), tag: taggers on tagged sentences (the default for CoNLL-U / CoNLL data), seq2seq: encoder-decoders on held-out pairs (the default when every model is a saved seq2seq file).")] = None,
     fmt: opt.DataFormat = None,
     tag_col: opt.TagCol = None,
+    beam: Annotated[Optional[int], typer.Option("--beam", min=1, max=1000, help="seq2seq: also score beam search with this many hypotheses.")] = None,
+    source_col: Annotated[Optional[str], typer.Option("--source-col", help="seq2seq: source column, name or 0-based index.")] = None,
+    target_col: Annotated[Optional[str], typer.Option("--target-col", help="seq2seq: target column, name or 0-based index.")] = None,
 ):
     """Train and score several models on the same splits of DATA, side by side."""
     from seqcli import api, ui
     from seqcli.ui import compare as ui_compare
+    from seqcli.ui import transduce as ui_transduce
 
     if svg and as_json:
         raise typer.BadParameter("does not go with --json (nothing is drawn)", param_hint="--svg")
@@ -68,17 +72,23 @@ def compare(
     texts = list(probe or [])
     if probes:
         texts += api.read_probes(probes)
-    with ui_compare.CompareProgress(quiet) as progress:
+    columns = {"source_col": source_col, "target_col": target_col} if source_col or target_col else None
+    task = api.compare_task(data, models, task)
+    display = ui_transduce.TransduceProgress(quiet) if task == "seq2seq" else ui_compare.CompareProgress(quiet)
+    with display as progress:
         doc = api.compare(data, models, folds=folds, test=test, val_split=val_split, seed=seed,
                           params=params, text_col=text_col, label_col=label_col, jobs=jobs,
                           backend=backend, scheduler=scheduler, probes=texts, gradients=gradients,
                           disagreements=disagreements, on_start=progress.start, on_result=progress,
-                          notify=ui.note, task=task, fmt=fmt, tag_col=tag_col)
+                          notify=ui.note, task=task, fmt=fmt, tag_col=tag_col, beam=beam, columns=columns)
     if as_json:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return
     with ui.svg(svg, "stdout"):
-        ui_compare.print_report(doc, confusion=confusion, gradients=gradients)
+        if task == "seq2seq":
+            ui_transduce.print_report(doc)
+        else:
+            ui_compare.print_report(doc, confusion=confusion, gradients=gradients)
     if not quiet:
         ui.note(f"compared {len(doc['models'])} models in {doc['run']['seconds']:.1f}s")

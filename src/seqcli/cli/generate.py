@@ -62,10 +62,11 @@ def generate(
     skip_unknown: Annotated[bool, typer.Option("--skip-unknown", help="Drop prime characters the model never saw instead of stopping.")] = False,
     echo: Annotated[bool, typer.Option("--echo/--no-echo", help="Print the prime before each sample.")] = True,
     quiet: opt.Quiet = False,
-    explain: Annotated[bool, typer.Option("--explain", help="After sampling, colour each character of the (first) sample by a unit's activation, on stderr, with gate saturation per layer.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="After sampling, colour each character of the (first) sample by a unit's activation, on stderr, with gate saturation per layer (a transformer: its attention per layer and head over the first block).")] = False,
     units: opt.Units = None,
     gate: opt.Gate = None,
     layer: opt.Layer = None,
+    head: opt.Head = None,
     no_color: opt.NoColor = False,
 ):
     """Write text sampled from a character language model to stdout, one character at a time."""
@@ -91,9 +92,10 @@ def generate(
             print(f"seqcli: dropped from the prime {what}", file=sys.stderr, flush=True)
     if seed is None:
         seed = secrets.randbits(32)
-    opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--no-color": no_color})
+    opt.only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--head": head,
+                                         "--no-color": no_color})
     if explain:  # option values that do not fit the model fail before any sampling
-        api.explain(lm, [], units, gate, layer)
+        api.explain(lm, [], units, gate, layer, heads=head)
     generation = api.generation(lm, prime, length, temperature, top_k, argmax or temperature == 0, seed, until,
                                 count, echo, keep_first=_EXPLAIN_CHARS if explain else 0)
     try:
@@ -107,7 +109,7 @@ def generate(
         from seqcli.ui import explain as show
 
         text = (prime + generation.first)[:_EXPLAIN_CHARS]
-        show.render(api.explain(lm, [text], units, gate, layer), no_color=no_color,
+        show.render(api.explain(lm, [text], units, gate, layer, heads=head), no_color=no_color,
                     console=show.make_console(no_color, file=sys.stderr))
 
 

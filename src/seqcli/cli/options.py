@@ -12,8 +12,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from seqcli.config import (BowConfig, LMConfig, SeqConfig, TagConfig, TrainConfig, VectorizerConfig, base_type, bounds,
-                           field_type)
+from seqcli.config import (BowConfig, LMConfig, SeqConfig, TagConfig, TrainConfig, TransferConfig, TransformerLMConfig,
+                           VectorizerConfig, base_type, bounds, field_type)
 
 
 def _finite(value):
@@ -103,29 +103,37 @@ def _ngrams_cb(value):
     return None if value is None else parse_range(value, "n-gram range")
 
 
-T, S, B, L, V, G = TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig, TagConfig
+T, S, B, L, V, G, TL, X = (TrainConfig, SeqConfig, BowConfig, LMConfig, VectorizerConfig, TagConfig,
+                           TransformerLMConfig, TransferConfig)
 
 Seed = Annotated[int, knob(T, "seed", "--seed", help="Random seed: same seed, same data -> same model file.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or report output (warnings such as skipped rows still show).")]
 TextCol = Annotated[Optional[str], typer.Option("--text-col", help="Text column: name or 0-based index (default: found by name).")]
 LabelCol = Annotated[Optional[str], typer.Option("--label-col", help="Label column: name or 0-based index (default: found by name).")]
-Epochs = Annotated[Optional[int], knob(T, "epochs", "--epochs", help="Maximum epochs (default: 30 bow, 12 recurrent, 20 lm).")]
-BatchSize = Annotated[Optional[int], knob(T, "batch_size", "--batch-size", help="Rows per batch (default: 64 bow, 32 recurrent; lm: streams).")]
-Lr = Annotated[Optional[float], knob(T, "lr", "--lr", help="Learning rate (default: 0.02 bow, 0.002 recurrent, 0.003 lm).")]
+Epochs = Annotated[Optional[int], knob(T, "epochs", "--epochs", help="Maximum epochs (default: 30 bow and tag, 12 recurrent and transformer, 20 lm and seq2seq).")]
+BatchSize = Annotated[Optional[int], knob(T, "batch_size", "--batch-size", help="Rows per batch (default: 64 bow and seq2seq, 32 recurrent and tag; lm: streams).")]
+Lr = Annotated[Optional[float], knob(T, "lr", "--lr", help="Learning rate, the peak after --warmup (default: 0.02 bow, 0.002 recurrent, tag and seq2seq, 0.003 lm; transformer 0.004, lm 0.003).")]
 Clip = Annotated[float, knob(T, "clip", "--clip", help="Clip gradients to this global norm (0 = off).")]
-L2 = Annotated[Optional[float], knob(T, "weight_decay", "--l2", help="L2 penalty on weights (default: 1e-5 bow, 0 recurrent).")]
+L2 = Annotated[Optional[float], knob(T, "weight_decay", "--l2", help="L2 penalty on weights; with adamw, decoupled weight decay of the matrices (default: 1e-5 bow, 0 recurrent; transformer 0.3, lm 0.1).")]
 Patience = Annotated[int, knob(T, "patience", "--patience", help="Stop after this many evaluations without a better validation loss.")]
 ValSplit = Annotated[float, knob(T, "val_split", "--val-split", help="Share of rows held out (stratified) for validation.")]
 Val = Annotated[Optional[str], typer.Option("--val", help="Validate on this file (e.g. a corpus's dev part) instead of a --val-split of DATA.")]
-Optimizer = Annotated[choices(T, "optimizer"), typer.Option("--optimizer", help="Adam, or SGD with momentum 0.9, or lazyadam: Adam that updates only the embedding columns a batch read (faster with large vocabularies).")]
+Optimizer = Annotated[Optional[choices(T, "optimizer")], typer.Option("--optimizer", help="adam; adamw (decoupled weight decay on matrices only; the transformer's default); sgd with momentum 0.9; lazyadam (Adam on the embedding columns a batch read only: faster with large vocabularies). Default adam.", show_default=False)]
 ClassWeight = Annotated[Optional[choices(T, "class_weight")], typer.Option("--class-weight", help="'balanced' weighs classes inversely to their frequency.")]
-Dropout = Annotated[Optional[float], knob(S, "dropout", "--dropout", help="Dropout rate between layers and before the output (default: 0.5 classify, 0.15 lm).")]
-Hidden = Annotated[Optional[int], knob(S, "hidden", "--hidden", help="Units per recurrent layer, n_a (default: 128; lm 256).")]
-Embed = Annotated[Optional[int], knob(S, "embed", "--embed", help="Embedding size, n_x (default: 128; lm 64).")]
-Layers = Annotated[int, knob(S, "layers", "--layers", help="Stacked recurrent layers.")]
-Pool = Annotated[choices(S, "pool"), typer.Option("--pool", help="How the sequence output becomes one vector.")]
+Dropout = Annotated[Optional[float], knob(S, "dropout", "--dropout", help="Dropout rate between layers and before the output (default: 0.5 classify and tag, 0.15 lm, 0.1 seq2seq; transformer 0.3, lm 0).")]
+Hidden = Annotated[Optional[int], knob(S, "hidden", "--hidden", help="Units per recurrent layer, n_a, or a transformer's width d_model (default: 128; lm and seq2seq 256; transformer 64, lm 128).")]
+Embed = Annotated[Optional[int], knob(S, "embed", "--embed", help="Embedding size, n_x (default: 128; lm and seq2seq 64; tag 100; transformer: --hidden).")]
+Layers = Annotated[Optional[int], knob(S, "layers", "--layers", help="Stacked recurrent layers or transformer blocks (default: 1; transformer lm 2).", show_default=False)]
+Pool = Annotated[Optional[choices(S, "pool")], typer.Option("--pool", help="How the sequence output becomes one vector: last, mean, max over real tokens, or the first token (default: last; transformer mean).", show_default=False)]
+Heads = Annotated[Optional[int], knob(TL, "heads", "--heads", help="transformer: attention heads; --hidden must be a multiple (default 2; lm 4).")]
+Ff = Annotated[Optional[int], knob(TL, "ff", "--ff", help="transformer: width of the position-wise feed-forward layer (default 2 x --hidden; lm 4 x).")]
+Positions = Annotated[Optional[choices(TL, "positions")], typer.Option("--positions", help="transformer: sinusoidal (fixed) or learned position encodings (default: sinusoidal; lm learned).", show_default=False)]
+Activation = Annotated[Optional[choices(TL, "activation")], typer.Option("--activation", help="transformer: the feed-forward's activation (default relu; lm gelu).", show_default=False)]
+BlockSize = Annotated[Optional[int], knob(TL, "block_size", "--block-size", help="lm transformer: context window in characters; each training window is one block (default 64).")]
+Warmup = Annotated[Optional[int], knob(T, "warmup", "--warmup", help="Steps of linear learning-rate warm-up to --lr, then inverse-square-root decay (default: 100 transformer; none for the others).")]
 MinCount = Annotated[int, knob(S, "min_count", "--min-count", help="Recurrent: words seen fewer times become <unk>.")]
+MaxLen = Annotated[int, knob(S, "max_len", "--max-len", help="Recurrent: word tokens read of each text (its first ones); longer texts are cut, and counted in a warning.")]
 SeqLen = Annotated[Optional[int], knob(L, "seq_len", "--seq-len", help="lm: characters per truncated-BPTT window (default 100).")]
 Ngrams = Annotated[Optional[str], typer.Option("--ngrams", callback=_ngrams_cb, help="Word/char n-gram range MIN:MAX, e.g. 1:2.")]
 Analyzer = Annotated[choices(V, "analyzer"), typer.Option("--analyzer", help="Word or character n-grams.")]
@@ -137,6 +145,7 @@ MaxTime = Annotated[Optional[str], typer.Option("--max-time", help="Stop after t
 Units = Annotated[Optional[str], typer.Option("--units", help="--explain: units to show, e.g. 3,17,42 or top:8 (default: the mean over units).")]
 Gate = Annotated[Optional[str], typer.Option("--gate", help="--explain: show only this gate / field: u, f, o, r (gates), cc, c, a; a list with commas.")]
 Layer = Annotated[Optional[int], typer.Option("--layer", help="--explain: layer to show, 0-based; negative counts from the top (default: the last).")]
+Head = Annotated[Optional[str], typer.Option("--head", help="--explain: a transformer's attention heads to show, e.g. 0,2 (default: every head; --layer picks the layer).")]
 NoColor = Annotated[bool, typer.Option("--no-color", help="--explain: shade characters and numbers instead of colours.")]
 Errors = Annotated[Literal["replace", "skip", "strict"], typer.Option("--errors", help="An input line that is not UTF-8 text (or holds NUL): replace the bad bytes with U+FFFD, skip it (an empty output line), or stop (strict). Counted in one warning at the end.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing output file even when it is not a seqcli file.")]
@@ -151,4 +160,14 @@ CharHidden = Annotated[Optional[int], knob(G, "char_hidden", "--char-hidden", he
 CharWidth = Annotated[Optional[int], knob(G, "char_width", "--char-width", help="tag: characters a CNN filter reads (default 3).")]
 Crf = Annotated[bool, typer.Option("--crf", help="tag: a CRF output layer: the tag sequence scored as a whole (Viterbi decoding).")]
 WordDropout = Annotated[Optional[float], knob(G, "word_dropout", "--word-dropout", help="tag: word dropout alpha: in training a word seen n times becomes <unk> with probability alpha/(alpha+n), its characters kept (default 0.25; 0 = off).")]
-LrDecay = Annotated[Optional[float], knob(G, "lr_decay", "--lr-decay", help="tag: multiply the learning rate by this after every epoch (default 0.9; 1 = constant).")]
+LrDecay = Annotated[Optional[float], knob(G, "lr_decay", "--lr-decay", help="tag: multiply the learning rate by this after every epoch (default 0.9); seq2seq: after every validation without a better WER (default 0.5); 1 = constant.")]
+Split = Annotated[choices(L, "split"), typer.Option("--split", help="lm: predict the next character, or the next word (tokenised as the classifiers; --min-count).")]
+# transfer learning (tasks/transfer.py)
+Embeddings = Annotated[Optional[str], typer.Option("--embeddings", help="Start the word embedding from this vector file (word2vec text or binary, GloVe, fastText .vec; gzip/bz2/xz).")]
+FreezeEmbeddings = Annotated[bool, typer.Option("--freeze-embeddings", help="Keep the vectors found in --embeddings fixed (the other words learn).")]
+InitFrom = Annotated[Optional[str], typer.Option("--init-from", help="Start the embedding and recurrent layers from this word language model (seqcli train --task lm --split word).")]
+FreezeEpochs = Annotated[int, knob(X, "freeze_epochs", "--freeze-epochs", help="Keep the pretrained layers fixed for the first N epochs (only the new ones learn).")]
+LayerDecay = Annotated[float, knob(X, "layer_decay", "--layer-decay", help="Discriminative rates (ULMFiT): each layer below the output learns this many times slower (1 = one rate).")]
+Pretrain = Annotated[bool, typer.Option("--pretrain", help="First pretrain a word language model on the training texts (and --pretrain-corpus), then fine-tune from it.")]
+PretrainCorpus = Annotated[Optional[str], typer.Option("--pretrain-corpus", help="--pretrain: more unlabelled text (plain text, or a CSV's text column).")]
+PretrainEpochs = Annotated[Optional[int], knob(X, "pretrain_epochs", "--pretrain-epochs", help="--pretrain: epochs of the language model (default 8, with early stopping).")]

@@ -8,26 +8,29 @@ import typer
 
 from seqcli.cli import options as opt
 from seqcli.cli.guard import guarded
-from seqcli.config import BowConfig
+from seqcli.config import BowConfig, Seq2SeqConfig
 
-TASKS = Literal["classify", "lm", "tag"]
-MODELS = Literal["bow", "rnn", "gru", "lstm"]
+TASKS = Literal["classify", "lm", "tag", "seq2seq"]
+MODELS = Literal["bow", "rnn", "gru", "lstm", "transformer"]
 
 
 @guarded
 def train(
     ctx: typer.Context,
-    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns), a text corpus for --task lm, tagged sentences for --task tag (CoNLL-U, CoNLL, CSV); - for stdin.")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq), a text corpus for --task lm, tagged sentences for --task tag (CoNLL-U, CoNLL, CSV); - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
-    task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a character language model of a text; tag: one tag per token.")] = None,
-    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm and tag).")] = None,
+    task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a language model of a text (characters, or words with --split word); tag: one tag per token; seq2seq: an encoder-decoder on a CSV of source, target pairs.")] = None,
+    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm, tag and seq2seq); transformer: a self-attention encoder (classify, lm).")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
+    source_col: Annotated[Optional[str], typer.Option("--source-col", help="seq2seq: source column, name or 0-based index (default: source, input, src, else the first).")] = None,
+    target_col: Annotated[Optional[str], typer.Option("--target-col", help="seq2seq: target column, name or 0-based index (default: target, output, tgt, else the second).")] = None,
     val: opt.Val = None,
     epochs: opt.Epochs = None,
     batch_size: opt.BatchSize = None,
     lr: opt.Lr = None,
-    optimizer: opt.Optimizer = "adam",
+    optimizer: opt.Optimizer = None,
+    warmup: opt.Warmup = None,
     clip: opt.Clip = 5.0,
     weight_decay: opt.L2 = None,
     patience: opt.Patience = 3,
@@ -48,9 +51,9 @@ def train(
     # recurrent
     hidden: opt.Hidden = None,
     embed: opt.Embed = None,
-    layers: opt.Layers = 1,
-    bidirectional: Annotated[bool, typer.Option("--bidirectional/--no-bidirectional", "--bi/--no-bi", help="Read each text in both directions (a tagger does unless told not to).")] = False,
-    pool: opt.Pool = "last",
+    layers: opt.Layers = None,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional/--no-bidirectional", "--bi/--no-bi", help="Read each text in both directions (default: off for a classifier; on for a tagger and a seq2seq encoder).", show_default=False)] = False,
+    pool: opt.Pool = None,
     dropout: opt.Dropout = None,
     seq_len: opt.SeqLen = None,
     min_count: opt.MinCount = 2,
@@ -63,7 +66,28 @@ def train(
     char_width: opt.CharWidth = None,
     crf: opt.Crf = False,
     word_dropout: opt.WordDropout = None,
+    # sequence to sequence
+    attention: Annotated[opt.choices(Seq2SeqConfig, "attention"), typer.Option("--attention", help="seq2seq: dot (Luong), general, additive (Bahdanau) or none.")] = "dot",
+    source_split: Annotated[Optional[opt.choices(Seq2SeqConfig, "source_split")], typer.Option("--source-split", help="seq2seq: split sources into characters or at spaces (default: found from the data).")] = None,
+    target_split: Annotated[Optional[opt.choices(Seq2SeqConfig, "target_split")], typer.Option("--target-split", help="seq2seq: split targets into characters or at spaces (default: found from the data).")] = None,
     lr_decay: opt.LrDecay = None,
+    # transformer
+    heads: opt.Heads = None,
+    ff: opt.Ff = None,
+    positions: opt.Positions = None,
+    activation: opt.Activation = None,
+    block_size: opt.BlockSize = None,
+    split: opt.Split = "char",
+    # transfer learning
+    embeddings: opt.Embeddings = None,
+    freeze_embeddings: opt.FreezeEmbeddings = False,
+    init_from: opt.InitFrom = None,
+    freeze_epochs: opt.FreezeEpochs = 0,
+    layer_decay: opt.LayerDecay = 1.0,
+    pretrain: opt.Pretrain = False,
+    pretrain_corpus: opt.PretrainCorpus = None,
+    pretrain_epochs: opt.PretrainEpochs = None,
+    max_len: opt.MaxLen = 256,
     as_json: opt.JsonOut = False,
     quiet: opt.Quiet = False,
     svg: opt.Svg = None,
@@ -75,19 +99,25 @@ def train(
     if resume is not None:
         given = {"--model": model, "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
                  "--hidden": hidden, "--embed": embed, "--dropout": dropout, "--seq-len": seq_len,
-                 "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight}
+                 "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight, "--heads": heads,
+                 "--ff": ff, "--block-size": block_size, "--warmup": warmup}
         ignored = [name for name, value in given.items() if value is not None]
         if ignored:  # a resumed run must end as the halted one would have: its settings win
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
-    if task in ("lm", "tag") and model == "bow":
-        raise typer.BadParameter(f"--task {task} needs a recurrent model: choose rnn, gru or lstm", param_hint="--model")
+    if task in ("lm", "tag", "seq2seq") and model == "bow":
+        raise typer.BadParameter(f"--task {task} needs a sequence model: choose rnn, gru, lstm"
+                                 + (" or transformer" if task == "lm" else ""), param_hint="--model")
     if task != "tag":
         opt.only_with("--task tag", False, {"--format": fmt, "--tag-col": tag_col})
     elif label_col is not None:
         raise typer.BadParameter("a tagger's tags come from --tag-col", param_hint="--label-col")
+    if (source_col or target_col) and task != "seq2seq":
+        raise typer.BadParameter("--source-col and --target-col are for --task seq2seq (a classifier's "
+                                 "columns are --text-col and --label-col)", param_hint="--source-col")
     params = _given(ctx, locals())
     columns = {k: v for k, v in (("text_col", text_col), ("label_col", label_col), ("format", fmt),
-                                 ("tag_col", tag_col)) if v is not None} or None
+                                 ("tag_col", tag_col), ("source_col", source_col), ("target_col", target_col))
+               if v is not None} or None
     with ui.svg(svg):
         with ui.training_display(quiet) as display:
             summary = api.train(data, output, task, model, params, columns, val, resume, report=display,
@@ -99,8 +129,8 @@ def train(
         sys.exit(130)
 
 
-NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "val", "resume", "as_json", "quiet", "ctx",
-              "force", "svg", "fmt", "tag_col")
+NOT_PARAMS = ("data", "output", "task", "model", "text_col", "label_col", "source_col", "target_col", "val", "resume",
+              "as_json", "quiet", "ctx", "force", "svg", "fmt", "tag_col")
 
 
 def _given(ctx, values):
@@ -136,9 +166,14 @@ def _report(summary, data, output, quiet, chart=False):
     if chart:
         ui.print_training_chart(summary.get("history", []))
     if task == "lm":
-        ui.note(f"{summary['evaluated_on']}: {summary['val_loss']:.4f} nats/char = {summary['val_bpc']:.4f} bits/char; "
+        figures = (f"{summary['val_loss']:.4f} nats/word = perplexity {summary['val_ppl']:,.2f}" if "val_ppl" in summary
+                   else f"{summary['val_loss']:.4f} nats/char = {summary['val_bpc']:.4f} bits/char")
+        ui.note(f"{summary['evaluated_on']}: {figures}; "
                 + (f"{summary['stopped']}; " if "stopped" in summary else "")
                 + f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
+        return
+    if task == "seq2seq":
+        ui.print_seq2seq_report(summary, output)
         return
     title = summary["evaluated_on"] + (f" ({summary['val_source']})" if "val_source" in summary else "")
     if task == "tag":

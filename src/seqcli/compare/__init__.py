@@ -3,16 +3,19 @@
 The work is a list of (model, fold) tasks run through joblib (any backend, Dask included). Each task
 trains one estimator on one training split (or takes a saved model file as it is), scores it on the
 matching test rows and returns plain numbers; the parent gathers them into one JSON-ready document
-(``run_compare``'s result, printed as is by ``--json`` and drawn as tables otherwise).
+(``run``'s result, printed as is by ``--json`` and drawn as tables otherwise).
 
 Results do not depend on ``--jobs`` or the backend: every task is seeded by the model's own settings,
 BLAS runs on one thread inside every task (threadpoolctl), and the results are sorted back into
 (model, fold) order whatever order they finish in. Only the timing figures vary between runs.
 
 Model specs (``--models``): ``bow``, ``bigram`` (bow with word 1- and 2-grams), ``rnn``, ``gru``,
-``lstm``, ``birnn``, ``bigru``, ``bilstm``, or the path of a saved model file. A trained kind can take
+``lstm``, ``birnn``, ``bigru``, ``bilstm``, ``pretrained`` (lstm:pretrain=1), or the path of a saved model file. A trained kind can take
 options after a colon, comma-separated: ``lstm:hidden=256,layers=2``, ``bow:ngrams=1:3,mode=binary``.
 Since options use commas too, a piece of the list that reads ``NAME=VALUE`` continues the model before it.
+
+Sequence-to-sequence models (``task="seq2seq"``, or saved seq2seq files only) are compared by
+compare/transduce.py: error rates, speed and size on held-out pairs.
 """
 
 import os
@@ -24,7 +27,7 @@ from seqcli.compare.specs import ALIASES, DEFAULT_MODELS, estimator_params, pars
 from seqcli.compare.trials import PROBE_LIMIT, Trial, check_backend, cost, fan_out
 from seqcli.errors import SeqcliError, UsageError
 
-__all__ = ["run", "run_compare", "read_probes", "without_timings"]
+__all__ = ["run", "compare_classifiers", "task_of", "read_probes", "without_timings"]
 
 
 def _quiet(message):
@@ -41,6 +44,20 @@ def read_probes(path):
     return lines
 
 
+def task_of_files(models):
+    """"seq2seq" when every --models entry is a saved seq2seq file, else "classify"."""
+    from seqcli import persist
+
+    try:
+        specs = parse_models(models or [DEFAULT_MODELS])
+    except SeqcliError:
+        return "classify"           # its own error comes where it is parsed for classifiers
+    if any(s.trained or not os.path.exists(s.path) for s in specs):
+        return "classify"
+    kinds = {persist.load_model(s.path, None)[0].get("kind") for s in specs}
+    return "seq2seq" if kinds == {"seq2seq"} else "classify"
+
+
 def load_model_files(specs):
     """{model index: loaded predictor} for the saved-model specs (classifiers only)."""
     from seqcli import models
@@ -55,28 +72,52 @@ def load_model_files(specs):
     return loaded
 
 
-def run(data_path, models=None, *, task=None, fmt=None, tag_col=None, **options):
-    """Compare classifiers (``run_compare``) or, for ``task`` "tag" or CoNLL data without a task, taggers
-    (compare/tagging.py: ``fmt`` and ``tag_col`` say how the tagged data is read). One JSON-ready dict."""
-    from seqcli.compare.tagging import TAGGER_OPTIONS, looks_tagged, run_tagging
+def task_of(data_path, models, task=None):
+    """The task a comparison runs: ``task`` when given, else "seq2seq" when every --models entry is a
+    saved seq2seq file, "tag" for tagged data (CoNLL-U, CoNLL), else "classify"."""
+    from seqcli.compare.tagging import looks_tagged
 
-    if task == "tag" or (task is None and looks_tagged(data_path)):
-        options.pop("disagreements", None)   # a default of the command line: taggers show no disagreements
+    if task is not None:
+        return task
+    if task_of_files(models) == "seq2seq":
+        return "seq2seq"
+    return "tag" if looks_tagged(data_path) else "classify"
+
+
+def run(data_path, models=None, *, task=None, fmt=None, tag_col=None, beam=None, columns=None, **options):
+    """Compare classifiers (``compare_classifiers``), taggers (compare/tagging.py: ``fmt`` and ``tag_col``
+    say how the tagged data is read) or encoder-decoders (compare/transduce.py: ``beam``, ``columns``
+    {"source_col", "target_col"}), the task as ``task_of`` finds it. One JSON-ready dict."""
+    task = task_of(data_path, models, task)
+    if task != "tag" and (fmt is not None or tag_col is not None):
+        raise UsageError("--format and --tag-col are for tagged data (--task tag)")
+    if task != "seq2seq" and (beam is not None or columns):
+        raise UsageError("--beam, --source-col and --target-col are for seq2seq models")
+    if task != "classify":
+        options.pop("disagreements", None)   # a default of the command line: only classifiers show them
+    if task == "seq2seq":
+        from seqcli.compare.transduce import run_transduce
+
+        if options.pop("probes", ()) or options.pop("gradients", False) or \
+                options.pop("text_col", None) is not None or options.pop("label_col", None) is not None:
+            raise UsageError("--probe, --gradients, --text-col and --label-col are for classifiers")
+        return run_transduce(data_path, models, columns=columns, beam=beam, **options)
+    if task == "tag":
+        from seqcli.compare.tagging import TAGGER_OPTIONS, run_tagging
+
         unused = [f"--{k.replace('_', '-')}" for k, v in options.items() if k not in TAGGER_OPTIONS and v]
         if unused:
             raise UsageError(f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to taggers")
         return run_tagging(data_path, models, fmt=fmt, tag_col=tag_col,
                            **{k: v for k, v in options.items() if k in TAGGER_OPTIONS})
-    if fmt is not None or tag_col is not None:
-        raise UsageError("--format and --tag-col are for tagged data (--task tag)")
-    return run_compare(data_path, models, **options)
+    return compare_classifiers(data_path, models, **options)
 
 
-def run_compare(data_path, models=None, *, folds=None, test=None, val_split=None, seed=0,
-                params=None, text_col=None, label_col=None, jobs=None, backend=None, scheduler=None,
-                probes=(), gradients=False, disagreements=10, on_start=None, on_result=None,
-                notify=_quiet):
-    """Compare models on DATA; returns one JSON-ready dict (see ``describe`` in the tests).
+def compare_classifiers(data_path, models=None, *, folds=None, test=None, val_split=None, seed=0,
+                        params=None, text_col=None, label_col=None, jobs=None, backend=None, scheduler=None,
+                        probes=(), gradients=False, disagreements=10, on_start=None, on_result=None,
+                        notify=_quiet):
+    """Compare classifiers on DATA; returns one JSON-ready dict (see ``describe`` in the tests).
 
     models: --models values (list of comma-separated spec lists); params: command-line estimator
     values ({"epochs": 2, "hidden": 32, ...}, None = the estimator's default); seed: splits and every

@@ -8,7 +8,8 @@ import numpy as np
 from seqcli.compare.trials import GRADIENT_MIN_ROWS
 
 # what may differ between two runs of the same comparison: the clock, and how the work was spread
-TIMING_KEYS = ("train_seconds", "predict_rows_per_second", "predict_seconds", "run")
+TIMING_KEYS = ("train_seconds", "predict_rows_per_second", "predict_seconds", "run", "train_tokens_per_second",
+               "epoch_seconds")
 
 
 def _stat(values):
@@ -37,6 +38,8 @@ def assemble(plan, specs, model_params, results, probes, gradients, n_disagree):
             "macro_f1": _stat([r["macro_f1"] for r in res]),
             "log_loss": _stat([r["log_loss"] for r in res]),
             "train_seconds": _stat([r["train_seconds"] for r in res]),
+            "train_tokens_per_second": _stat([r["train_tokens_per_second"] for r in res]),
+            "epoch_seconds": _stat([r["epoch_seconds"] for r in res]),
             "predict_rows_per_second": n_test / predict_s if predict_s > 0 else None,
             "n_params": int(round(np.mean([r["n_params"] for r in res]))),
             "file_bytes": int(round(np.mean([r["file_bytes"] for r in res]))) if spec.trained else
@@ -73,7 +76,8 @@ def assemble(plan, specs, model_params, results, probes, gradients, n_disagree):
     return doc
 
 
-BEST = {"accuracy": max, "macro_f1": max, "log_loss": min, "train_seconds": min,
+BEST = {"accuracy": max, "macro_f1": max, "log_loss": min, "train_seconds": min, "train_tokens_per_second": max,
+        "epoch_seconds": min,
         "predict_rows_per_second": max, "n_params": min, "file_bytes": min}
 
 
@@ -120,20 +124,26 @@ def without_timings(doc):
 
 
 def summarize_gradients(profiles, min_rows=GRADIENT_MIN_ROWS):
-    """Mean norm by distance from several folds' profiles, and the fitted decay per step."""
+    """Mean norm by distance from several folds' profiles, the mean relative to each row's own mean,
+    and the fitted decay per step of each."""
     size = max((len(p["sum"]) for p in profiles), default=0)
-    sums, counts = np.zeros(size), np.zeros(size, dtype=np.int64)
+    sums, counts, rel = np.zeros(size), np.zeros(size, dtype=np.int64), np.zeros(size)
     for p in profiles:
         sums[: len(p["sum"])] += p["sum"]
         counts[: len(p["count"])] += p["count"]
+        rel[: len(p["rel_sum"])] += p["rel_sum"]
     keep = np.flatnonzero(counts >= min_rows)
     if len(keep):
         keep = keep[: np.argmax(np.diff(np.r_[keep, keep[-1] + 2]) > 1) + 1]  # contiguous from 0
-    mean = sums[keep] / counts[keep]
-    factor = None
-    pos = mean > 0
-    if pos.sum() >= 2:
-        slope = np.polyfit(keep[pos], np.log(mean[pos]), 1)[0]
-        factor = float(np.exp(slope))
+    mean, mean_rel = sums[keep] / counts[keep], rel[keep] / counts[keep]
     return {"distance": keep.tolist(), "mean_norm": [float(v) for v in mean], "rows": counts[keep].tolist(),
-            "per_step_factor": factor}
+            "per_step_factor": _decay(keep, mean), "mean_relative": [float(v) for v in mean_rel],
+            "relative_per_step_factor": _decay(keep, mean_rel)}
+
+
+def _decay(distance, values):
+    """The factor per step back of an exponential fitted to ``values`` (None with fewer than 2 positive)."""
+    pos = values > 0
+    if pos.sum() < 2:
+        return None
+    return float(np.exp(np.polyfit(distance[pos], np.log(values[pos]), 1)[0]))

@@ -1,7 +1,8 @@
 """--models: which models to compare, with their options (``lstm:hidden=256,layers=2``).
 
 Model specs: ``bow``, ``bigram`` (bow with word 1- and 2-grams), ``rnn``, ``gru``, ``lstm``, ``birnn``,
-``bigru``, ``bilstm``, or the path of a saved model file. A trained kind can take options after a colon,
+``bigru``, ``bilstm``, ``transformer``, ``pretrained`` (an lstm fine-tuned from a word language model
+pretrained on each fold's training texts: ``lstm:pretrain=1``), or the path of a saved model file. A trained kind can take options after a colon,
 comma-separated; since options use commas too, a piece of the list that reads ``NAME=VALUE`` continues
 the model before it. Option names, types, bounds and choices are the config fields' (config.py).
 """
@@ -9,7 +10,9 @@ the model before it. Option names, types, bounds and choices are the config fiel
 import os
 from dataclasses import dataclass, field, fields
 
-from seqcli.config import BowConfig, ConfigError, SeqConfig, TrainConfig, base_type, check_value, field_type
+from seqcli.config import (BowConfig, ConfigError, SeqConfig, TrainConfig, TransferConfig, TransformerSeqConfig,
+                           base_type, check_value,
+                           field_type)
 from seqcli.errors import UsageError
 
 # name -> (estimator kind, preset options)
@@ -22,8 +25,13 @@ ALIASES = {
     "birnn": ("rnn", {"bidirectional": True}),
     "bigru": ("gru", {"bidirectional": True}),
     "bilstm": ("lstm", {"bidirectional": True}),
+    "transformer": ("transformer", {}),
+    "pretrained": ("lstm", {"pretrain": True}),
 }
 DEFAULT_MODELS = "bow,bigram,rnn,lstm"
+# seq2seq models (compare/transduce.py): the cell of an encoder-decoder, options from Seq2SeqConfig
+SEQ2SEQ_ALIASES = {"rnn": ("rnn", {}), "gru": ("gru", {}), "lstm": ("lstm", {})}
+SEQ2SEQ_DEFAULT_MODELS = "lstm,gru"
 RECURRENT = ("rnn", "gru", "lstm")
 
 
@@ -33,7 +41,7 @@ RECURRENT = ("rnn", "gru", "lstm")
 class ModelSpec:
     """One entry of --models: a trained kind with its options, or a saved model file."""
     name: str                 # as shown in the table, e.g. "lstm:hidden=256,layers=2"
-    kind: str                 # "bow", "rnn", "gru", "lstm" or "file"
+    kind: str                 # "bow", "rnn", "gru", "lstm", "transformer" or "file"
     params: dict = field(default_factory=dict)   # estimator options set by the spec itself
     path: str | None = None   # model file (kind "file")
 
@@ -44,10 +52,13 @@ class ModelSpec:
 
 def _option_fields(kind, model_cfg=None):
     """{name: config class} of the options a trained kind takes (its estimator's parameters);
-    ``model_cfg``: the model's config class when it is not the classifier's (a tagger's)."""
-    model_cfg = model_cfg or (BowConfig if kind == "bow" else SeqConfig)
-    out = {f.name: model_cfg for f in fields(model_cfg) if f.name != "cell"}
+    ``model_cfg``: the model's config class when it is not the classifier's (a tagger's, a seq2seq's)."""
+    model_cfg = model_cfg or {"bow": BowConfig, "transformer": TransformerSeqConfig}.get(kind, SeqConfig)
+    skip = ("cell", "bidirectional") if kind == "transformer" else ("cell",)
+    out = {f.name: model_cfg for f in fields(model_cfg) if f.name not in skip}
     out.update({f.name: TrainConfig for f in fields(TrainConfig)})
+    if kind != "bow":
+        out.update({f.name: TransferConfig for f in fields(TransferConfig)})
     return out
 
 
@@ -58,7 +69,7 @@ def _looks_like_file(piece):
 def parse_models(specs, aliases=None, model_cfg=None):
     """ModelSpecs from the --models values (each a comma-separated list; see the module docstring).
 
-    aliases, model_cfg: the names and the config of another task's models (compare/tagging.py), instead
+    aliases, model_cfg: the names and the config of another task's models (taggers', encoder-decoders'), instead
     of the classifiers' ``ALIASES`` and configs. Raises SeqcliError (one line) on an unknown name, a bad
     option or a repeated model.
     """

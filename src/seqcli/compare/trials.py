@@ -56,6 +56,7 @@ def _run_trial(trial, texts, labels):
     test_texts = [texts[i] for i in trial.test_idx]
     test_labels = labels[trial.test_idx].astype(str)
     train_seconds = file_bytes = halted = None
+    fit_stats = {}
     if spec.trained:
         from seqcli.estimators import make_estimator
         from seqcli.training.fit import DivergedError
@@ -71,6 +72,7 @@ def _run_trial(trial, texts, labels):
                               f"try a smaller lr ({spec.name.split(':')[0]}:lr=...)") from None
         halted = est.halted_
         train_seconds = time.perf_counter() - started
+        fit_stats = est.fit_stats_
         model = est.model_
         file_bytes = saved_size(model)
     else:
@@ -86,6 +88,7 @@ def _run_trial(trial, texts, labels):
         "accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
         "log_loss": report.get("log_loss"), "confusion": report["confusion"], "n_test": report["n"],
         "train_seconds": train_seconds, "predict_seconds": predict_seconds,
+        "train_tokens_per_second": fit_stats.get("tokens_per_second"), "epoch_seconds": fit_stats.get("epoch_seconds"),
         "n_params": int(sum(p.size for p in model.net.params.values())), "file_bytes": file_bytes,
         "proba": proba.astype(np.float64),
         "probes": align_proba(model.predict_proba(trial.probes), model.classes, trial.classes) if trial.probes else None,
@@ -131,10 +134,13 @@ def input_gradients(net, ids, lengths, y):
 
 
 def gradient_profile(model, texts, labels, max_rows=GRADIENT_ROWS, batch_size=64):
-    """Sum and count of ‖∂loss/∂x⟨t⟩‖ by distance from each row's last token (distance 0 = last).
+    """Sum and count of ‖∂loss/∂x⟨t⟩‖ by distance from each row's last token (distance 0 = last), and
+    the sum of the same norms relative to their row's mean over its tokens ("rel_sum"): the shape of
+    the gradient along each text, which long and short rows share (a mean over rows mixes lengths,
+    and how a model spreads its gradient over a longer row scales every position of it).
 
     Measured on the first ``max_rows`` of ``texts`` whose label the model knows.
-    Returns {"sum": [...], "count": [...]} indexed by distance.
+    Returns {"sum": [...], "count": [...], "rel_sum": [...]} indexed by distance.
     """
     from seqcli.text import pad_batch
 
@@ -142,7 +148,7 @@ def gradient_profile(model, texts, labels, max_rows=GRADIENT_ROWS, batch_size=64
     rows = [(ids, index[y]) for ids, y in zip(model.encode(texts), labels) if y in index and len(ids)]
     rows = rows[:max_rows]
     max_len = max((len(ids) for ids, _ in rows), default=0)
-    sums, counts = np.zeros(max_len), np.zeros(max_len, dtype=np.int64)
+    sums, counts, rel_sums = np.zeros(max_len), np.zeros(max_len, dtype=np.int64), np.zeros(max_len)
     order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
     for start in range(0, len(order), batch_size):
         chunk = [rows[i] for i in order[start: start + batch_size]]
@@ -153,7 +159,10 @@ def gradient_profile(model, texts, labels, max_rows=GRADIENT_ROWS, batch_size=64
         real = dist >= 0
         np.add.at(sums, dist[real], norms[real])
         np.add.at(counts, dist[real], 1)
-    return {"sum": sums.tolist(), "count": counts.tolist()}
+        row_mean = (norms * real).sum(axis=0) / lengths
+        rel = norms / np.where(row_mean > 0, row_mean, 1.0)
+        np.add.at(rel_sums, dist[real], rel[real])
+    return {"sum": sums.tolist(), "count": counts.tolist(), "rel_sum": rel_sums.tolist()}
 
 
 # ------------------------------------------------------------------------------------ fan-out
@@ -164,7 +173,7 @@ def cost(spec, params):
         return 0.0
     if spec.kind == "bow":
         return 1.0 + params.get("ngram_max", 1)
-    base = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0}[spec.kind]
+    base = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0, "transformer": 4.0}[spec.kind] * (4 if params.get("pretrain") else 1)
     return 10.0 * base * (2 if params.get("bidirectional") else 1) * params.get("layers", 1) * \
         (params.get("hidden", 128) / 128.0 + 0.5)
 
@@ -205,8 +214,9 @@ def local_cluster(stack, jobs, notify):
     return cluster.scheduler_address
 
 
-def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result, notify=lambda message: None):
-    """Run ``trials`` through joblib; call ``on_result`` as each finishes; return all results.
+def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result, notify=lambda message: None, work=None):
+    """Run ``trials`` through joblib (``work(trial, texts, labels)``, by default ``run_trial``); call
+    ``on_result`` as each finishes; return all results.
     ``--backend dask`` without a scheduler starts a local cluster (and says so through ``notify``)."""
     import contextlib
 
@@ -233,7 +243,7 @@ def fan_out(trials, texts, labels, jobs, backend, scheduler, on_result, notify=l
         # backends that run tasks in this very process (threading, sequential, an in-process Dask
         # cluster) share its BLAS: hold it to one thread for the whole run, not task by task
         stack.enter_context(threadpool_limits(limits=1))
-        calls = (delayed(run_trial)(t, texts, labels) for t in trials)
+        calls = (delayed(work or run_trial)(t, texts, labels) for t in trials)
         try:
             runner = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")
         except ValueError:  # this backend (multiprocessing) cannot hand results over one by one

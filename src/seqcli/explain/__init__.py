@@ -11,6 +11,10 @@ the forward pass's own values, not a re-computation:
 - character language models (kind "lm"): every cell array of every layer per character, and the
   probability the model gave each character before reading it;
 - taggers (kind "tagger", explain/tagger.py): each token's tag distribution and the cell arrays.
+- encoder-decoders (kind "seq2seq"): the generated target and the attention matrix of its steps over
+  the source tokens (explain/alignment.py).
+- Transformers (either kind): the attention weights of every layer and head, tokens x tokens
+  (explain/attention.py; records of kind "attention").
 
 Array keys are ``"l{layer}.{direction}.{field}"`` (direction ``fw`` or ``bw``; fields as in
 ``nn.cells.STATE_FIELDS``: ``gu gf go cc c a`` for the LSTM, ``gu gr cc a`` for the GRU, ``a`` for the
@@ -138,13 +142,24 @@ def select_units(values, units):
 
 # ------------------------------------------------------------------------------ records
 
-def check_options(model, units=None, gates=None, layer=None):
+def check_options(model, units=None, gates=None, layer=None, heads=None):
     """(units, gates) parsed, after checking that the options fit ``model`` (usage errors, exit 2):
-    called before any input is read."""
+    called before any input is read. A Transformer's are (layers, heads) (explain/attention.py)."""
+    from seqcli.explain import attention
+
+    if attention.is_transformer(model):
+        return attention.check_options(model, units, gates, layer, heads)
+    if heads is not None:
+        raise usage("--head applies to a transformer's attention heads")
     units = parse_units(units)
     kind = getattr(model, "kind", None)
-    if kind not in ("bow", "seq", "lm", "tagger"):
+    if kind not in ("bow", "seq", "lm", "tagger", "seq2seq"):
         raise SeqcliError(f"cannot explain a model of kind {kind!r}")
+    if kind == "seq2seq":
+        if units is not None or gates is not None or layer is not None:
+            raise usage("--units, --gate and --layer show gates; a seq2seq model's --explain draws its "
+                        "attention over the source")
+        return units, None
     if kind == "bow":
         if units is not None or gates is not None or layer is not None:
             raise usage("--units, --gate and --layer apply to recurrent models; a bag-of-words model "
@@ -155,14 +170,23 @@ def check_options(model, units=None, gates=None, layer=None):
     return units, gates
 
 
-def explain(model, texts, units=None, gates=None, layer=None, words=False):
+def explain(model, texts, units=None, gates=None, layer=None, words=False, beam=1, max_len=None, heads=None):
     """One record per text (see the module docstring), made as each text comes. ``units`` / ``gates``
-    may be the raw option strings; they are parsed and checked at once, before any text is read.
-    words: a tagger's treebank tokenizer (--tokenize) instead of splitting at whitespace."""
+    / ``heads`` may be the raw option strings; they are parsed and checked at once, before any text is
+    read. words: a tagger's treebank tokenizer (--tokenize) instead of splitting at whitespace; ``beam``,
+    ``max_len``: how a seq2seq model searches for the target it explains."""
+    from seqcli.explain import attention
     from seqcli.explain.bow import explain_bow
     from seqcli.explain.tagger import explain_tagger
 
-    units, gates = check_options(model, units, gates, layer)
+    if attention.is_transformer(model):
+        layers, heads = attention.check_options(model, units, gates, layer, heads)
+        return (attention.explain_transformer(model, text, layers, heads) for text in texts)
+    units, gates = check_options(model, units, gates, layer, heads)
+    if model.kind == "seq2seq":
+        from seqcli.explain.alignment import explain_seq2seq
+
+        return (explain_seq2seq(model, text, beam, max_len) for text in texts)
     one = {"bow": lambda m, t, *_: explain_bow(m, t), "seq": explain_seq, "lm": _lm_with_saturation,
            "tagger": lambda *args: explain_tagger(*args, words=words)}[model.kind]
     return (one(model, text, units, gates, layer) for text in texts)
@@ -265,7 +289,7 @@ def explain_lm(model, text, units=None, gates=None, layer=None):
                 full[f"l{i}.fw.{f}"] = np.zeros((net.hidden, 0), net.dtype)
     arrays, chosen = pick(full, units)
     return {
-        "kind": "lm", "text": text, "tokens": list(model.decode(ids)),
+        "kind": "lm", "split": model.units.split, "text": text, "tokens": list(model.decode(ids)),
         "skipped": model.unknown_chars(text), "cell": net.cell, "n_layers": n_layers, "layer": shown,
         "layers": layers, "directions": ["fw"], "hidden": net.hidden,
         "units_mode": units_mode(units), "units": chosen,
@@ -311,6 +335,14 @@ def _json(record):
         from seqcli.explain.tagger import to_json as tagger_json
 
         return tagger_json(record)
+    if kind == "seq2seq":
+        from seqcli.explain.alignment import to_json as alignment_json
+
+        return alignment_json(record)
+    if kind == "attention":
+        from seqcli.explain.attention import to_json as attention_json
+
+        return attention_json(record)
     if kind == "bow":
         return {
             "text": record["text"], "model": {"kind": "bow", "analyzer": record["analyzer"]},

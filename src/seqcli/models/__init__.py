@@ -19,6 +19,7 @@ KINDS = {
     "seq": ("seqcli.models.classifier", "SeqModel"),
     "lm": ("seqcli.models.charlm", "CharLMModel"),
     "tagger": ("seqcli.models.tagger", "Tagger"),
+    "seq2seq": ("seqcli.models.seq2seq", "Seq2SeqModel"),
 }
 """Model kind (as stored in a file's header) -> (module, class)."""
 

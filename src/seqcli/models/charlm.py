@@ -1,22 +1,28 @@
-"""The fitted character language model as the predict / generate path sees it: text in, bits or text out.
+"""The fitted language model as the predict / generate path sees it: text in, bits or text out.
 
-``CharLMModel`` holds what a model file of kind "lm" holds:
+One class for both units: characters, or (``--split word``) words; what differs between them is in
+``lmunits`` (``model.units``). ``CharLMModel`` holds what a model file of kind "lm" holds:
 
 - the vocabulary: the corpus's Unicode characters, sorted by code point (so encoding a text is one
-  ``searchsorted`` over its code points), stored as a uint32 array of code points;
-- how often each character occurs in the training text (``counts``): the start distribution when
-  there is no newline to start from;
-- the network (``nn.lmnet.CharLMNet``);
+  ``searchsorted`` over its code points), stored as a uint32 array of code points; or its words,
+  stored as strings, with "split": "word" in the header;
+- how often each unit occurs in the training text (``counts``): the start distribution when
+  there is no line end to start from;
+- the network: recurrent (``nn.lmnet.CharLMNet``) or a causal Transformer
+  (``nn.transformerlm.TransformerLMNet``), which keep one interface (scoring, one-step sampler);
 - a start ``context``: the last few hundred characters of the training text, from a line start to a
   newline. Generation and scoring begin from the state after reading it. Training meets the all-zero
   state only where its streams start (a few dozen times an epoch), so a model started from zeros
   writes nonsense until its state settles; after the context it is where real text puts it: at the
   start of a line;
-- the memorisation check: the 64-bit hashes of the training text's 8-character substrings, sorted.
-  A generated 8-gram whose hash is absent is certainly novel; a present hash means "seen" with a false
-  alarm rate of (set size / 2**64), nil in practice. A big corpus keeps only the hashes whose low
-  ``keep_bits`` bits are zero (at most ``MAX_NGRAMS``); the same filter is applied to the generated
-  8-grams, so the novel share is then an unbiased estimate from that sample.
+- the memorisation check: a Bloom filter of the 64-bit hashes of the training text's 8-character
+  substrings, or a word model's 4-word sequences (``seen.BloomFilter``, about 1.2 bytes an 8-gram; files written before it hold the
+  sorted hashes, 8 bytes an 8-gram, and are still read). A generated 8-gram the filter does not hold
+  is certainly novel; one it holds is "seen", a false alarm for about 1% of novel 8-grams (the
+  filter's ``false_alarm_rate()``), so the novel share it reports is at most about 1% low. A big
+  corpus keeps only the hashes whose low ``keep_bits`` bits are zero (at most ``MAX_NGRAMS``); the
+  same filter is applied to the generated 8-grams, so the novel share is then an estimate from that
+  sample.
 
 Imports only numpy and seqcli's light modules.
 """
@@ -26,19 +32,17 @@ import math
 import numpy as np
 
 from seqcli.models import prefixed
-from seqcli.nn.lmnet import CharLMNet, Picker, Sampler
+from seqcli.models.lmunits import CharUnits, code_points, describe_chars, units_from_state
+from seqcli.models.seen import BloomFilter, SortedHashes
+from seqcli.nn.lmnet import CharLMNet, Picker
+
+__all__ = ["CharLMModel", "code_points", "describe_chars", "ngram_hashes", "ngram_set", "start_context"]
 
 NGRAM = 8
-MAX_NGRAMS = 1 << 20   # about 8 MB of hashes at most; tinyshakespeare has 0.56 M distinct 8-grams
+MAX_NGRAMS = 1 << 20   # a filter of 1.3 MB at most; tinyshakespeare has 0.56 M distinct 8-grams
 _LN2 = math.log(2.0)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _PRIME = np.uint64(0x100000001B3)
-
-
-def code_points(text):
-    """uint32 code points of ``text`` (a lone surrogate, e.g. from a badly encoded argument, is kept
-    as its code point, so it shows up as an unknown character instead of an encoding error)."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def ngram_hashes(cps, n=NGRAM):
@@ -63,9 +67,11 @@ def ngram_hashes(cps, n=NGRAM):
     return h
 
 
-def ngram_set(text, limit=MAX_NGRAMS):
-    """(sorted unique uint64 hashes of the 8-grams of ``text``, keep_bits) with at most ``limit`` kept."""
-    h = np.unique(ngram_hashes(code_points(text)))
+def ngram_set(text, limit=MAX_NGRAMS, units=None):
+    """(sorted unique uint64 hashes of the n-grams of ``text``, keep_bits) with at most ``limit`` kept;
+    character 8-grams, or the n-grams of ``units`` (e.g. 4-word sequences)."""
+    seq, n = (code_points(text), NGRAM) if units is None else (units.hash_ids("", text), units.ngram)
+    h = np.unique(ngram_hashes(seq, n))
     bits = 0
     while h.size > limit:
         bits += 1
@@ -85,24 +91,29 @@ def start_context(text, at_most=256):
 
 
 class CharLMModel:
-    """Vocabulary of characters + CharLMNet + the training text's 8-gram hashes."""
+    """Vocabulary of units (characters or words) + network (CharLMNet or TransformerLMNet) + the set of
+    the training text's n-gram hashes.
+
+    ``chars``: the sorted characters, or a units object of ``lmunits`` (a word vocabulary); ngrams: that
+    set (``seen.BloomFilter`` or ``seen.SortedHashes``), or the sorted uint64 hashes themselves (a
+    ``SortedHashes`` is made of them), or None (empty)."""
 
     kind = "lm"
 
     def __init__(self, chars, net, counts=None, ngrams=None, keep_bits=0, context=""):
-        self.chars = list(chars)
-        self.cps = code_points("".join(self.chars)).astype(np.uint32)
-        if self.cps.size != len(self.chars) or (self.cps.size > 1 and not (np.diff(self.cps.astype(np.int64)) > 0).all()):
-            raise ValueError("the vocabulary must be distinct single characters sorted by code point")
+        self.units = chars if hasattr(chars, "split") and hasattr(chars, "encode") else CharUnits(chars)
+        self.chars = self.units.tokens   # the units, position = id (characters, or words)
         if net.n_vocab != len(self.chars):
-            raise ValueError(f"the network has {net.n_vocab} outputs for {len(self.chars)} characters")
+            raise ValueError(f"the network has {net.n_vocab} outputs for {len(self.chars)} {self.units.noun}s")
         self.net = net
         self.counts = (np.ones(len(self.chars), np.int64) if counts is None
                        else np.asarray(counts, dtype=np.int64))
-        self.ngrams = np.zeros(0, np.uint64) if ngrams is None else np.asarray(ngrams, dtype=np.uint64)
+        if not hasattr(ngrams, "contains"):   # the sorted hashes themselves (or none)
+            ngrams = SortedHashes(np.zeros(0, np.uint64) if ngrams is None else ngrams)
+        self.ngrams = ngrams
         self.keep_bits = int(keep_bits)
-        self.index = {c: i for i, c in enumerate(self.chars)}
-        self.newline = self.index.get("\n")
+        self.index = self.units.index
+        self.newline = self.units.end   # the id that ends a line ("\n" or <eos>), or None
         self.context = context
         self.context_ids = self.encode(context)   # ValueError if it holds an unknown character
         self._sampler = None
@@ -114,32 +125,27 @@ class CharLMModel:
     @classmethod
     def vocabulary(cls, text):
         """(sorted characters of ``text``, count of each) -- the vocabulary a corpus gives."""
-        cps, counts = np.unique(code_points(text), return_counts=True)
-        return [chr(c) for c in cps], counts
+        units, counts = CharUnits.build(text)
+        return units.tokens, counts
 
     def encode(self, text, skip_unknown=False):
-        """Character ids (int64) of ``text``; unknown characters raise ValueError or are dropped."""
-        cps = code_points(text)
-        ids = np.searchsorted(self.cps, cps)
-        ok = ids < self.cps.size
-        ok[ok] = self.cps[ids[ok]] == cps[ok]
-        if not ok.all():
-            if not skip_unknown:
-                raise ValueError(f"characters the model never saw: {describe_chars(self.unknown_chars(text))}")
-            ids = ids[ok]
-        return ids.astype(np.int64)
+        """Unit ids (int64) of ``text``; unknown characters raise ValueError or are dropped (an unknown
+        word is <unk>)."""
+        return self.units.encode(text, skip_unknown)
 
     def decode(self, ids):
-        return "".join(self.chars[i] for i in ids)
+        """The text of ``ids`` (a character model), or their tokens (a list: a word model)."""
+        return self.units.decode(ids)
 
     def unknown_chars(self, text):
-        """The distinct characters of ``text`` outside the vocabulary, in order of first appearance."""
-        return [c for c in dict.fromkeys(text) if c not in self.index]
+        """The distinct characters of ``text`` outside the vocabulary, in order of first appearance
+        (none for a word model: an unknown word is read as <unk>)."""
+        return self.units.unknown(text)
 
     # -- scoring -------------------------------------------------------------------------------------
 
-    def score_lines(self, texts, max_cells=1 << 15):
-        """Bits per character of each text (float64 array, one per text), each read on its own.
+    def score_lines(self, texts, max_cells=None):
+        """Bits per unit (character or word) of each text (float64 array, one per text), each read on its own.
 
         A line is read the way it sits in a text: after the start context (which ends with a newline),
         and its own ending newline is predicted too (when the vocabulary has one; without a context
@@ -147,6 +153,8 @@ class CharLMModel:
         nothing to predict gets NaN.
         """
         lead, state1 = self.start_state()
+        if max_cells is None:   # a batch's logits (n_vocab x cells) stay within about 32 MB
+            max_cells = min(1 << 15, max(64, (1 << 23) // self.net.n_vocab))
         seqs = []
         for t in texts:
             ids = self.encode(t, skip_unknown=True)
@@ -202,9 +210,9 @@ class CharLMModel:
         self._primed_extra = {}
 
     def sampler(self):
-        """The one-step sampler (built once: it precomputes tables from the weights)."""
+        """The network's one-step sampler (built once: it precomputes tables from the weights)."""
         if self._sampler is None:
-            self._sampler = Sampler(self.net)
+            self._sampler = self.net.sampler()
         return self._sampler
 
     def _prime(self, ids):
@@ -234,10 +242,11 @@ class CharLMModel:
         if temperature < 0 or not math.isfinite(temperature):
             raise ValueError("temperature must be a finite number >= 0")
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        pick = Picker(len(self.chars), temperature, top_k, argmax, rng)
+        pick = Picker(len(self.chars), temperature, top_k, argmax, rng, self.units.never_sampled)
         ids = np.concatenate([self.context_ids, self.encode(prime, skip_unknown)]).astype(np.int64)
         s = self.sampler()   # shared: draw from one sample() generator at a time
         emitted, tail, k = 0, "", 0 if until is None else len(until)
+        piece, line_start = self.units.piece, len(ids) == 0 or ids[-1] == self.newline
         if len(ids) == 0 and self.newline is not None:
             ids = np.array([self.newline])
         if len(ids):
@@ -252,15 +261,17 @@ class CharLMModel:
             else:
                 j = int(rng.choice(len(self.counts), p=self.counts / self.counts.sum()))
             emitted = 1
-            ch = tail = self.chars[j]
+            ch = tail = piece(j, True)
+            line_start = j == self.newline
             yield ch
             if until == ch:
                 return
             logits = s.step(j)
-        chars, step = self.chars, s.step
+        step, newline = s.step, self.newline
         for _ in range(emitted, length):
             j = pick(logits)
-            ch = chars[j]
+            ch = piece(j, line_start)
+            line_start = j == newline
             yield ch
             if k:
                 tail = (tail + ch)[-k:]
@@ -271,66 +282,67 @@ class CharLMModel:
     # -- the memorisation check ------------------------------------------------------------------------
 
     def novelty(self, text, context=""):
-        """(checked, novel): how many 8-character substrings of ``context + text`` that end inside
-        ``text`` were checked against the training text, and how many of them it does not contain.
+        """(checked, novel): how many n-grams of ``context + text`` (8 characters, or 4 words) that end
+        inside ``text`` were checked against the training text, and how many of them it does not contain.
 
-        With a subsampled hash set only the 8-grams that pass the same filter are checked.
+        With a subsampled hash set only the n-grams that pass the same filter are checked. With a
+        Bloom filter (every model trained since it came) a novel n-gram passes for seen at the
+        filter's ``false_alarm_rate()`` (about 1%): ``novel`` may be that much short, never over.
         """
-        context = context[-(NGRAM - 1):] if context else ""
-        h = ngram_hashes(code_points(context + text))   # every one of them ends inside ``text``
+        # every one of them ends inside ``text``
+        h = ngram_hashes(self.units.hash_ids(context, text), self.units.ngram)
         if self.keep_bits:
             h = h[(h & np.uint64((1 << self.keep_bits) - 1)) == 0]
         if h.size == 0:
             return 0, 0
-        pos = np.searchsorted(self.ngrams, h)
-        pos[pos >= self.ngrams.size] = 0
-        seen = self.ngrams.size > 0
-        found = (self.ngrams[pos] == h) if seen else np.zeros(h.size, bool)
-        return int(h.size), int((~found).sum())
+        return int(h.size), int(h.size - np.count_nonzero(self.ngrams.contains(h)))
 
     # -- persistence -----------------------------------------------------------------------------------
 
     def to_state(self):
-        header = {"net": self.net.config(), "ngrams": {"n": NGRAM, "keep_bits": self.keep_bits},
-                  "context": self.context}
-        arrays = {f"net.{k}": v for k, v in self.net.params.items()}
-        arrays["vocab"] = self.cps.astype(np.uint32)
+        unit_header, arrays = self.units.to_arrays()
+        header = {"net": self.net.config(), "ngrams": {"n": self.units.ngram, "keep_bits": self.keep_bits},
+                  "context": self.context, **unit_header}
+        arrays.update({f"net.{k}": v for k, v in self.net.params.items()})
         arrays["counts"] = self.counts.astype(np.int64)
-        arrays["ngrams"] = self.ngrams.astype(np.uint64)
+        if isinstance(self.ngrams, BloomFilter):
+            header["ngrams"]["bloom"], arrays["ngram_bloom"] = self.ngrams.to_state()
+        else:   # a model read from an older file keeps its sorted hashes
+            arrays["ngrams"] = self.ngrams.hashes
         return header, arrays
 
     @classmethod
     def from_state(cls, header, arrays):
-        cps = np.asarray(arrays["vocab"])
-        if cps.ndim != 1 or cps.dtype.kind not in "ui" or cps.size == 0:
-            raise ValueError("vocabulary is not a list of code points")
-        if cps.min() < 0 or cps.max() > 0x10FFFF:
-            raise ValueError("vocabulary holds a value that is not a Unicode code point")
+        units = units_from_state(header, arrays)
         ng = header["ngrams"]
-        if not isinstance(ng, dict) or ng.get("n") != NGRAM or not isinstance(ng.get("keep_bits"), int) \
+        if not isinstance(ng, dict) or ng.get("n") != units.ngram or not isinstance(ng.get("keep_bits"), int) \
                 or not 0 <= ng["keep_bits"] < 64:
             raise ValueError("unsupported n-gram check settings")
-        ngrams = np.asarray(arrays["ngrams"])
-        if ngrams.ndim != 1 or ngrams.dtype != np.uint64:
-            raise ValueError("n-gram hashes are not a uint64 array")
+        if "bloom" in ng:
+            ngrams = BloomFilter.from_state(ng["bloom"], arrays["ngram_bloom"])
+        else:   # files written before the Bloom filter: the sorted hashes
+            ngrams = np.asarray(arrays["ngrams"])
+            if ngrams.ndim != 1 or ngrams.dtype != np.uint64:
+                raise ValueError("n-gram hashes are not a uint64 array")
+            ngrams = SortedHashes(ngrams)
         counts = np.asarray(arrays["counts"])
-        if counts.shape != cps.shape or counts.dtype.kind not in "ui" or (counts.size and counts.min() < 0):
+        if counts.shape != (len(units),) or counts.dtype.kind not in "ui" or (counts.size and counts.min() < 0):
             raise ValueError("character counts do not match the vocabulary")
         net_cfg = header["net"]
         if not isinstance(net_cfg, dict):
             raise ValueError("network config is not a mapping")
-        net = CharLMNet.from_config(net_cfg, prefixed(arrays, "net."))
-        chars = [chr(int(c)) for c in cps]
+        net = net_class(net_cfg).from_config(net_cfg, prefixed(arrays, "net."))
         context = header.get("context", "")
         if not isinstance(context, str):
             raise ValueError("start context is not a string")
-        return cls(chars, net, counts, np.sort(ngrams), ng["keep_bits"], context)
+        return cls(units, net, counts, ngrams, ng["keep_bits"], context)
 
 
-def describe_chars(chars, at_most=10):
-    """'é' (U+00E9), '\\t' (U+0009), ... for messages (control characters escaped)."""
-    shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in chars[:at_most])
-    if len(chars) > at_most:
-        shown += f" and {len(chars) - at_most} more"
-    return shown
+def net_class(config):
+    """The network class of a stored network config: a causal Transformer's says so (its "cell")."""
+    if config.get("cell") == "transformer":
+        from seqcli.nn.transformerlm import TransformerLMNet
+
+        return TransformerLMNet
+    return CharLMNet
 

@@ -1,17 +1,17 @@
-"""The fitted recurrent classifier: vocabulary + SeqNet + class names (numpy only)."""
+"""The fitted sequence classifier (recurrent or Transformer): vocabulary + SeqNet + class names (numpy only)."""
 
 import itertools
 
 import numpy as np
 
-from seqcli.config import SeqConfig, from_dict, to_dict
+from seqcli.config import TRANSFORMER, SeqConfig, TransformerSeqConfig, from_dict, to_dict
 from seqcli.models import class_names, prefixed
 from seqcli.persist import pack_strings, unpack_strings
 from seqcli.text import WORD_RE, Vocab, pad_batch
 
 
 class SeqModel:
-    """Vocabulary + SeqNet (embedding, recurrent stack, pooling, dense) + class names."""
+    """Vocabulary + SeqNet (embedding, recurrent or Transformer encoder, pooling, dense) + class names."""
 
     kind = "seq"
 
@@ -21,17 +21,40 @@ class SeqModel:
     def tokenize(self, text):
         """The first max_len word tokens, as ``word_tokens(text)[:max_len]``, but the scan stops
         there: a 50 MB line is not split into millions of tokens to keep 256."""
+        return self.tokens_and_cut(text)[0]
+
+    def tokens_and_cut(self, text):
+        """(the first max_len word tokens of ``text``, whether it had more: it was cut).
+
+        The head is kept, not the tail: the scan can stop at max_len + 1 tokens (a huge line costs
+        no more than a short one), it is the usual choice (a title and an opening sentence are read
+        first), and models trained before the cut was reported were trained on heads."""
         if self.config.lowercase:
             text = text.lower()
-        return [m.group() for m in itertools.islice(WORD_RE.finditer(text), self.config.max_len)]
+        limit = self.config.max_len
+        tokens = [m.group() for m in itertools.islice(WORD_RE.finditer(text), limit + 1)]
+        cut = len(tokens) > limit
+        if cut:
+            del tokens[limit:]
+        return tokens, cut
 
-    def encode(self, texts):
-        """Token id lists, one per text (unknown words -> 1, truncated to max_len tokens)."""
-        return [self.vocab.encode(self.tokenize(t)) for t in texts]
+    def encode(self, texts, cut=None):
+        """Token id lists, one per text (unknown words -> 1, truncated to max_len tokens).
 
-    def predict_proba(self, texts, batch_size=256):
-        """Probabilities (m, n_classes); rows are batched by length to limit padding."""
-        id_lists = self.encode(texts)
+        cut: a list, or None; gets the position in ``texts`` of every text longer than max_len tokens."""
+        out = []
+        for i, text in enumerate(texts):
+            tokens, was_cut = self.tokens_and_cut(text)
+            if was_cut and cut is not None:
+                cut.append(i)
+            out.append(self.vocab.encode(tokens))
+        return out
+
+    def predict_proba(self, texts, batch_size=256, cut=None):
+        """Probabilities (m, n_classes); rows are batched by length to limit padding.
+
+        cut: as in ``encode`` (the positions of the texts longer than max_len tokens)."""
+        id_lists = self.encode(texts, cut)
         out = np.empty((len(id_lists), len(self.classes)), dtype=np.float64)
         order = np.argsort([len(ids) for ids in id_lists], kind="stable")
         for start in range(0, len(order), batch_size):
@@ -50,7 +73,10 @@ class SeqModel:
     def from_state(cls, header, arrays):
         from seqcli.nn.seqnet import SeqNet
 
-        config = from_dict(SeqConfig, header["config"], "recurrent model config")
+        stored = header["config"]
+        transformer = isinstance(stored, dict) and stored.get("cell") == TRANSFORMER
+        config = from_dict(TransformerSeqConfig if transformer else SeqConfig, stored,
+                           "transformer model config" if transformer else "recurrent model config")
         if "vocab" in arrays:   # seqcli 0.1 stored a unicode array
             vocab = Vocab(arrays["vocab"].tolist())
         else:

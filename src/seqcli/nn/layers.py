@@ -277,7 +277,7 @@ def _drop(x, rate, rng):
     return (x if keep is None else x * keep), keep
 
 
-POOLS = ("last", "mean", "max")
+POOLS = ("last", "mean", "max", "first")
 
 
 class Pool:
@@ -286,6 +286,7 @@ class Pool:
     ``last``: the state after the row's last real token. For a bidirectional layer (``split`` = n_a of
     one direction) the backward half is taken at token 0, where the backward direction ends, so both
     halves are final states that have read the whole row. ``mean`` / ``max``: over real steps.
+    ``first``: the output at token 0 (a Transformer's reads the whole row there, as BERT's first token).
     A row of length 0 pools to zeros (its initial state).
     """
 
@@ -299,6 +300,9 @@ class Pool:
         T, n, m = a.shape
         lengths = np.asarray(lengths)
         has = lengths > 0
+        if self.mode == "first":
+            h = a[0] * has if T else np.zeros((n, m), a.dtype)
+            return h, (a.shape, lengths)
         if self.mode == "last":
             cols = np.arange(m)
             idx = np.maximum(lengths - 1, 0)
@@ -332,6 +336,9 @@ class Pool:
         if T == 0:
             return da
         dh = dh * has
+        if self.mode == "first":
+            da[0] = dh
+            return da
         if self.mode == "last":
             cols = np.arange(m)
             idx = np.maximum(lengths - 1, 0)
@@ -354,6 +361,8 @@ class Pool:
         T, n, m = a.shape
         lengths = np.asarray(lengths)
         mask = length_mask(lengths, T)[:, None, :]
+        if self.mode == "first":
+            return np.repeat(a[:1] * (lengths > 0), T, axis=0)
         if self.mode == "last":
             out = a * (lengths > 0)             # padded steps already carry the last real state
             if self.split is not None and T:

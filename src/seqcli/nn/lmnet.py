@@ -29,6 +29,7 @@ import numpy as np
 from . import cells, checks
 from .functional import log_softmax, softmax_cross_entropy
 from .layers import Dense, Embedding, recurrent_stack, stack_shapes
+from .sampled import sampled_softmax_loss
 
 
 class LMCache(NamedTuple):
@@ -59,6 +60,7 @@ class CharLMNet(checks.Rebuildable):
         P["embed.E"][:, 0] = rng.standard_normal(self.embed)
         self.rnn = recurrent_stack(P, "rnn", self.cell, self.embed, self.hidden, self.layers, rng, self.dtype,
                                    dropout=self.dropout, dropout_at="outputs", direction_names=False)
+        self.encoder = self.rnn   # what forward / backward read the sequence with (a subclass swaps it)
         self.readout = Dense(P, "out", self.hidden, self.n_vocab, rng, self.dtype)
 
     # -- configuration and persistence ------------------------------------------------------------
@@ -90,6 +92,10 @@ class CharLMNet(checks.Rebuildable):
         """The initial state of ``m`` streams: zeros, one tuple per layer."""
         return [cells.zero_state(self.cell, self.hidden, m, self.dtype) for _ in range(self.layers)]
 
+    def sampler(self):
+        """The one-step sampler of this network (generation)."""
+        return Sampler(self)
+
     # -- computation ---------------------------------------------------------------------------------
 
     def forward(self, ids, state=None, mask=None, rng=None):
@@ -99,38 +105,62 @@ class CharLMNet(checks.Rebuildable):
         state (None = zeros). ``mask`` (T_x, m) 0/1, each column ones then zeros: after a stream's end
         the state is carried unchanged. ``rng`` given: dropout is active (training).
         """
+        H, cache, new_state = self._hidden(ids, state, mask, rng)
+        logits, c_out = self.readout.forward(H)
+        return logits, cache._replace(readout=c_out), new_state
+
+    def _hidden(self, ids, state, mask, rng):
+        """The top layer's outputs H (n_a, T_x*m), column t*m + i; the cache (readout: H); new_state."""
         ids = np.asarray(ids, dtype=np.intp)
         if ids.ndim != 2:
             raise ValueError(f"ids must be (T_x, m), got shape {ids.shape}")
         T, m = ids.shape
         lengths = np.full(m, T) if mask is None else np.count_nonzero(np.asarray(mask), axis=0)
         x, c_emb = self.embedding.forward(ids)
-        a, c_rnn = self.rnn.forward(x, lengths, rng, state0=state)
-        new_state = [tuple(v.copy() for v in s) for s in self.rnn.final_state(c_rnn)]
+        a, c_rnn, new_state = self._encode(x, lengths, state, rng)
         H = a.transpose(1, 0, 2).reshape(self.hidden, T * m)  # (n_a, T*m), column t*m + i (a copy)
-        logits, c_out = self.readout.forward(H)
-        return logits, LMCache(c_emb, c_rnn, c_out, T, m), new_state
+        return H, LMCache(c_emb, c_rnn, H, T, m), new_state
+
+    def _encode(self, x, lengths, state, rng):
+        """x (T_x, n_x, m) from ``state`` -> (a (T_x, n_a, m), the stack's cache, the state after each
+        stream's last real step)."""
+        a, c_rnn = self.rnn.forward(x, lengths, rng, state0=state)
+        return a, c_rnn, [tuple(v.copy() for v in s) for s in self.rnn.final_state(c_rnn)]
 
     def backward(self, dlogits, cache):
         """dlogits (n_vocab, T_x*m) -> grads keyed like params (none into the initial state)."""
         dH, grads = self.readout.backward(dlogits, cache.readout)
+        grads.update(self._backward_hidden(dH, cache))
+        return grads
+
+    def _backward_hidden(self, dH, cache):
+        """dH (n_a, T_x*m) -> the grads of the embedding and the recurrent stack."""
         da = np.ascontiguousarray(dH.reshape(self.hidden, cache.T, cache.m).transpose(1, 0, 2))
-        dx, g = self.rnn.backward(da, cache.rnn)   # the initial state is a constant: truncated BPTT
-        grads.update(g)
+        dx, grads = self.encoder.backward(da, cache.rnn)   # the initial state is a constant: truncated BPTT
         grads.update(self.embedding.backward(np.ascontiguousarray(dx), cache.embed)[1])
         return grads
 
-    def loss(self, ids, targets, state=None, mask=None, rng=None):
+    def loss(self, ids, targets, state=None, mask=None, rng=None, sampled=None):
         """Mean cross-entropy (nats per character) of ``targets`` (T_x, m) given ``ids`` (T_x, m).
 
         Returns (loss, grads keyed like params, new_state). Steps with mask 0 are left out of the mean.
         The initial ``state`` is a constant: no gradient flows into it (truncated BPTT).
+        ``sampled``: (candidates (K,), log expected counts (n_vocab,)) estimates the loss with a sampled
+        softmax over the targets and these candidates (see sampled.py) instead of the whole vocabulary.
         """
-        logits, cache, new_state = self.forward(ids, state, mask, rng)
         y = np.asarray(targets, dtype=np.intp).reshape(-1)
-        w = None if mask is None else np.asarray(mask, dtype=logits.dtype).reshape(-1)
+        w = None if mask is None else np.asarray(mask, dtype=self.dtype).reshape(-1)
         if w is not None and not w.any():
+            new_state = self._hidden(ids, state, mask, rng)[2]
             return 0.0, {k: np.zeros_like(v) for k, v in self.params.items()}, new_state
+        if sampled is not None:
+            H, cache, new_state = self._hidden(ids, state, mask, rng)
+            P = self.params
+            loss, dH, dW, db = sampled_softmax_loss(H, P["out.Wya"], P["out.by"], y, sampled[0], sampled[1], w)
+            grads = {"out.Wya": dW, "out.by": db}
+            grads.update(self._backward_hidden(dH, cache))
+            return loss, grads, new_state
+        logits, cache, new_state = self.forward(ids, state, mask, rng)
         loss, dlogits = softmax_cross_entropy(logits, y, w)
         return loss, self.backward(dlogits, cache), new_state
 
@@ -167,7 +197,8 @@ class Sampler:
     is what users feel. Everything is prepared once:
 
     - layer 0's input projection of every character, ``Wax E[:, j] + ba``, is precomputed as a
-      (n_vocab, G n_a) table, so the embedding lookup and the input product become one row read;
+      (n_vocab, G n_a) table, so the embedding lookup and the input product become one row read
+      (``InputRows``: a large word vocabulary computes its row at each step instead);
     - layers above read ``[x<t>; a<t-1>]`` from one preallocated buffer with ``[Wax | Waa]`` fused, so
       each layer does ONE matrix-vector product per step (layer 0 does ``Waa a<t-1>`` plus the row);
     - the sigmoid rows are pre-scaled by 1/2 so one ``tanh`` serves all gates (as in cells);
@@ -198,7 +229,7 @@ class Sampler:
             else:
                 L = {"Waa": np.ascontiguousarray(Waa)}
             if i == 0:
-                L["table"] = np.ascontiguousarray((Wax @ P["embed.E"] + ba).T)   # (n_vocab, G n)
+                L["table"] = InputRows(Wax, P["embed.E"], ba)   # (n_vocab, G n) rows
             else:
                 L["Wax"] = np.ascontiguousarray(Wax)
                 L["ba"] = ba[:, 0].copy()
@@ -297,6 +328,32 @@ class Sampler:
         return self.logits
 
 
+class InputRows:
+    """Layer 0's input projection of every unit, ``Wax E[:, j] + ba``, read as ``rows[j]`` (G n,).
+
+    A table of all of them is one row read per step; it holds n_vocab x G n values, which for a word
+    vocabulary (50,000 words, an LSTM of 256 units: 200 MB) is too much, so beyond ``TABLE_VALUES`` a
+    row is computed when it is read (one (G n, n_x) product, into a buffer reused by every step).
+    """
+
+    TABLE_VALUES = 1 << 22   # 16 MB of float32
+
+    def __init__(self, Wax, E, ba):
+        self.table = None
+        if E.shape[1] * Wax.shape[0] <= self.TABLE_VALUES:
+            self.table = np.ascontiguousarray((Wax @ E + ba).T)
+        else:
+            self.Wax, self.ET, self.ba = np.ascontiguousarray(Wax), np.ascontiguousarray(E.T), ba[:, 0].copy()
+            self.row = np.empty(Wax.shape[0], Wax.dtype)
+
+    def __getitem__(self, j):
+        if self.table is not None:
+            return self.table[j]
+        np.matmul(self.Wax, self.ET[j], out=self.row)
+        self.row += self.ba
+        return self.row
+
+
 class Picker:
     """Chooses the next character from logits: argmax, or a draw at a temperature among the top k.
 
@@ -307,7 +364,8 @@ class Picker:
     ``temperature`` 0 means argmax.
     """
 
-    def __init__(self, n_vocab, temperature=1.0, top_k=None, argmax=False, rng=None):
+    def __init__(self, n_vocab, temperature=1.0, top_k=None, argmax=False, rng=None, banned=()):
+        self.banned = np.asarray(banned, dtype=np.intp)   # ids never picked (a word model's <pad>)
         self.argmax = bool(argmax) or temperature == 0
         # clamped into float32's range: 1 / 1e-300 would overflow (with a RuntimeWarning) when cast
         # for the float32 product; at 1e30 the noise is negligible anyway, so it is still argmax
@@ -327,6 +385,8 @@ class Picker:
         self.pos = 0
 
     def __call__(self, logits):
+        if self.banned.size:
+            logits[self.banned] = -np.inf   # the sampler's own buffer, rewritten at the next step
         if self.argmax:
             return int(logits.argmax())
         z = self.z

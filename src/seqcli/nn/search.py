@@ -23,7 +23,10 @@ Beam search (K = ``beam``), for every source at once: each step scores the K liv
 continuation, keeps the best 2K candidates by log-probability; of these, the ones that choose the end
 symbol AND rank within the first K are finished (their score computed), and the best K that do not end
 stay live. A finished hypothesis is never extended. A source's search is over once K of its hypotheses
-have finished (fairseq's rule) or at ``max_len``, when its live hypotheses are kept as cut ones. The
+have finished AND the best candidate of the step chooses the end symbol (so no live hypothesis has a
+higher log-probability than a finished one), or at ``max_len``, when its live hypotheses are kept as
+cut ones. (fairseq's rule, K finished alone, let a weak model's early, short endings fill the K places
+while the best hypothesis was still live, and return worse than greedy search.) The
 n-best list is the ``nbest`` best finished (and cut) hypotheses by score, distinct, best first. With
 K = 1 this is greedy search exactly; with K at least the number of sequences up to max_len nothing is
 ever pruned, so it finds the true best.
@@ -147,6 +150,7 @@ def beam_search(net, src_ids, src_lengths, beam=5, max_len=50, alpha=1.0, nbest=
         top = np.take_along_axis(top, order, axis=1)
         top_val = np.take_along_axis(top_val, order, axis=1)
         parent, token = top // V, top % V
+        best_ends = token[:, 0] == end              # this step's best candidate chooses the end symbol
         if attention:
             a_t = alpha_t.reshape(S, K, 1, -1)
             att = a_t if att is None else np.concatenate([att, a_t], axis=2)
@@ -170,7 +174,7 @@ def beam_search(net, src_ids, src_lengths, beam=5, max_len=50, alpha=1.0, nbest=
         columns = (np.arange(S)[:, None] * K + parent).reshape(-1)
         prev = token.reshape(-1)
 
-        over = (n_fin[live] >= K) | ~np.isfinite(cum).any(axis=1)
+        over = ((n_fin[live] >= K) & best_ends) | ~np.isfinite(cum).any(axis=1)
         if t + 1 == max_len:
             over[:] = True
         for r in np.flatnonzero(over):                # cut: live hypotheses still count at max_len

@@ -1,6 +1,10 @@
 """SeqNet: the numeric sequence classifier network.
 
-    ids (T_x, m) -> Embedding -> Stack of recurrent layers -> Pool -> dropout -> Dense -> logits (n_y, m)
+    ids (T_x, m) -> Embedding -> encoder -> Pool -> dropout -> Dense -> logits (n_y, m)
+
+The encoder is the one the user chose (encoders.py): a stack of recurrent layers (``cell`` rnn, gru,
+lstm) or a Transformer (``cell`` "transformer", with ``hidden`` its width d_model and its own
+``heads``, ``ff``, ``positions``, ``max_len``, ``activation``).
 
 Token id 0 is padding, 1 is unknown; ``lengths`` (m,) gives each row's real length. The network is only
 numbers in, numbers out; texts, vocabularies and training loops live elsewhere.
@@ -10,6 +14,7 @@ Parameter keys (all in ``net.params``, one flat dict):
     embed.E                       (embed, n_vocab)
     enc.l{i}.fw.{Wax,Waa,ba}      layer i, forward direction (+ .bc for the GRU)
     enc.l{i}.bw.{Wax,Waa,ba}      layer i, backward direction (bidirectional only)
+    enc.*                         a Transformer's instead (see transformer.py)
     out.Wya, out.by               (n_classes, n_pool), (n_classes, 1)
 """
 
@@ -17,9 +22,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import cells, checks
+from . import checks, encoders
 from .functional import softmax, softmax_cross_entropy
-from .layers import POOLS, Bidirectional, Dense, Embedding, Pool, inverted_dropout, recurrent_stack, stack_shapes
+from .layers import POOLS, Bidirectional, Dense, Embedding, Pool, inverted_dropout
+
+
+_OWN_CONFIG = ("n_vocab", "n_classes", "cell", "embed", "hidden", "layers", "bidirectional", "pool", "dropout",
+               "seed")   # a config's other entries are the Transformer's (encoders.transformer_config)
 
 
 class SeqNetCache(NamedTuple):
@@ -33,10 +42,12 @@ class SeqNetCache(NamedTuple):
 
 
 class SeqNet(checks.Rebuildable):
-    """Embedding -> recurrent stack -> pooling -> dropout -> dense classifier; see the module docstring."""
+    """Embedding -> encoder -> pooling -> dropout -> dense classifier; see the module docstring.
+
+    ``transformer``: the Transformer's own sizes (encoders.TRANSFORMER_DEFAULTS), for cell "transformer"."""
 
     def __init__(self, n_vocab, n_classes, cell="lstm", embed=64, hidden=128, layers=1,
-                 bidirectional=False, pool="last", dropout=0.0, seed=0, dtype=np.float32):
+                 bidirectional=False, pool="last", dropout=0.0, seed=0, dtype=np.float32, **transformer):
         self.n_vocab, self.n_classes, self.cell = int(n_vocab), int(n_classes), str(cell)
         self.embed, self.hidden, self.layers = int(embed), int(hidden), int(layers)
         self.bidirectional, self.pool, self.dropout = bool(bidirectional), str(pool), float(dropout)
@@ -48,8 +59,10 @@ class SeqNet(checks.Rebuildable):
         self._params = {}
         P = self._params
         self.embedding = Embedding(P, "embed", self.n_vocab, self.embed, rng, self.dtype)
-        self.encoder = recurrent_stack(P, "enc", self.cell, self.embed, self.hidden, self.layers, rng, self.dtype,
-                                       self.bidirectional, self.dropout)
+        self.transformer = encoders.transformer_config(self.cell, self.hidden, transformer)
+        self.encoder = encoders.make_encoder(P, "enc", self.cell, self.embed, self.hidden, self.layers, rng,
+                                             self.dtype, bidirectional=self.bidirectional, dropout=self.dropout,
+                                             **self.transformer)
         n_in = self.encoder.n_out
         self.pooling = Pool(self.pool, split=self.hidden if self.bidirectional else None)
         self.readout = Dense(P, "out", n_in, self.n_classes, rng, self.dtype)
@@ -75,7 +88,7 @@ class SeqNet(checks.Rebuildable):
             "n_vocab": self.n_vocab, "n_classes": self.n_classes, "cell": self.cell,
             "embed": self.embed, "hidden": self.hidden, "layers": self.layers,
             "bidirectional": self.bidirectional, "pool": self.pool, "dropout": self.dropout,
-            "seed": None if self.seed is None else int(self.seed),
+            "seed": None if self.seed is None else int(self.seed), **self.transformer,
         }
 
     @staticmethod
@@ -86,12 +99,16 @@ class SeqNet(checks.Rebuildable):
         embed = checks.config_int(config, "embed", 1, checks.MAX_UNITS)
         hidden = checks.config_int(config, "hidden", 1, checks.MAX_UNITS)
         layers = checks.config_int(config, "layers", 1, checks.MAX_LAYERS)
-        cell = checks.config_choice(config, "cell", cells.GATES)
+        cell = checks.config_choice(config, "cell", encoders.KINDS)
         checks.config_choice(config, "pool", POOLS)
         checks.config_dropout(config)
         if not isinstance(config.get("bidirectional", False), bool):
             raise ValueError("network bidirectional must be true or false")
-        shapes, n_in = stack_shapes("enc", cell, embed, hidden, layers, config.get("bidirectional", False))
+        transformer = {k: v for k, v in config.items() if k not in _OWN_CONFIG}
+        shapes, n_in = encoders.encoder_shapes("enc", cell, embed, hidden, layers,
+                                               bidirectional=config.get("bidirectional", False),
+                                               dropout=config.get("dropout", 0.0),
+                                               **encoders.transformer_config(cell, hidden, transformer))
         shapes.update({"embed.E": (embed, n_vocab), "out.Wya": (n_classes, n_in), "out.by": (n_classes, 1)})
         return shapes
 
@@ -177,6 +194,8 @@ class SeqNet(checks.Rebuildable):
               a row's end repeat its final prediction, so proba[:, lengths[i]-1, i] = predict_proba[:, i].
           "final": (n_classes, m), the prediction of the whole rows; "lengths": (m,).
         """
+        if self.cell == encoders.TRANSFORMER:
+            raise ValueError("a transformer has no cell states: read its attention weights (encoder.attention_weights)")
         logits, cache = self.forward(ids, lengths)
         a, lengths = cache.a, cache.lengths
         out = {}

@@ -1,9 +1,9 @@
-"""Many to one: text classification (``seqcli train DATA.csv --model bow|rnn|gru|lstm``).
+"""Many to one: text classification (``seqcli train DATA.csv --model bow|rnn|gru|lstm|transformer``).
 
 What this task supplies to the one training path (training/fit.py): reading a CSV/TSV of texts and
 labels, the validation rows (a stratified ``--val-split`` of DATA, or ``--val FILE``), two ways of
 feeding the texts (``BowFeed``: sparse n-gram rows for the bag-of-words model; ``SeqFeed``: token ids
-bucketed by length for the recurrent models), the loss, the validation figures (log-loss, accuracy)
+bucketed by length for the sequence models, recurrent or Transformer), the loss, the validation figures (log-loss, accuracy)
 and the final report (accuracy, macro-F1, per-class table, confusion matrix). The scikit-learn
 estimators (estimators.py) build the same job from texts in memory.
 """
@@ -12,30 +12,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqcli.config import BowConfig, SeqConfig, TrainConfig, split_params
+from seqcli.config import BowConfig, SeqConfig, TrainConfig, TransformerFields, TransformerSeqConfig, split_params
 from seqcli.errors import SeqcliError
-from seqcli.training.fit import Job
 from seqcli.nn.functional import log_softmax
 from seqcli.text import Vocab, bucket_batches, pad_batch
+from seqcli.training.fit import Job
 
 NAME = "classify"
-MODELS = ("bow", "rnn", "gru", "lstm")
+MODELS = ("bow", "rnn", "gru", "lstm", "transformer")
 OTHER_DATA = ("other data", "data file")   # "made on other data than X; resume with the same data file"
+
+
+def config_class(model):
+    """The config dataclass of model kind ``model``."""
+    return {"bow": BowConfig, "transformer": TransformerSeqConfig}.get(model, SeqConfig)
 
 
 def accepts(model):
     """The parameter names a run of model kind ``model`` uses."""
     from dataclasses import fields
 
-    cls = BowConfig if model == "bow" else SeqConfig
-    return {f.name for f in fields(cls)} | {f.name for f in fields(TrainConfig)}
+    from seqcli.tasks import transfer
+
+    names = {f.name for f in fields(config_class(model))} | {f.name for f in fields(TrainConfig)}
+    if model == "transformer":   # transfer learning starts recurrent layers (and their embedding) only
+        return names - {"bidirectional"}
+    return names if model == "bow" else names | transfer.names()
 
 
 def configs(model, params):
     """(model config, train config with the model's training defaults) for model kind ``model``."""
     if model not in MODELS:
         raise SeqcliError(f"unknown model {model!r} (choose {', '.join(MODELS)})", exit_code=2)
-    cls = BowConfig if model == "bow" else SeqConfig
+    cls = config_class(model)
     model_values, train_values = split_params(params, cls, TrainConfig)
     if model != "bow":
         model_values["cell"] = model
@@ -51,7 +60,7 @@ class BowFeed:
     unit = "rows"
     eval_batch = 512
 
-    def build(self, cfg, tcfg, texts, y_idx, classes):
+    def build(self, cfg, tcfg, texts, y_idx, classes, transfer=None, info=None):
         from seqcli.features import Vectorizer, nb_scale
         from seqcli.models.bow import BowModel
         from seqcli.nn.bownet import BowNet
@@ -62,8 +71,8 @@ class BowFeed:
         scale = nb_scale(rows, y_idx, len(classes)) if cfg.mode == "nb" else None
         return BowModel(cfg, vec, BowNet(vec.n_features_, len(classes)), classes, scale)
 
-    def encode(self, model, texts):
-        return model.features(texts)
+    def encode(self, model, texts, cut=None):
+        return model.features(texts)   # every n-gram of a text is read: nothing is cut
 
     def batches(self, rows, batch_size, rng=None):
         """Index arrays of the rows, shuffled by ``rng`` (None: in order)."""
@@ -85,25 +94,40 @@ class BowFeed:
 
 
 class SeqFeed:
-    """Texts as token id lists, batched by similar length, for the recurrent networks."""
+    """Texts as token id lists, batched by similar length, for the sequence networks (SeqNet with the
+    encoder the config names: recurrent or Transformer)."""
 
     unit = "tokens"
     eval_batch = 256
     sparse = True   # the embedding's gradient: only the columns a batch read (nn/sparse.py)
 
-    def build(self, cfg, tcfg, texts, y_idx, classes):
+    def build(self, cfg, tcfg, texts, y_idx, classes, transfer=None, info=None):
+        """The SeqModel to train; ``transfer`` (tasks/transfer.py) puts word vectors or a language
+        model's weights into its net (and may add the language model's words to the vocabulary)."""
         from seqcli.models.classifier import SeqModel
         from seqcli.nn.seqnet import SeqNet
 
         probe = SeqModel(cfg, None, None, [])
         vocab = Vocab.build((probe.tokenize(t) for t in texts), cfg.min_count, cfg.max_vocab)
-        net = SeqNet(len(vocab), len(classes), cell=cfg.cell, embed=cfg.embed, hidden=cfg.hidden,
-                     layers=cfg.layers, bidirectional=cfg.bidirectional, pool=cfg.pool,
-                     dropout=cfg.dropout, seed=tcfg.seed)
-        return SeqModel(cfg, vocab, net, classes)
+        if transfer is not None:
+            vocab = transfer.vocab(vocab)
+        transformer = cfg.transformer_options(cfg.max_len) if isinstance(cfg, TransformerFields) else {}
+        net = SeqNet(len(vocab), len(classes), cell=cfg.cell, embed=cfg.embed_size() if transformer else cfg.embed,
+                     hidden=cfg.hidden, layers=cfg.layers, bidirectional=cfg.bidirectional, pool=cfg.pool,
+                     dropout=cfg.dropout, seed=tcfg.seed, **transformer)
+        model = SeqModel(cfg, vocab, net, classes)
+        if transfer is not None and transfer.cfg.used:
+            if cfg.bidirectional and transfer.lm is not None:
+                raise SeqcliError("a language model reads left to right: --init-from / --pretrain start a "
+                                  "one-directional classifier (leave out --bidirectional)", exit_code=2)
+            ids = model.encode(texts)
+            counts = np.bincount(np.fromiter((i for row in ids for i in row), dtype=np.int64),
+                                 minlength=len(vocab))
+            transfer.apply(net, vocab.tokens, counts, embed="embed.E", stack="enc.l{i}.fw", info=info)
+        return model
 
-    def encode(self, model, texts):
-        return model.encode(texts)
+    def encode(self, model, texts, cut=None):
+        return model.encode(texts, cut)
 
     def batches(self, id_lists, batch_size, rng=None):
         """Index arrays of rows of similar length; shuffled by ``rng`` (None: shortest first)."""
@@ -133,6 +157,8 @@ def feed_for(model_cfg):
 class ClassifyJob(Job):
     """One classifier being trained (the job protocol of training/fit.py)."""
 
+    transfer = None        # tasks/transfer.py's Transfer, when the model starts from pretrained weights
+    param_scales = None    # what trains in each epoch (see training/fit.py)
     def __init__(self, feed, model, cfg, train, val, weights, identity):
         self.feed, self.model, self.cfg, self.identity = feed, model, cfg, identity
         self.enc, self.y = train          # encoded rows, (n,) class indices
@@ -141,6 +167,7 @@ class ClassifyJob(Job):
         self.unit = feed.unit
         self.evaluates_on = "training" if val[0] is train[0] else "validation"
         self.state = None
+        self.truncated = (0, 0)   # (training, validation) texts longer than a recurrent model reads
 
     def make_batches(self, epoch):
         rng = np.random.default_rng([self.cfg.seed, epoch])
@@ -166,18 +193,22 @@ class ClassifyJob(Job):
         return out
 
 
-
 def _n_rows(enc):
     return len(enc[0]) - 1 if isinstance(enc, tuple) else len(enc)
 
 
-def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None, class_weight=None):
+def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None, notify=None, info=None,
+             report=None, class_weight=None):
     """The job that trains model kind ``model`` with hyperparameters ``params`` on texts ``X_tr`` and
     labels ``y_tr``, validating on (X_va, y_va) (None: on the training rows). ``class_weight``: a dict
-    {class: weight} (scikit-learn's form; "balanced" comes in ``params``).
+    {class: weight} (scikit-learn's form; "balanced" comes in ``params``). A recurrent model may
+    start from word vectors or a language model (``--pretrain`` trains that first: its progress goes
+    to ``report``, its notes to ``info``).
 
     Returns (job, classes): classes is the sorted array of every label seen, in the caller's type.
     """
+    from seqcli.tasks import transfer as transfer_mod
+
     model_cfg, tcfg = configs(model, params)
     X_tr, y_tr = [str(t) for t in X_tr], np.asarray(y_tr)
     classes = np.unique(y_tr if y_va is None else np.concatenate([y_tr, np.asarray(y_va)]))
@@ -188,14 +219,23 @@ def make_job(model, params, X_tr, y_tr, X_va=None, y_va=None, identity=None, cla
         per_class = np.array([float(class_weight.get(c, 1.0)) for c in classes.tolist()], dtype=np.float32)
         weights = per_class[y_idx]
     feed = feed_for(model_cfg)
-    fitted = feed.build(model_cfg, tcfg, X_tr, y_idx, [str(c) for c in classes])
-    enc = feed.encode(fitted, X_tr)
+    transfer = None
+    if model != "bow":
+        transfer = transfer_mod.start(params, model_cfg, X_tr, notify, info, report)
+        model_cfg = transfer.adapt(model_cfg, params)
+    fitted = feed.build(model_cfg, tcfg, X_tr, y_idx, [str(c) for c in classes], transfer, info)
+    cut_tr, cut_va = [], []   # texts longer than max_len tokens (recurrent models read only their head)
+    enc = feed.encode(fitted, X_tr, cut_tr)
     if X_va is not None and len(X_va):
-        val = (feed.encode(fitted, [str(t) for t in X_va]),
+        val = (feed.encode(fitted, [str(t) for t in X_va], cut_va),
                np.array([index[v] for v in np.asarray(y_va).tolist()], dtype=np.int64))
     else:  # no validation data: early stopping watches the training loss
         val = (enc, y_idx)
-    return ClassifyJob(feed, fitted, tcfg, (enc, y_idx), val, weights, identity), classes
+    job = ClassifyJob(feed, fitted, tcfg, (enc, y_idx), val, weights, identity)
+    job.truncated = (len(cut_tr), len(cut_va))   # (training, validation) texts cut to max_len
+    if transfer is not None and transfer.cfg.used:
+        job.transfer, job.param_scales = transfer, transfer.scales
+    return job, classes
 
 
 # ------------------------------------------------------------------------------------ from files
@@ -244,8 +284,9 @@ def prepare(data_path, model, params, columns=None, val=None, notify=None, info=
         pieces += ["--val"] + [p for pair in zip(vt.texts, vt.labels) for p in pair]
     identity = {"task": NAME, "model": model, "params": dict(params),
                 "data_sha256": checkpoint.fingerprint(pieces)}
-    job, _ = make_job(model, params, X_tr, y_tr, X_va, y_va, identity)
+    job, _ = make_job(model, params, X_tr, y_tr, X_va, y_va, identity, notify, info, report)
     has_val = X_va is not None
+    _say_truncated(job, len(X_tr), table.source, notify)
     return Prepared(job, list(X_va if has_val else X_tr), list(y_va if has_val else y_tr), len(X_tr),
                     len(X_va) if has_val else 0, "validation" if has_val else "training",
                     None if val is None else data.display_name(val), skipped)
@@ -263,12 +304,25 @@ def summary(prepared, outcome):
            "metrics": classification_report(prepared.eval_labels, pred, fitted.classes, proba)}
     if prepared.val_source is not None:
         out["val_source"] = prepared.val_source
+    if isinstance(prepared.job.feed, SeqFeed):   # the training (and validation) texts read only in part
+        out.update(max_len=fitted.config.max_len, truncated=prepared.job.truncated[0],
+                   truncated_val=prepared.job.truncated[1])
     if outcome.halted is None:
         out.update(epochs_run=state.epoch, best_epoch=state.best_epoch + 1, stopped=state.stop_reason)
     return out
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+def _say_truncated(job, n_train, source, notify):
+    """A warning when training texts are longer than the recurrent model reads (--max-len): never silent."""
+    n_cut, n_cut_val = job.truncated
+    if n_cut or n_cut_val:
+        limit = job.model.config.max_len
+        also = f" (and {n_cut_val:,} validation texts)" if n_cut_val else ""
+        notify(f"{source}: {n_cut:,} of {n_train:,} training texts{also} have more than {limit:,} tokens: "
+               f"only their first {limit:,} are read (a larger --max-len reads more)")
+
 
 def take_rows(indptr, indices, data, idx):
     """CSR rows ``idx`` of a CSR triple, as a new triple (indptr (k+1,), indices, data)."""

@@ -11,6 +11,7 @@ what differs between tasks:
     job.make_batches(epoch), job.step_loss(batch, rng), job.evaluate()   (see training/loop.py)
     job.eval_every        validate every this many steps as well (None: once per epoch)
     job.validate_on_halt  validate where a halted run stopped when that is past the last validation
+    job.lr_decay          (optional) the learning rate's factor after a validation without improvement
     job.show(event)       the event the display is given (a task may translate its epochs)
     job.evaluates_on      "validation", or "training" when there is no validation data (the labels say so)
     job.extra_state() -> (arrays, meta) and job.set_extra_state(arrays, meta): state of the task's own
@@ -41,7 +42,7 @@ from seqcli.training import checkpoint, loop
 
 class Job:
     """The defaults of the job protocol for a task whose job has nothing to translate for the display
-    and no state of its own for a checkpoint (tasks/classify.py, tasks/tag.py inherit them)."""
+    and no state of its own for a checkpoint (classify, tag and seq2seq jobs inherit them)."""
 
     eval_every = None
     validate_on_halt = False
@@ -100,6 +101,9 @@ def _fit(job, output, resume, report):
         _restore(job, optimizer, resume)
         best = resume.best_params
     job.state = resume.state if resume is not None else loop.TrainState()
+    # a halted run's look where it stopped (validate_on_halt) is not part of the run that goes on: the
+    # resumed run's history is the whole run's
+    job.state.history = [h for h in job.state.history if not h.get("final")]
     ckpt = checkpoint.path_for(output) if output is not None else None
 
     def save_best(params):
@@ -129,7 +133,8 @@ def _fit(job, output, resume, report):
 
     try:
         state, _ = loop.run(net, optimizer, make_batches, step_loss, job.evaluate, cfg, shown,
-                            state=job.state, best_params=best, on_best=save_best, eval_every=job.eval_every)
+                            state=job.state, best_params=best, on_best=save_best, eval_every=job.eval_every,
+                            lr_decay=getattr(job, "lr_decay", None))
         return outcome(state, None, None)
     except loop.Halted as halt:
         state, best = halt.state, halt.best_params

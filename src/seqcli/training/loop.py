@@ -10,6 +10,9 @@ optimizer, and three callables:
   stopping follow the validation loss, or the figure's ``"objective"`` when it has one (lower is
   better: a tagger's error rate, since its accuracy keeps improving after its loss has turned).
 
+With ``lr_decay`` the learning rate is multiplied by it after every validation that does not improve
+(``TrainState.lr`` keeps the rate in force, so a resumed run goes on with it).
+
 It reports progress through ``report(event: dict)`` (the UI draws it; tests pass a list.append) and
 never prints. Everything needed to continue exactly lives in ``TrainState``.
 """
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from seqcli.nn.functional import clip_by_global_norm
+from seqcli.training.schedule import lr_factor
 
 
 @dataclass
@@ -40,6 +44,7 @@ class TrainState:
     seconds: float = 0.0        # time spent training so far, across resumed runs (--max-time is a total)
     epoch_loss: float = 0.0     # sum of the losses of the epoch in progress, and their count, so a resumed
     epoch_batches: int = 0      # run reports the whole epoch's mean loss
+    lr: float | None = None     # the learning rate in force when it was decayed (None: the configured one)
 
     def to_json(self):
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -105,14 +110,16 @@ class _InterruptFlag:
 
 
 def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, state=None,
-        best_params=None, on_best=None, eval_every=None):
+        best_params=None, on_best=None, eval_every=None, lr_decay=None):
     """Train ``net`` in place until ``cfg.epochs`` are done or early stopping triggers.
 
-    cfg: a TrainConfig (epochs, clip, patience, seed, max_steps, max_time used here).
+    cfg: a TrainConfig (epochs, lr, warmup, clip, patience, seed, max_steps, max_time used here); the
+    optimizer's step size follows ``lr`` times the schedule's factor (training/schedule.py).
     state: a TrainState to resume from (params and optimizer must already be restored),
     best_params: the best parameters of that run so far (resume only).
     on_best(params): called with a copy of the parameters each time validation improves.
     eval_every: also validate every this many steps (language models); None = once per epoch.
+    lr_decay: multiply the optimizer's learning rate by this after a validation without improvement.
     Returns (state, best_params). Raises Halted (resumable) or Diverged.
     """
     report = report or (lambda event: None)
@@ -122,8 +129,11 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     if state.rng_state is not None:
         rng.bit_generator.state = state.rng_state
     best_params = {k: v.copy() for k, v in (best_params or net.params).items()}
+    if state.lr is not None:
+        optimizer.lr = state.lr
     started, seconds_before = time.monotonic(), state.seconds
     steps_at_start = state.step
+    warmup = getattr(cfg, "warmup", None)
 
     def spent():
         return seconds_before + time.monotonic() - started
@@ -142,6 +152,10 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                 on_best(best_params)
         else:
             state.bad_evals += 1
+            if lr_decay is not None and state.bad_evals <= cfg.patience:
+                optimizer.lr = state.lr = optimizer.lr * lr_decay
+        if lr_decay is not None:
+            figures["lr"] = optimizer.lr
         report({"event": "eval", "improved": improved, **figures})
         return state.bad_evals >= cfg.patience
 
@@ -165,6 +179,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                     raise Diverged(f"the loss became {loss} at step {state.step + 1} "
                                    f"(epoch {state.epoch + 1}); try a smaller --lr")
                 norm = clip_by_global_norm(grads, cfg.clip)
+                if warmup:
+                    optimizer.lr = cfg.lr * lr_factor(state.step + 1, warmup)
                 optimizer.step(net.params, grads)
                 state.step += 1
                 state.batch += 1
@@ -173,7 +189,8 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
                 report({"event": "batch", "epoch": state.epoch, "batch": state.batch,
                         "batches": len(batches), "loss": loss, "grad_norm": norm, "rows": n_rows,
                         "tokens": n_tokens, "seconds": time.perf_counter() - tick, "step": state.step,
-                        "epoch_loss": state.epoch_loss / state.epoch_batches})
+                        "epoch_loss": state.epoch_loss / state.epoch_batches,
+                        "lr": getattr(optimizer, "lr", None)})
                 if eval_every and state.step % eval_every == 0 and state.batch < len(batches):
                     stop_early = validate({"epoch": state.epoch + 1, "step": state.step})
                     if stop_early:

@@ -4,7 +4,8 @@ live progress appear only when the stream is a terminal and NO_COLOR is unset.""
 
 from seqcli.ui.console import note, stderr_console, stream_is_live, svg
 from seqcli.ui.progress import NullDisplay, training_display
-from seqcli.ui.report import print_classification_report, print_tagging_report, print_training_chart
+from seqcli.ui.report import (print_classification_report, print_seq2seq_report, print_tagging_report,
+                              print_training_chart)
 
 __all__ = ["note", "stderr_console", "stream_is_live", "svg", "NullDisplay", "training_display",
-           "print_classification_report", "print_tagging_report", "print_training_chart"]
+           "print_classification_report", "print_seq2seq_report", "print_tagging_report", "print_training_chart"]

@@ -44,7 +44,7 @@ def progress_line(event):
 class CompareProgress:
     """One line per finished (model, fold) on stderr; on a terminal also a live models x folds table.
 
-    Use as a context manager; ``start(info)`` and ``__call__(event)`` are run_compare's
+    Use as a context manager; ``start(info)`` and ``__call__(event)`` are compare_classifiers'
     ``on_start`` and ``on_result``.
     """
 
@@ -131,6 +131,8 @@ COLUMNS = (  # (key, header, formatter)
     ("macro_f1", "macro-F1", lambda s: f"{s['mean']:.4f}"),
     ("log_loss", "log-loss", lambda s: f"{s['mean']:.4f}"),
     ("train_seconds", "train s", lambda s: f"{s['mean']:.1f}" if s["mean"] >= 1 else f"{s['mean']:.2f}"),
+    ("epoch_seconds", "s/epoch", lambda s: f"{s['mean']:.1f}" if s["mean"] >= 1 else f"{s['mean']:.2f}"),
+    ("train_tokens_per_second", "train tokens/s", lambda s: f"{s['mean']:,.0f}"),
     ("predict_rows_per_second", "predict rows/s", lambda v: f"{v:,.0f}"),
     ("n_params", "parameters", lambda v: f"{v:,}"),
     ("file_bytes", "model file", _size),
@@ -253,13 +255,14 @@ def probes_table(doc):
     return table
 
 
-def gradient_plot(gradients, width=64, height=12):
-    """Lines of a text plot: mean ‖∂loss/∂x⟨t⟩‖ (log scale) against distance from the last step.
+def gradient_plot(gradients, width=64, height=12, key="mean_norm"):
+    """Lines of a text plot: mean ‖∂loss/∂x⟨t⟩‖ (log scale; ``key`` "mean_relative": relative to each
+    text's mean) against distance from the last step.
 
-    gradients: {model name: {"distance": [...], "mean_norm": [...]}}. Returns (lines, legend), where
+    gradients: {model name: {"distance": [...], key: [...]}}. Returns (lines, legend), where
     legend is [(marker, name)]. Distances beyond ``width`` columns are binned (geometric mean).
     """
-    series = {name: (g["distance"], g["mean_norm"]) for name, g in gradients.items() if g["distance"]}
+    series = {name: (g["distance"], g[key]) for name, g in gradients.items() if g["distance"]}
     return text_chart(series, width, height, log=True, x_label="distance from the last token (steps back)")
 
 
@@ -267,12 +270,13 @@ def print_gradients(console, doc, colour):
     from rich.text import Text
 
     gradients = doc.get("gradients") or {}
-    console.print("vanishing gradients: mean ‖∂loss/∂x⟨t⟩‖ of the embedded input t steps before the "
-                  "last token (log scale), test rows of every fold", markup=False)
+    console.print("how the gradient reaches each token: ‖∂loss/∂x⟨t⟩‖ of the embedded input t steps before "
+                  "the last token, relative to its text's mean over tokens (log scale), test rows of every fold",
+                  markup=False)
     if not gradients:
-        console.print("  (no recurrent model in --models: nothing to measure)", markup=False)
+        console.print("  (no sequence model in --models: nothing to measure)", markup=False)
         return
-    lines, legend = gradient_plot(gradients)
+    lines, legend = gradient_plot(gradients, key="mean_relative")
     colour_of = {mark: COLOURS[i % len(COLOURS)] for i, (mark, _) in enumerate(legend)}
     for line in lines:
         text = Text(line)
@@ -283,11 +287,14 @@ def print_gradients(console, doc, colour):
         console.print(text)
     for mark, name in legend:
         g = gradients[name]
-        factor = g.get("per_step_factor")
+        factor, raw = g.get("relative_per_step_factor"), g.get("per_step_factor")
         far = g["distance"][-1]
-        ratio = g["mean_norm"][-1] / g["mean_norm"][0] if g["mean_norm"][0] > 0 else float("nan")
+        rel = g["mean_relative"]
+        ratio = rel[-1] / rel[0] if rel[0] > 0 else float("nan")
         desc = f"  {mark} {name}: ×{factor:.3f} per step back (fitted); " if factor else f"  {mark} {name}: "
-        desc += f"at {far} steps back {ratio:.2g} of the last step's norm"
+        desc += f"at {far} steps back {ratio:.2g} of the last step's share"
+        if raw:
+            desc += f" (unscaled norms: ×{raw:.3f} per step)"
         console.print(Text(desc, style=colour_of[mark] if colour else ""))
 
 

@@ -151,7 +151,10 @@ def render_bow(console, record, colour, top=ex.TOP_BOW):
 
 
 def _with_skipped(record, values):
-    """(every character of the text, its value or None for characters the model never saw)."""
+    """(every character of the text, its value or None for characters the model never saw); a word
+    model's record: (its words, each followed by a space, and their values)."""
+    if record.get("split") == "word":
+        return [w + " " for w in record["tokens"]], list(values)
     skipped = set(record["skipped"])
     chars, out, k = list(record["text"]), [], 0
     for ch in chars:
@@ -193,7 +196,8 @@ def render_lm(console, record, colour, stats=None):
     if stats is not None:
         body.append(Text(""))
         body.append(stats_table(stats, colour))
-    title = f"{record['cell'].upper()} language model · {len(record['tokens'])} characters"
+    noun = "words" if record.get("split") == "word" else "characters"
+    title = f"{record['cell'].upper()} language model · {len(record['tokens'])} {noun}"
     console.print(Panel(Group(*body), title=Text(title), title_align="left", expand=False))
 
 
@@ -231,7 +235,15 @@ def stats_table(stats, colour=False):
 # ------------------------------------------------------------------------------ entry points
 
 def render_record(console, record, colour):
-    if record["kind"] == "seq":
+    if record["kind"] == "attention":
+        from seqcli.ui.attention import render_attention
+
+        render_attention(console, record, colour)
+    elif record["kind"] == "seq2seq":
+        from seqcli.ui.alignment import render_alignment
+
+        render_alignment(console, record, colour)
+    elif record["kind"] == "seq":
         render_seq(console, record, colour)
     elif record["kind"] == "tagger":
         render_tagger(console, record, colour)

@@ -268,7 +268,8 @@ def legend_lines(fields, colour, c_limit=None):
 
 # ------------------------------------------------------------------------------ characters (LM)
 
-def _visible(ch):
+def visible(ch):
+    """How a character shows in a one-cell label: newline ↵, tab →, other control characters ·."""
     if ch == "\n":
         return "↵"
     if ch == "\t":
@@ -285,7 +286,7 @@ def char_strip(chars, values, scale, width, colour):
 
     lines, cur, cur_w = [], [], 0
     for ch, v in zip(chars, values):
-        vis = _visible(ch)
+        vis = visible(ch)
         w = max(_cell_len(vis), 1)
         if cur and cur_w + w > width:
             lines.append(cur)

@@ -99,7 +99,7 @@ def format_sample(event):
 
 
 SHORT = {"accuracy": "acc", "unseen_accuracy": "unseen", "span_f1": "f1"}   # shorter names in the progress lines
-NOT_FIGURES = ("event", "improved", "epoch", "step", "loss", "final", "train_loss", "objective")
+NOT_FIGURES = ("event", "improved", "epoch", "step", "loss", "final", "train_loss", "objective", "lr")
 
 
 def format_eval(event, meter, epochs, unit, on="val"):
@@ -114,6 +114,8 @@ def format_eval(event, meter, epochs, unit, on="val"):
     for key, value in event.items():
         if key not in NOT_FIGURES and isinstance(value, (int, float)) and not isinstance(value, bool):
             parts.append(f"{on}_{SHORT.get(key, key)} {value:.4f}")
+    if "lr" in event:
+        parts.append(f"lr {event['lr']:.2g}")
     if meter.batches:
         parts.append(f"{unit}/s {meter.rate(unit):,.0f}")
         parts.append(f"|g| {meter.grad_norm:.2f}")
@@ -160,7 +162,8 @@ class RichDisplay(_Display):
 
     def evaluated(self, event):
         self.last_eval = f"{self.on}_loss {event['loss']:.4f}" + (
-            f"  {self.on}_acc {event['accuracy']:.3f}" if "accuracy" in event else "")
+            f"  {self.on}_acc {event['accuracy']:.3f}" if "accuracy" in event else "") + (
+            f"  {self.on}_wer {event['wer']:.3f}" if "wer" in event else "")
         if self.task is not None:
             self.progress.update(self.task, figures=f"loss {self.meter.loss:.4f}  {self.last_eval}")
 

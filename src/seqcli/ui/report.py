@@ -1,4 +1,5 @@
-"""Report tables on stderr: the classification or tagging report of a trained model."""
+"""Report tables on stderr: the classification or tagging report of a trained model, the figures of a
+sequence-to-sequence model, the loss curves."""
 
 from seqcli.ui.console import stderr_console
 
@@ -84,3 +85,17 @@ def print_tagging_report(report, title="validation", top=10):
         console.print("most confused (gold -> predicted): " + ", ".join(
             f"{c['gold']}->{c['predicted']} {c['count']}" for c in report["confusions"][:top]), markup=False,
             soft_wrap=True)
+
+
+def print_seq2seq_report(summary, output):
+    """Two lines on stderr: the validation figures of a seq2seq run, then how it ended."""
+    from seqcli.ui.console import note
+
+    title = summary["evaluated_on"] + (f" ({summary['val_source']})" if "val_source" in summary else "")
+    unit = "character" if summary["target_split"] == "char" else "token"
+    note(f"{title}: WER {100 * summary['wer']:.2f}%  {unit} error rate {100 * summary['ter']:.2f}%  exact match "
+         f"{100 * summary['exact']:.2f}%  loss {summary['val_loss']:.4f}  n={summary['n_val_sources']:,} sources "
+         "(greedy)")
+    if "halted" not in summary:
+        note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; {summary['n_params']:,} parameters; "
+             f"{summary['seconds']:.1f}s; saved {output}")
