@@ -88,7 +88,7 @@ def test_plain_predict_calls_are_parsed_without_typer_and_anything_else_is_left_
         assert parse(argv) is None, argv
 
 
-def test_a_plain_predict_imports_no_typer_parsing_sklearn_joblib_or_rich_and_says_what_typer_says(tiny_model,
+def test_a_plain_predict_imports_no_typer_pydantic_sklearn_joblib_or_rich_and_says_what_typer_says(tiny_model,
                                                                                                  tmp_path):
     import subprocess
     import sys
@@ -101,7 +101,8 @@ def test_a_plain_predict_imports_no_typer_parsing_sklearn_joblib_or_rich_and_say
             f"sys.argv = ['seqcli', 'predict', {str(tiny_model)!r}, {str(lines)!r}, '--proba']\n"
             "import seqcli.cli\n"
             "try:\n    seqcli.cli.main()\nexcept SystemExit:\n    pass\n"
-            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'joblib', 'rich', 'pydantic', 'scipy'})\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'joblib', 'rich', 'pydantic', 'scipy',"
+            " 'typer'})\n"
             "print('HEAVY', heavy, 'numpy' in sys.modules, file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY [] True" in proc.stderr, proc.stderr   # and it did predict (numpy came in)

@@ -3,8 +3,8 @@
 
 Importing this package imports nothing heavy: the Typer app (cli/commands.py: typer and the command
 modules, which import only typer and seqcli's light modules) is built when the command line needs it,
-and the plainest ``seqcli predict MODEL [INPUT] [--json|--proba]`` skips typer's parsing (which brings
-pydantic) altogether (cli/quick.py); numpy, the models and rich come in when a command runs.
+and the plainest ``seqcli predict MODEL [INPUT] [--json|--proba]`` skips typer (and the pydantic its
+parsing brings) altogether (cli/quick.py); numpy, the models and rich come in when a command runs.
 """
 
 import os

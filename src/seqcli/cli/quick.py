@@ -1,10 +1,11 @@
-"""The plainest ``seqcli predict`` calls without typer's parsing: a one-line pipeline starts sooner.
+"""The plainest ``seqcli predict`` calls without typer: a one-line pipeline starts sooner.
 
 typer builds each option's value check with pydantic, whose import alone took about half of a
-one-line predict's time beyond ``import numpy``. ``seqcli predict MODEL [INPUT] [--json] [--proba]``
-(options anywhere, each at most once) needs no checking beyond what the command does itself, so it
-calls the very same command function (cli/predict.py) directly. Anything else (another option, help,
-``--``, a usage error the command raises before writing anything) goes through typer as always.
+one-line predict's time beyond ``import numpy``, and importing typer itself and the option
+declarations another 35 ms under load. ``seqcli predict MODEL [INPUT] [--json] [--proba]`` (options
+anywhere, each at most once) needs no checking beyond what the command does itself, so it runs the
+command's body (cli/predict_core.py) directly, as the typer command does. Anything else (another
+option, help, ``--``, a usage error the body raises before writing anything) goes through typer.
 """
 
 FLAGS = {"--json": "as_json", "--proba": "proba"}
@@ -34,13 +35,15 @@ def predict(argv):
     kwargs = parse(argv)
     if kwargs is None:
         return False
-    from seqcli.cli.guard import is_usage_error
-    from seqcli.cli.predict import predict as command
+    from seqcli.cli.guard import guarded
+    from seqcli.cli.predict_core import OptionError, run
 
-    try:
-        command(**kwargs)
-    except Exception as exc:
-        if is_usage_error(exc):   # raised before any output: typer reports it as it reports any
+    @guarded
+    def plain():
+        try:
+            run(**kwargs)
+        except OptionError:   # raised before any output: typer says it as it says any usage error
             return False
-        raise
-    return True
+        return True
+
+    return plain()
