@@ -271,3 +271,24 @@ def test_predict_jobs_streams_and_leaves_no_worker_behind(tiny_model, how):
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_predict_runs_blas_on_one_thread_and_gives_the_callers_setting_back(tiny_model, tmp_path, monkeypatch,
+                                                                           capsys):
+    from seqcli import api
+    from seqcli.cli.predict_core import run
+
+    path = tmp_path / "in.txt"
+    path.write_text("good\nbad\n", encoding="utf-8")
+    seen, real = [], api.predict_lines
+
+    def recording(*args, **kwargs):
+        for lines in real(*args, **kwargs):
+            seen.append(_blas_threads())
+            yield lines
+
+    monkeypatch.setattr(api, "predict_lines", recording)
+    with threadpool_limits(limits=2, user_api="blas"):
+        run(str(tiny_model), str(path))
+        assert _blas_threads() == {2}
+    assert seen == [{1}] and len(capsys.readouterr().out.splitlines()) == 2

@@ -10,6 +10,7 @@ import os
 
 
 from seqcli.errors import SeqcliError
+from seqcli.threads import blas_threads  # noqa: F401 (the facade's: predict runs BLAS on one thread)
 from seqcli.predictions import (format_prediction, predict_lines, score_lines,  # noqa: F401 (the facade's)
                                 transduce_lines)
 

@@ -22,10 +22,20 @@ def _only_with(flag, given, values):
         raise OptionError(f"only goes with {flag}", used[0])
 
 
-def run(model, input="-", as_json=False, proba=False, text_col=None, explain=False, units=None, gate=None,
+def run(*args, **kwargs):
+    """Write one line of output per input line, BLAS on one thread (a second thread gains little on a
+    batch's products and makes a busy machine's predict several times slower; --jobs uses the cores).
+    Arguments: see ``_run``. Raises OptionError."""
+    from seqcli import api
+
+    with api.blas_threads(1):
+        _run(*args, **kwargs)
+
+
+def _run(model, input="-", as_json=False, proba=False, text_col=None, explain=False, units=None, gate=None,
         layer=None, head=None, stats=False, no_color=False, errors="replace", svg=None, tokenize=False, fmt=None,
         tag_col=None, beam=None, nbest=None, decode_len=None, jobs=1):
-    """Write one line of output per input line (see cli/predict.py for the options). Raises OptionError."""
+    """The options as cli/predict.py declares them."""
     from seqcli import api, ui
 
     _only_with("--explain", explain, {"--units": units, "--gate": gate, "--layer": layer, "--head": head,
