@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli import compare, generate, predict, train, vectorize
+from seqcli.cli import compare, evaluate, generate, predict, train, vectorize
 from seqcli.cli.guard import ClosedStdout, guarded
 from seqcli.cli.usage import Group
 
@@ -30,7 +30,7 @@ app = typer.Typer(cls=Group, add_completion=True, no_args_is_help=True, pretty_e
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models.")
 
-for module in (vectorize, train, predict, generate, compare):   # one module per command, named after it
+for module in (vectorize, train, predict, evaluate, generate, compare):   # one module per command, named after it
     app.command()(getattr(module, module.__name__.rsplit(".", 1)[1]))
 
 
