@@ -11,14 +11,10 @@ import typer
 from seqcli.cli import options as opt
 from seqcli.cli.guard import guarded
 
-EPILOG = """Examples:
-
-  seqcli evaluate model.npz test.csv
-
-  seqcli evaluate lm.npz valid.txt --json
-
-  seqcli evaluate tagger.npz en_ewt-ud-test.conllu --tag-col upos
-"""
+EXAMPLES = ("seqcli evaluate lstm.npz test.csv",
+            "seqcli evaluate lm.npz valid.txt --json",
+            "seqcli evaluate tagger.npz en_ewt-ud-test.conllu --tag-col upos",
+            "seqcli evaluate g2p.npz test-pairs.csv --beam 5")
 
 
 @guarded
