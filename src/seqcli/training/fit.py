@@ -82,14 +82,7 @@ def fit(job, output=None, resume=None, report=None):
     report = report or (lambda event: None)
     net, cfg = job.model.net, job.cfg
     optimizer = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)
-    best = None
-    if resume is not None:
-        _restore(job, optimizer, resume)
-        best = resume.best_params
-    job.state = resume.state if resume is not None else loop.TrainState()
-    # a halted run's look where it stopped (validate_on_halt) is not part of the run that goes on: the
-    # resumed run's history is the whole run's
-    job.state.history = [h for h in job.state.history if not h.get("final")]
+    best = _start(job, optimizer, resume)
     ckpt = checkpoint.path_for(output) if output is not None else None
 
     def save_best(params):
@@ -135,6 +128,20 @@ def fit(job, output=None, resume=None, report=None):
         kept = f"; the best weights so far are in {output}" if output is not None and (
             job.state.best_epoch >= 0) else ""
         raise DivergedError(f"training diverged: {exc}{kept}") from None
+
+
+def _start(job, optimizer, resume):
+    """Put ``job`` at its start, or at a halted run's resume point; returns that run's best weights
+    (None for a new run)."""
+    if resume is None:
+        job.state = loop.TrainState()
+        return None
+    _restore(job, optimizer, resume)
+    job.state = resume.state
+    # a halted run's look where it stopped (validate_on_halt) is not part of the run that goes on: the
+    # resumed run's history is the whole run's
+    job.state.history = [h for h in job.state.history if not h.get("final")]
+    return resume.best_params
 
 
 def with_params(net, params, action):
