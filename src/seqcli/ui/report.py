@@ -33,23 +33,13 @@ def print_classification_report(report, title="validation", console=None):
 
 def print_training_chart(history):
     """The loss curves of a finished run (training and validation, the best evaluation marked)."""
-    from rich.text import Text
-
-    from seqcli.ui.plot import COLOURS, training_chart
+    from seqcli.ui.plot import print_chart, training_chart
 
     lines, legend = training_chart(history)
     if not lines:
         return
     console = stderr_console()
-    colour = not console.no_color
-    style = {mark: COLOURS[i] for i, (mark, _) in enumerate(legend)}
-    for line in lines:
-        text = Text(line)
-        if colour:
-            for j, ch in enumerate(line):
-                if ch in style and j > 7:
-                    text.stylize(style[ch], j, j + 1)
-        console.print(text)
+    print_chart(console, lines, legend, not console.no_color, left=8)
     console.print("  " + "   ".join(f"{mark} {name}" for mark, name in legend), markup=False)
 
 
