@@ -22,7 +22,8 @@ LAYERS = [
     ("seqcli.models",),
     ("seqcli.training",),
     ("seqcli.tasks",),
-    ("seqcli.estimators", "seqcli.explain", "seqcli.compare", "seqcli.generation", "seqcli.predictions"),
+    ("seqcli.estimators", "seqcli.explain", "seqcli.compare", "seqcli.generation", "seqcli.predictions",
+     "seqcli.evaluation"),
     ("seqcli.api", "seqcli.ui"),
     ("seqcli.cli", "seqcli.__main__"),
 ]

@@ -197,6 +197,16 @@ def _lines(source, notify, errors, max_batch=512):
     return lines()
 
 
+# -------------------------------------------------------------------------------------- evaluate
+
+def evaluate(model_path, test, columns=None, beam=None, notify=_quiet):
+    """A saved model's figures on ``test`` (a file or ``-``), any model kind: train's final report
+    computed on that file (see evaluation.py); one JSON-ready dict. Raises SeqcliError."""
+    from seqcli.evaluation import evaluate as run
+
+    return run(model_path, test, columns, beam, notify)
+
+
 # ------------------------------------------------------------------------------------- tagging
 
 def tag_lines(model, source, as_json=False, words=False, fmt=None, tag_col=None, notify=_quiet,

@@ -13,6 +13,26 @@ from seqcli.config import BowConfig, Seq2SeqConfig
 TASKS = Literal["classify", "lm", "tag", "seq2seq"]
 MODELS = Literal["bow", "rnn", "gru", "lstm", "transformer"]
 
+EXAMPLES = ("seqcli train sample_data/reviews.csv --model lstm -o lstm.npz",
+            "seqcli train input.txt --task lm --max-time 10m -o lm.npz",
+            "seqcli train train.conllu --task tag --val dev.conllu -o tagger.npz")
+
+
+PANELS = {   # the option groups of --help, by what they are for (every option is in one)
+    "Data": ["text_col", "label_col", "source_col", "target_col", "fmt", "tag_col", "val", "val_split"],
+    "Model": ["task", "model", "hidden", "embed", "layers", "bidirectional", "pool", "dropout", "min_count",
+              "max_len", "split"],
+    "Model: bag-of-words": ["ngrams", "analyzer", "mode", "min_df", "max_features", "hash_bits"],
+    "Model: tagger": ["char_features", "char_embed", "char_hidden", "char_width", "crf", "word_dropout"],
+    "Model: seq2seq": ["attention", "source_split", "target_split"],
+    "Model: transformer": ["heads", "ff", "positions", "activation", "block_size"],
+    "Model: transfer learning": ["embeddings", "freeze_embeddings", "init_from", "freeze_epochs", "layer_decay",
+                                 "pretrain", "pretrain_corpus", "pretrain_epochs"],
+    "Training": ["epochs", "batch_size", "lr", "optimizer", "warmup", "clip", "weight_decay", "patience", "seed",
+                 "class_weight", "seq_len", "lr_decay", "max_steps", "max_time", "resume"],
+    "Output": ["output", "force", "as_json", "quiet", "svg", "help"],
+}
+
 
 @guarded
 def train(
