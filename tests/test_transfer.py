@@ -312,3 +312,35 @@ def test_a_large_vocabulary_trains_sampled_and_masked_steps_stay_finite(tmp_path
     corpus.write_text(CORPUS[:-7])   # a length the streams do not divide: masked steps in the last window
     _, summary = train(corpus, tmp_path, {"split": "word", "seq_len": 7, "batch_size": 5, "epochs": 2}, task="lm")
     assert np.isfinite(summary["val_loss"]) and summary["steps"] > 0
+
+
+# ------------------------------------------------------------------------------ taggers' word vectors
+
+TAGGED = "".join(f"{w}\t{t}\n" + ("\n" if w == "." else "")
+                 for w, t in [("the", "DET"), ("film", "NOUN"), ("was", "AUX"), ("good", "ADJ"), (".", "PUNCT")] * 12)
+
+
+def test_a_tagger_starts_from_word_vectors_and_frozen_ones_stay(tmp_path):
+    data = tmp_path / "t.conll"
+    data.write_text(TAGGED, encoding="utf-8")
+    vecs = vectors_for(["the", "film", "good", "unicorn"])   # "was" and "." missing: initialised as today
+    path = write_vectors(tmp_path / "v.txt", vecs, "glove")
+    notes = []
+    model, summary = train(data, tmp_path, {"embeddings": str(path), "freeze_embeddings": True, "hidden": 4,
+                                            "char_hidden": 3, "char_embed": 3}, task="tag", notes=notes)
+    E = model.net.params["embed.E"]
+    assert E.shape[0] == 6   # the file's dimension, as --embed was not given
+    for w in ("the", "film", "good"):
+        assert np.allclose(E[:, model.words.index(w)], vecs[w], atol=1e-6), w   # frozen: still the file's
+    cov = summary["transfer"]["embeddings"]
+    assert cov["found"] == 3 and cov["frozen"] and any("found 3 of" in n for n in notes)
+    fresh = train(data, tmp_path, {"embeddings": str(path), "hidden": 4, "epochs": 1, "lr": 1e-9}, task="tag")[0]
+    was = model.words.index("was")   # a word the file lacks learnt
+    assert not np.allclose(E[:, was], fresh.net.params["embed.E"][:, was])
+
+
+def test_a_tagger_refuses_a_language_model_start(tmp_path):
+    data = tmp_path / "t.conll"
+    data.write_text(TAGGED, encoding="utf-8")
+    rc, out, err = run_inprocess(["train", str(data), "--task", "tag", "--pretrain", "-o", str(tmp_path / "x.npz")])
+    assert rc == 2 and "--pretrain" in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
