@@ -344,3 +344,22 @@ def test_a_tagger_refuses_a_language_model_start(tmp_path):
     data.write_text(TAGGED, encoding="utf-8")
     rc, out, err = run_inprocess(["train", str(data), "--task", "tag", "--pretrain", "-o", str(tmp_path / "x.npz")])
     assert rc == 2 and "--pretrain" in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
+
+
+def test_a_seq2seq_word_side_starts_from_word_vectors_and_a_char_side_is_refused(tmp_path):
+    pairs = tmp_path / "p.csv"
+    rows = [("the film", "le film"), ("the song", "la chanson"), ("a film", "un film"), ("a song", "une chanson")] * 6
+    pairs.write_text("source,target\n" + "".join(f"{s},{t}\n" for s, t in rows), encoding="utf-8")
+    vecs = vectors_for(["the", "film", "song", "le", "chanson"])
+    path = write_vectors(tmp_path / "v.txt", vecs, "w2v")
+    params = {"embeddings": str(path), "freeze_embeddings": True, "hidden": 8, "epochs": 1}
+    model, summary = train(pairs, tmp_path, params, task="seq2seq")
+    P = model.net.params
+    for w in ("the", "film", "song"):
+        assert np.allclose(P["src.E"][:, model.src_vocab.index[w]], vecs[w], atol=1e-6), w
+    for w in ("le", "chanson", "film"):   # "film" is a target word too
+        assert np.allclose(P["tgt.E"][:, model.tgt_vocab.index[w]], vecs[w], atol=1e-6), w
+    cov = summary["transfer"]["embeddings"]
+    assert cov["source"]["found"] == 3 and cov["target"]["found"] == 3 and cov["source"]["frozen"]
+    with pytest.raises(SeqcliError, match="word vectors need a side split into words"):
+        train(pairs, tmp_path, {**params, "source_split": "char", "target_split": "char"}, task="seq2seq")
