@@ -22,7 +22,25 @@ class KeysDiffer(KeyError, ValueError):
 class Rebuildable:
     """Mixin of the networks: ``from_config(config, params)`` rebuilds a network from its ``config()``
     and saved arrays, checking the arrays against ``param_shapes(config)`` BEFORE anything is built
-    (a model file is untrusted). The dtype comes from the arrays."""
+    (a model file is untrusted). The dtype comes from the arrays.
+
+    ``params`` is the network's one flat dict of namespaced parameters, which the layers read at every
+    call: the first dict assigned becomes it; a later one must have the same keys and updates it in
+    place (so the layers never hold a stale dict)."""
+
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, new):
+        if "_params" not in self.__dict__:   # the network's first: it becomes the dict
+            self._params = new
+        elif new is not self._params:
+            differ = set(self._params) ^ set(new)
+            if differ:
+                raise KeyError(f"parameter keys differ: {sorted(differ)}")
+            self._params.update(new)
 
     @classmethod
     def from_config(cls, config, params):

@@ -69,19 +69,6 @@ class SeqNet(checks.Rebuildable):
 
     # -- parameters and persistence --------------------------------------------------------------
 
-    @property
-    def params(self):
-        """All parameters, one flat dict of namespaced keys. The layers read it at every call."""
-        return self._params
-
-    @params.setter
-    def params(self, new):
-        if new is not self._params:
-            missing = set(self._params) ^ set(new)
-            if missing:
-                raise KeyError(f"parameter keys differ: {sorted(missing)}")
-            self._params.update(new)
-
     def config(self):
         """JSON-serialisable constructor arguments (everything but dtype)."""
         return {

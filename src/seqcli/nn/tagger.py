@@ -142,19 +142,6 @@ class TaggerNet(checks.Rebuildable):
 
     # -- parameters and persistence --------------------------------------------------------------
 
-    @property
-    def params(self):
-        """All parameters, one flat dict of namespaced keys. The layers read it at every call."""
-        return self._params
-
-    @params.setter
-    def params(self, new):
-        if new is not self._params:
-            missing = set(self._params) ^ set(new)
-            if missing:
-                raise KeyError(f"parameter keys differ: {sorted(missing)}")
-            self._params.update(new)
-
     def n_params(self):
         """The number of scalar parameters."""
         return int(sum(v.size for v in self._params.values()))
