@@ -105,3 +105,16 @@ def check_resume(params, cur, best, opt):
         name = key.split(".", 1)[-1]
         if name not in shapes or np.shape(arr) != shapes[name] or np.asarray(arr).dtype.kind != "f":
             raise ValueError(f"optimizer state {key!r} does not match the parameter {name!r}")
+
+
+def ids_and_lengths(ids, lengths, what=""):
+    """(ids (T, m) intp, lengths (m,) intp clipped to [0, T]) of a batch of padded id sequences; a
+    ValueError when the shapes do not fit (``what``: "source", "target", ... for the message)."""
+    name = f"{what} " if what else ""
+    ids = np.asarray(ids, dtype=np.intp)
+    if ids.ndim != 2:
+        raise ValueError(f"{name}ids must be (T, m), got shape {ids.shape}")
+    lengths = np.asarray(lengths, dtype=np.intp).reshape(-1)
+    if lengths.shape[0] != ids.shape[1]:
+        raise ValueError(f"{lengths.shape[0]} {name}lengths for {ids.shape[1]} rows")
+    return ids, np.clip(lengths, 0, ids.shape[0])

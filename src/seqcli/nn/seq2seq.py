@@ -166,15 +166,7 @@ class Seq2SeqNet(checks.Rebuildable):
 
     # -- inputs ----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _ids(ids, lengths, what):
-        ids = np.asarray(ids, dtype=np.intp)
-        if ids.ndim != 2:
-            raise ValueError(f"{what} ids must be (T, m), got shape {ids.shape}")
-        lengths = np.asarray(lengths, dtype=np.intp).reshape(-1)
-        if lengths.shape[0] != ids.shape[1]:
-            raise ValueError(f"{lengths.shape[0]} {what} lengths for {ids.shape[1]} rows")
-        return ids, np.clip(lengths, 0, ids.shape[0])
+    _ids = staticmethod(checks.ids_and_lengths)
 
     def _source(self, src_ids, src_lengths):
         src, lengths = self._ids(src_ids, src_lengths, "source")

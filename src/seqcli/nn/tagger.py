@@ -38,7 +38,7 @@ from . import cells, charfeat, checks, crf
 from .charfeat import sum_columns_by_index
 from .crf import CRF  # the constructor's crf= argument shadows the module name there
 from .functional import log_softmax, softmax, softmax_cross_entropy
-from .layers import Bidirectional, Dense, Embedding, inverted_dropout, length_mask, recurrent_stack, stack_shapes
+from .layers import Dense, Embedding, inverted_dropout, length_mask, recurrent_stack, stack_shapes, stack_states
 from .tagbatch import TagBatch, make_batch
 
 __all__ = ["TaggerNet", "TagBatch", "make_batch", "CHAR_FEATURES", "ENCODERS"]
@@ -374,14 +374,7 @@ class TaggerNet(checks.Rebuildable):
           "lengths": (m,).
         """
         logits, cache = self.forward(batch)
-        out = {}
-        for i, (layer, c) in enumerate(zip(self.encoder.layers, cache.enc[0])):
-            if isinstance(layer, Bidirectional):
-                both = layer.states(c)
-                for d in ("fw", "bw"):
-                    out.update({f"enc.l{i}.{d}.{k}": v for k, v in both[d].items()})
-            else:
-                out.update({f"enc.l{i}.fw.{k}": v for k, v in layer.states(c).items()})
+        out = stack_states(self.encoder.layers, cache.enc[0])
         out["tags"], out["probs"] = self._outputs(logits, cache)
         out["lengths"] = cache.lengths
         return out
