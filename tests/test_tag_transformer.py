@@ -3,6 +3,7 @@ padding invariance, its config and model file, a sentence longer than learned po
 the command line end to end (train -> save -> load -> predict, --explain, compare, bad options)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 from gradcheck import numeric_grad, rel_error
@@ -11,28 +12,12 @@ import pytest
 from conftest import run_seqcli
 from seqcli import models
 from seqcli.config import ConfigError, TransformerTagConfig
-from seqcli.nn.sparse import ColumnGrad
 from seqcli.nn.tagger import TaggerNet
+from test_tagger import C, K, V, assert_padding_changes_nothing, dense, sentences
 
-V, C, K = 7, 6, 3
-NAMES = __import__("pathlib").Path(__file__).resolve().parents[1] / "sample_data" / "names.conll"
+NAMES = Path(__file__).resolve().parents[1] / "sample_data" / "names.conll"
 TINY = ["--hidden", "8", "--heads", "2", "--ff", "8", "--embed", "6", "--char-embed", "3", "--char-hidden", "3",
         "--batch-size", "8", "--lr", "0.01", "--warmup", "5"]
-
-
-def sentences(lengths, seed=0):
-    """Random word ids, per-token char ids (words repeat, so types are shared) and tags (T_x, m)."""
-    rng = np.random.default_rng(seed)
-    spell = {w: list(rng.integers(1, C, rng.integers(1, 4))) for w in range(V)}
-    words = [list(rng.integers(1, V, L)) for L in lengths]
-    tags = np.zeros((max(lengths, default=0), len(lengths)), int)
-    for i, L in enumerate(lengths):
-        tags[:L, i] = rng.integers(0, K, L)
-    return words, [[spell[w] for w in row] for row in words], tags
-
-
-def dense(grads):
-    return {k: g.dense() if isinstance(g, ColumnGrad) else g for k, g in grads.items()}
 
 
 def tiny(chars="cnn", crf=False, positions="sinusoidal", layers=2, dropout=0.0, embed=3, max_len=8, seed=0):
@@ -70,33 +55,8 @@ def test_gradients(chars, crf, positions, layers, dropout, embed):
 
 @pytest.mark.parametrize("crf,positions", [(False, "learned"), (True, "sinusoidal")])
 def test_padded_batch_is_its_sentences_alone(crf, positions):
-    """The loss and gradients of a padded batch are its sentences' alone, each weighted by its share of
-    the real tokens; predictions match; and what the padding holds changes nothing."""
-    net = tiny("lstm", crf, positions)
-    lengths = [5, 3, 1, 0, 2]
-    words, chs, tags = sentences(lengths, seed=1)
-    batch = net.batch(words, chs)
-    loss, grads = net.loss(batch, tags)
-    grads, (pred, probs), n = dense(grads), net.predict(batch), sum(lengths)
-    total_loss, total = 0.0, {k: np.zeros_like(v) for k, v in net.params.items()}
-    for i, L in enumerate(lengths):
-        alone = net.batch([words[i]], [chs[i]])
-        li, gi = net.loss(alone, tags[:L, i:i + 1])
-        total_loss += li * L / n
-        for k, g in dense(gi).items():
-            total[k] += g * L / n
-        pi, qi = net.predict(alone)
-        np.testing.assert_array_equal(pred[:L, i], pi[:, 0])
-        np.testing.assert_allclose(probs[:L, :, i], qi[:, :, 0], atol=1e-13)
-    assert abs(loss - total_loss) < 1e-12
-    for k in total:
-        np.testing.assert_allclose(grads[k], total[k], atol=1e-12, err_msg=k)
-    noisy = batch._replace(ids=np.where(batch.ids == 0, 3, batch.ids))
-    noisy_tags = np.where(np.arange(tags.shape[0])[:, None] < lengths, tags, 2)
-    loss2, grads2 = net.loss(noisy, noisy_tags)
-    assert loss2 == loss
-    for k, g in dense(grads2).items():
-        np.testing.assert_array_equal(g, grads[k], err_msg=k)
+    """Padding never changes a real token's output, loss or gradient (test_tagger.py's check)."""
+    assert_padding_changes_nothing(tiny("lstm", crf, positions))
 
 
 def test_config_round_trip_and_checks():
