@@ -236,6 +236,7 @@ class TransformerTagConfig(TransformerFields, TagConfig):
     layers: int = knob(2, lo=1, hi=limits.MAX_LAYERS)
     bidirectional: bool = knob(False)
     dropout: float = knob(0.2, lo=0.0, hi=1.0, hi_open=True)
+    positions: str = knob("learned", choices=("sinusoidal", "learned"))
     lr_decay: float = knob(1.0, lo=0.0, hi=1.0, lo_open=True)
 
     FF_RATIO: ClassVar[int] = 2
