@@ -22,7 +22,7 @@ from seqcli.config import SeqConfig
 MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bow on word 1-2-grams), "
                "rnn, gru, lstm, birnn, bigru, bilstm, transformer, or a saved model file PATH.npz (evaluated as it is). "
                "Options after a colon: lstm:hidden=256,layers=2  bow:ngrams=1:3,mode=binary. "
-               "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features). "
+               "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features), transformer. "
                "\\[default: bow,bigram,rnn,lstm; taggers lstm,cnn]")
 
 
