@@ -23,7 +23,7 @@ MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bo
                "rnn, gru, lstm, birnn, bigru, bilstm, transformer, or a saved model file PATH.npz (evaluated as it is). "
                "A model's options after a colon, comma-separated: lstm:layers=2 gru:layers=2,embed=64 "
                "bow:ngrams=1:3 bow:mode=binary. "
-               "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features). "
+               "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features), transformer. "
                "\\[default: bow,bigram,rnn,lstm; taggers lstm,cnn]")
 
 EXAMPLES = ("seqcli compare sample_data/reviews.csv --models bow,lstm --folds 3",

@@ -40,7 +40,7 @@ def train(
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq), a text corpus for --task lm, tagged sentences for --task tag (CoNLL-U, CoNLL, CSV); - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
     task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a language model of a text (characters, or words with --split word); tag: one tag per token; seq2seq: an encoder-decoder on a CSV of source, target pairs.")] = None,
-    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm, tag and seq2seq); transformer: a self-attention encoder (classify, lm).")] = None,
+    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm, tag and seq2seq); transformer: a self-attention encoder (classify, lm, tag).")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
     source_col: Annotated[Optional[str], typer.Option("--source-col", help="seq2seq: source column, name or 0-based index (default: source, input, src, else the first).")] = None,

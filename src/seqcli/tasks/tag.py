@@ -16,13 +16,13 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from seqcli.config import TagConfig, TrainConfig, split_params
+from seqcli.config import TagConfig, TrainConfig, TransformerTagConfig, split_params
 from seqcli.errors import SeqcliError
 from seqcli.training.fit import Job
 from seqcli.text import PAD, UNK, bucket_batches
 
 NAME = "tag"
-MODELS = ("lstm", "gru", "rnn")
+MODELS = ("lstm", "gru", "rnn", "transformer")
 OTHER_DATA = ("other data", "data file")
 DATA_OPTIONS = ("format", "tag_col", "text_col")   # how the data is read (``columns`` of api.train)
 
@@ -30,18 +30,24 @@ DATA_OPTIONS = ("format", "tag_col", "text_col")   # how the data is read (``col
 TRANSFER = ("embeddings", "freeze_embeddings")   # a tagger's word embedding may start from word vectors
 
 
+def config_class(model):
+    """The config dataclass of encoder ``model``: a recurrent cell's or the Transformer's."""
+    return TransformerTagConfig if model == "transformer" else TagConfig
+
+
 def accepts(model):
-    """The parameter names a tagging run uses."""
-    return ({f.name for f in fields(TagConfig)} | {f.name for f in fields(TrainConfig)} | set(TRANSFER)) - {
-        "class_weight"}
+    """The parameter names a tagging run uses (a Transformer reads both ways at once: no bidirectional)."""
+    names = {f.name for f in fields(config_class(model))} | {f.name for f in fields(TrainConfig)} | set(TRANSFER)
+    return names - {"class_weight"} - ({"bidirectional"} if model == "transformer" else set())
 
 
 def configs(model, params):
-    """(TagConfig, TrainConfig with the tagger's training defaults) for cell ``model``."""
+    """(TagConfig or TransformerTagConfig, TrainConfig with the tagger's training defaults) for ``model``."""
     if model not in MODELS:
         raise SeqcliError(f"--task tag has no model {model!r} (choose {', '.join(MODELS)})", exit_code=2)
-    model_values, train_values = split_params({**params, "cell": model}, TagConfig, TrainConfig)
-    model_cfg = TagConfig(**model_values)
+    cls = config_class(model)
+    model_values, train_values = split_params({**params, "cell": model}, cls, TrainConfig)
+    model_cfg = cls(**model_values)
     return model_cfg, TrainConfig(**train_values).with_defaults(model_cfg)
 
 
@@ -214,6 +220,21 @@ def unk_rates(words, sentences, lowercase, alpha):
     return rate
 
 
+def transformer_options(cfg, sentences):
+    """A Transformer encoder's own options (none for a recurrent one). Its ``max_len`` is the longest
+    sentence it trains or validates on (at least 1): learned positions have a vector each up to it,
+    and the fitted model tags a longer sentence in pieces of that many tokens (models/tagger.py)."""
+    from seqcli.nn.transformer import MAX_POSITIONS
+
+    if not isinstance(cfg, TransformerTagConfig):
+        return {}
+    longest = max(map(len, sentences), default=1)
+    if cfg.positions == "learned" and longest > MAX_POSITIONS:
+        raise SeqcliError(f"a sentence of {longest:,} tokens: learned positions reach {MAX_POSITIONS:,} at most "
+                          "(--positions sinusoidal has no limit)")
+    return cfg.transformer_options(max(1, min(longest, MAX_POSITIONS)))
+
+
 def make_job(model, params, train, val=None, identity=None, info=None):
     """The job that trains a tagger of cell ``model`` with hyperparameters ``params`` on ``train``
     (sentences, tags: lists of token lists and tag lists), validating on ``val`` (the same; None: on
@@ -235,7 +256,8 @@ def make_job(model, params, train, val=None, identity=None, info=None):
     net = TaggerNet(len(words), len(chars), len(tags), cell=mcfg.cell, embed=mcfg.embed, hidden=mcfg.hidden,
                     layers=mcfg.layers, bidirectional=mcfg.bidirectional, char_features=mcfg.char_features,
                     char_embed=mcfg.char_embed, char_hidden=mcfg.char_hidden, char_width=mcfg.char_width,
-                    crf=mcfg.crf, dropout=mcfg.dropout, max_word_chars=mcfg.max_word_chars, seed=tcfg.seed)
+                    crf=mcfg.crf, dropout=mcfg.dropout, max_word_chars=mcfg.max_word_chars, seed=tcfg.seed,
+                    **transformer_options(mcfg, tr_s + va_s))
     if tr.cfg.embeddings is not None:
         counts = Counter(w.lower() if mcfg.lowercase else w for s in tr_s for w in s)
         tr.apply(net, words, np.array([counts.get(w, 0) for w in words]), embed="embed.E", info=info)
