@@ -104,13 +104,18 @@ def start(side, threads):
                             stdout=subprocess.PIPE, text=True, bufsize=1)
 
 
-def ask(worker, req):
+def exchange(worker, req):
+    """Send one request line to a worker; its answer line as a dict."""
     worker.stdin.write(json.dumps(req) + "\n")
     worker.stdin.flush()
     line = worker.stdout.readline()
     if not line:
         raise SystemExit("a benchmark worker died (is torch installed in this interpreter?)")
-    return json.loads(line)["seconds"]
+    return json.loads(line)
+
+
+def ask(worker, req):
+    return exchange(worker, req)["seconds"]
 
 
 def interleave(ours, theirs, cases, rounds, ask, request):

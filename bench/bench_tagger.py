@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 
-from bench_rnn import interleave   # this folder is on the path of a script run from it
+from bench_rnn import exchange, interleave   # this folder is on the path of a script run from it
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "shared", "data")
@@ -170,12 +170,7 @@ def start(side, args):
 
 
 def ask(worker, req):
-    worker.stdin.write(json.dumps(req) + "\n")
-    worker.stdin.flush()
-    line = worker.stdout.readline()
-    if not line:
-        raise SystemExit("a benchmark worker died (is torch installed in this interpreter?)")
-    reply = json.loads(line)
+    reply = exchange(worker, req)
     return [reply["tokens"] / s for s in reply["seconds"]]
 
 

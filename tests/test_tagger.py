@@ -79,9 +79,12 @@ def test_gradients(cell, bi, layers, chars, crf, dropout, wd):
 @pytest.mark.parametrize("cell,bi,chars,crf", [("lstm", True, "cnn", False), ("gru", True, "lstm", True),
                                                ("rnn", False, "cnn", True)])
 def test_padded_rows_match_rows_alone(cell, bi, chars, crf):
+    assert_padding_changes_nothing(tiny(cell, bi, 2, chars, crf))
+
+
+def assert_padding_changes_nothing(net):
     """Loss, gradients and predictions of a padded batch are those of its rows alone, each weighted by
-    its share of the real tokens."""
-    net = tiny(cell, bi, 2, chars, crf)
+    its share of the real tokens (also tests/test_tag_transformer.py)."""
     lengths = [5, 3, 1, 0, 2]
     words, chs, tags = sentences(lengths, seed=1)
     batch = net.batch(words, chs)

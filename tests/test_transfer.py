@@ -312,3 +312,54 @@ def test_a_large_vocabulary_trains_sampled_and_masked_steps_stay_finite(tmp_path
     corpus.write_text(CORPUS[:-7])   # a length the streams do not divide: masked steps in the last window
     _, summary = train(corpus, tmp_path, {"split": "word", "seq_len": 7, "batch_size": 5, "epochs": 2}, task="lm")
     assert np.isfinite(summary["val_loss"]) and summary["steps"] > 0
+
+
+# ------------------------------------------------------------------------------ taggers' word vectors
+
+TAGGED = "".join(f"{w}\t{t}\n" + ("\n" if w == "." else "")
+                 for w, t in [("the", "DET"), ("film", "NOUN"), ("was", "AUX"), ("good", "ADJ"), (".", "PUNCT")] * 12)
+
+
+def test_a_tagger_starts_from_word_vectors_and_frozen_ones_stay(tmp_path):
+    data = tmp_path / "t.conll"
+    data.write_text(TAGGED, encoding="utf-8")
+    vecs = vectors_for(["the", "film", "good", "unicorn"])   # "was" and "." missing: initialised as today
+    path = write_vectors(tmp_path / "v.txt", vecs, "glove")
+    notes = []
+    model, summary = train(data, tmp_path, {"embeddings": str(path), "freeze_embeddings": True, "hidden": 4,
+                                            "char_hidden": 3, "char_embed": 3}, task="tag", notes=notes)
+    E = model.net.params["embed.E"]
+    assert E.shape[0] == 6   # the file's dimension, as --embed was not given
+    for w in ("the", "film", "good"):
+        assert np.allclose(E[:, model.words.index(w)], vecs[w], atol=1e-6), w   # frozen: still the file's
+    cov = summary["transfer"]["embeddings"]
+    assert cov["found"] == 3 and cov["frozen"] and any("found 3 of" in n for n in notes)
+    fresh = train(data, tmp_path, {"embeddings": str(path), "hidden": 4, "epochs": 1, "lr": 1e-9}, task="tag")[0]
+    was = model.words.index("was")   # a word the file lacks learnt
+    assert not np.allclose(E[:, was], fresh.net.params["embed.E"][:, was])
+
+
+def test_a_tagger_refuses_a_language_model_start(tmp_path):
+    data = tmp_path / "t.conll"
+    data.write_text(TAGGED, encoding="utf-8")
+    rc, out, err = run_inprocess(["train", str(data), "--task", "tag", "--pretrain", "-o", str(tmp_path / "x.npz")])
+    assert rc == 2 and "--pretrain" in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
+
+
+def test_a_seq2seq_word_side_starts_from_word_vectors_and_a_char_side_is_refused(tmp_path):
+    pairs = tmp_path / "p.csv"
+    rows = [("the film", "le film"), ("the song", "la chanson"), ("a film", "un film"), ("a song", "une chanson")] * 6
+    pairs.write_text("source,target\n" + "".join(f"{s},{t}\n" for s, t in rows), encoding="utf-8")
+    vecs = vectors_for(["the", "film", "song", "le", "chanson"])
+    path = write_vectors(tmp_path / "v.txt", vecs, "w2v")
+    params = {"embeddings": str(path), "freeze_embeddings": True, "hidden": 8, "epochs": 1}
+    model, summary = train(pairs, tmp_path, params, task="seq2seq")
+    P = model.net.params
+    for w in ("the", "film", "song"):
+        assert np.allclose(P["src.E"][:, model.src_vocab.index[w]], vecs[w], atol=1e-6), w
+    for w in ("le", "chanson", "film"):   # "film" is a target word too
+        assert np.allclose(P["tgt.E"][:, model.tgt_vocab.index[w]], vecs[w], atol=1e-6), w
+    cov = summary["transfer"]["embeddings"]
+    assert cov["source"]["found"] == 3 and cov["target"]["found"] == 3 and cov["source"]["frozen"]
+    with pytest.raises(SeqcliError, match="word vectors need a side split into words"):
+        train(pairs, tmp_path, {**params, "source_split": "char", "target_split": "char"}, task="seq2seq")

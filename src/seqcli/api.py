@@ -25,7 +25,8 @@ def _quiet(message):
 
 def train(data, output, task=None, model=None, params=None, columns=None, val=None, resume=None,
           report=None, notify=_quiet, info=None):
-    """Train a model of ``task`` ("classify", "lm", "tag"; default classify) on ``data`` and write it to ``output``.
+    """Train a model of ``task`` ("classify", "lm", "tag", "seq2seq"; default classify) on ``data`` and write
+    it to ``output``.
 
     params: hyperparameters, one flat dict (see config.py; None = the model's default).
     columns: {"text_col", "label_col"} for tables ({"format", "tag_col", "text_col"} for tagged data); val: a
@@ -43,14 +44,7 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
     params = dict(params or {})
     identity = point = None
     if resume is not None:
-        identity, point = checkpoint.load(resume, {k: params.get(k) for k in BUDGET})
-        if task is not None and task != identity["task"]:
-            raise SeqcliError(f"{resume}: is a checkpoint of a --task {identity['task']} run, not --task {task}; "
-                              "resume it without --task", exit_code=2)
-        task, model, params = identity["task"], identity["model"], identity["params"]
-        stored = identity.get("data") or {}
-        columns = columns or stored.get("columns")
-        val = val if val is not None else stored.get("val")
+        identity, point, task, model, params, columns, val = _resumed(resume, task, params, columns, val)
     task = task or "classify"
     mod = tasks.module(task)
     model = model or mod.MODELS[0]
@@ -85,6 +79,20 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
     summary[f"{job.unit}_per_second"] = round((outcome.rows if job.unit == "rows" else outcome.tokens)
                                               / max(outcome.seconds, 1e-9))
     return summary
+
+
+def _resumed(resume, task, params, columns, val):
+    """(identity, resume point, task, model, params, columns, val) of a halted run's checkpoint: its
+    own settings, but the budget (--max-steps / --max-time) and the data options given now."""
+    from seqcli.training import checkpoint
+
+    identity, point = checkpoint.load(resume, {k: params.get(k) for k in BUDGET})
+    if task is not None and task != identity["task"]:
+        raise SeqcliError(f"{resume}: is a checkpoint of a --task {identity['task']} run, not --task {task}; "
+                          "resume it without --task", exit_code=2)
+    stored = identity.get("data") or {}
+    return (identity, point, identity["task"], identity["model"], identity["params"],
+            columns or stored.get("columns"), val if val is not None else stored.get("val"))
 
 
 def _transfer_figures(job, timings=False):
@@ -176,6 +184,16 @@ def _lines(source, notify, errors, max_batch=512):
             notify(bad.summary(_display(source)))
 
     return lines()
+
+
+# -------------------------------------------------------------------------------------- evaluate
+
+def evaluate(model_path, test, columns=None, beam=None, notify=_quiet):
+    """A saved model's figures on ``test`` (a file or ``-``), any model kind: train's final report
+    computed on that file (see evaluation.py); one JSON-ready dict. Raises SeqcliError."""
+    from seqcli.evaluation import evaluate as run
+
+    return run(model_path, test, columns, beam, notify)
 
 
 # ------------------------------------------------------------------------------------- tagging

@@ -11,7 +11,7 @@ library callers, a one-line usage error for the CLI).
 - ``BowConfig``, ``SeqConfig``, ``LMConfig``, ``TagConfig``, ``Seq2SeqConfig``: the model of each kind
   (bag-of-words classifier, recurrent classifier, language model, sequence tagger, encoder-decoder),
   each with ``TRAIN_DEFAULTS``: the training values that work for it where the user gives none;
-- ``TransformerSeqConfig``, ``TransformerLMConfig``: the same with a Transformer encoder
+- ``TransformerSeqConfig``, ``TransformerLMConfig``, ``TransformerTagConfig``: the same with a Transformer encoder
   (``--model transformer``): ``TransformerFields`` adds its own sizes to a task's config, so a task
   that takes the encoder declares its variant in one line;
 - ``TrainConfig``: how any model is fitted (epochs, batches, optimizer, learning-rate warm-up, early
@@ -223,6 +223,25 @@ class TagConfig(_Checked):
 
     TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 30, "batch_size": 32, "lr": 2e-3, "weight_decay": 0.0,
                                       "optimizer": "adam"}
+
+
+@dataclass(frozen=True)
+class TransformerTagConfig(TransformerFields, TagConfig):
+    """A tagger whose contextual encoder is a Transformer (``--task tag --model transformer``): the same
+    word embedding and character features, projected to the width ``hidden``, then pre-norm blocks
+    that read the whole sentence at once (so ``bidirectional`` does not apply). The learning rate warms
+    up and then decays by the inverse square root of the step, so ``lr_decay`` is off. Defaults chosen
+    by measurement on UD English EWT in a time budget (README, "Tagging")."""
+    cell: str = knob(TRANSFORMER, choices=(TRANSFORMER,))
+    layers: int = knob(2, lo=1, hi=limits.MAX_LAYERS)
+    bidirectional: bool = knob(False)
+    dropout: float = knob(0.2, lo=0.0, hi=1.0, hi_open=True)
+    positions: str = knob("learned", choices=("sinusoidal", "learned"))
+    lr_decay: float = knob(1.0, lo=0.0, hi=1.0, lo_open=True)
+
+    FF_RATIO: ClassVar[int] = 2
+    TRAIN_DEFAULTS: ClassVar[dict] = {"epochs": 30, "batch_size": 32, "lr": 2e-3, "weight_decay": 0.01,
+                                      "optimizer": "adamw", "warmup": 200}
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from seqcli.cli import compare, generate, predict, train, vectorize
-from seqcli.cli.usage import Group
+from seqcli.cli import compare, evaluate, generate, predict, train, vectorize
+from seqcli.cli.usage import Group, command_class, examples
 
 
 def _rich_help():
@@ -22,10 +22,16 @@ def _rich_help():
 app = typer.Typer(cls=Group, add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode="rich" if _rich_help() else None,
                   context_settings={"help_option_names": ["-h", "--help"]},
+                  epilog=examples(("seqcli train sample_data/reviews.csv --model lstm -o lstm.npz",
+                                   "seqcli evaluate lstm.npz test.csv",
+                                   "seqcli train -h   (each command's options and examples)"), _rich_help()),
                   help="Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models.")
 
-for module in (vectorize, train, predict, generate, compare):   # one module per command, named after it
-    app.command()(getattr(module, module.__name__.rsplit(".", 1)[1]))
+for module in (vectorize, train, predict, evaluate, generate, compare):   # one module per command, named after it
+    # each module may group its options (PANELS) and ends its help with real examples (EXAMPLES)
+    app.command(cls=command_class(getattr(module, "PANELS", None)),
+                epilog=examples(getattr(module, "EXAMPLES", ()), _rich_help()))(
+        getattr(module, module.__name__.rsplit(".", 1)[1]))
 
 
 def _version(value: bool):

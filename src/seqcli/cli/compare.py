@@ -21,15 +21,20 @@ from seqcli.config import SeqConfig
 
 MODELS_HELP = ("Models to compare, comma-separated (repeatable): bow, bigram (bow on word 1-2-grams), "
                "rnn, gru, lstm, birnn, bigru, bilstm, transformer, or a saved model file PATH.npz (evaluated as it is). "
-               "Options after a colon: lstm:hidden=256,layers=2  bow:ngrams=1:3,mode=binary. "
-               "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features). "
+               "A model's options after a colon, comma-separated: lstm:layers=2 gru:layers=2,embed=64 "
+               "bow:ngrams=1:3 bow:mode=binary. "
+               "Taggers: lstm, gru, rnn, crf, cnn (char CNN), words (no char features), transformer. "
                "\\[default: bow,bigram,rnn,lstm; taggers lstm,cnn]")
+
+EXAMPLES = ("seqcli compare sample_data/reviews.csv --models bow,lstm --folds 3",
+            "seqcli compare train.csv --test test.csv -m bow -m lstm:layers=2 -m lstm.npz",
+            "seqcli compare train.conllu --test dev.conllu --models lstm,crf")
 
 
 @guarded
 def compare(
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq), or tagged sentences (CoNLL-U, CoNLL; CSV with --task tag).")],
-    models: Annotated[Optional[list[str]], typer.Option("--models", "-m", help=MODELS_HELP, show_default=False)] = None,
+    models: Annotated[Optional[list[str]], typer.Option("--models", "-m", metavar="MODELS", help=MODELS_HELP, show_default=False)] = None,
     folds: Annotated[Optional[int], typer.Option("--folds", "-k", help="Stratified K-fold cross-validation (the default, K=5).", show_default=False)] = None,
     test: Annotated[Optional[str], typer.Option("--test", help="Train on all of DATA, evaluate on this CSV/TSV file.")] = None,
     val_split: Annotated[Optional[float], typer.Option("--val-split", help="Hold out this share of DATA once (stratified) and evaluate on it.")] = None,

@@ -48,6 +48,10 @@ def _flush_each(stream):
         return True
 
 
+EXAMPLES = ("seqcli generate lm.npz --prime 'ROMEO:' --length 300 --temperature 0.8",
+            "seqcli generate lm.npz --seed 1 -n 3 --until '\\n\\n'")
+
+
 @guarded
 def generate(
     model: Annotated[str, typer.Argument(help="Language model file written by seqcli train --task lm.")],

@@ -8,6 +8,10 @@ from seqcli.cli import options as opt
 from seqcli.cli.guard import guarded
 from seqcli.cli.predict_core import OptionError, run
 
+EXAMPLES = ("printf 'a fine film\\nso dull\\n' | seqcli predict lstm.npz",
+            "seqcli predict lstm.npz test.csv --json > predictions.jsonl",
+            "echo 'the plot was boring' | seqcli predict lstm.npz --explain")
+
 
 @guarded
 def predict(

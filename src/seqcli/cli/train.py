@@ -13,6 +13,26 @@ from seqcli.config import BowConfig, Seq2SeqConfig
 TASKS = Literal["classify", "lm", "tag", "seq2seq"]
 MODELS = Literal["bow", "rnn", "gru", "lstm", "transformer"]
 
+EXAMPLES = ("seqcli train sample_data/reviews.csv --model lstm -o lstm.npz",
+            "seqcli train input.txt --task lm --max-time 10m -o lm.npz",
+            "seqcli train train.conllu --task tag --val dev.conllu -o tagger.npz")
+
+
+PANELS = {   # the option groups of --help, by what they are for (every option is in one)
+    "Data": ["text_col", "label_col", "source_col", "target_col", "fmt", "tag_col", "val", "val_split"],
+    "Model": ["task", "model", "hidden", "embed", "layers", "bidirectional", "pool", "dropout", "min_count",
+              "max_len", "split"],
+    "Model: bag-of-words": ["ngrams", "analyzer", "mode", "min_df", "max_features", "hash_bits"],
+    "Model: tagger": ["char_features", "char_embed", "char_hidden", "char_width", "crf", "word_dropout"],
+    "Model: seq2seq": ["attention", "source_split", "target_split"],
+    "Model: transformer": ["heads", "ff", "positions", "activation", "block_size"],
+    "Model: transfer learning": ["embeddings", "freeze_embeddings", "init_from", "freeze_epochs", "layer_decay",
+                                 "pretrain", "pretrain_corpus", "pretrain_epochs"],
+    "Training": ["epochs", "batch_size", "lr", "optimizer", "warmup", "clip", "weight_decay", "patience", "seed",
+                 "class_weight", "seq_len", "lr_decay", "max_steps", "max_time", "resume"],
+    "Output": ["output", "force", "as_json", "quiet", "svg", "help"],
+}
+
 
 @guarded
 def train(
@@ -20,7 +40,7 @@ def train(
     data: Annotated[str, typer.Argument(help="CSV/TSV with a header (text and label columns; source and target for --task seq2seq), a text corpus for --task lm, tagged sentences for --task tag (CoNLL-U, CoNLL, CSV); - for stdin.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Model file to write.")] = "model.npz",
     task: Annotated[Optional[TASKS], typer.Option("--task", help="classify: a CSV of texts and labels (default); lm: a language model of a text (characters, or words with --split word); tag: one tag per token; seq2seq: an encoder-decoder on a CSV of source, target pairs.")] = None,
-    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm, tag and seq2seq); transformer: a self-attention encoder (classify, lm).")] = None,
+    model: Annotated[Optional[MODELS], typer.Option("--model", "-m", help="Model kind (default: bow; lstm for --task lm, tag and seq2seq); transformer: a self-attention encoder (classify, lm, tag).")] = None,
     text_col: opt.TextCol = None,
     label_col: opt.LabelCol = None,
     source_col: Annotated[Optional[str], typer.Option("--source-col", help="seq2seq: source column, name or 0-based index (default: source, input, src, else the first).")] = None,

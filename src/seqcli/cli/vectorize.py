@@ -11,6 +11,11 @@ from seqcli.cli.guard import guarded
 from seqcli.config import VectorizerConfig
 from seqcli.errors import SeqcliError
 
+EXAMPLES = ("seqcli vectorize corpus.txt --ngrams 1:2 --mode tfidf > vectors.jsonl",
+            "seqcli vectorize sample_data/reviews.csv --format svmlight -o reviews.svm",
+            "seqcli vectorize train.txt --save vec.npz -o train.jsonl",
+            "seqcli vectorize new.txt --load vec.npz")
+
 
 @guarded
 def vectorize(

@@ -52,7 +52,10 @@ class ModelSpec:
 
 def _option_fields(kind, model_cfg=None):
     """{name: config class} of the options a trained kind takes (its estimator's parameters);
-    ``model_cfg``: the model's config class when it is not the classifier's (a tagger's, a seq2seq's)."""
+    ``model_cfg``: the model's config class when it is not the classifier's (a tagger's, a seq2seq's),
+    or a function of the kind giving it (the taggers': a recurrent one's or the Transformer's)."""
+    if model_cfg is not None and not isinstance(model_cfg, type):
+        model_cfg = model_cfg(kind)
     model_cfg = model_cfg or {"bow": BowConfig, "transformer": TransformerSeqConfig}.get(kind, SeqConfig)
     skip = ("cell", "bidirectional") if kind == "transformer" else ("cell",)
     out = {f.name: model_cfg for f in fields(model_cfg) if f.name not in skip}

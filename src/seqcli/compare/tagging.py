@@ -10,7 +10,8 @@ its unseen words being those it never saw in training (its file keeps them).
 
 Model specs (``--models``): ``lstm``, ``gru``, ``rnn`` (BiLSTM / BiGRU / BiRNN with character BiLSTM
 features), ``crf`` (lstm with a CRF output), ``cnn`` (character CNN features), ``words`` (no character
-features), each with options after a colon as for classifiers (``lstm:hidden=256,crf=true``), or files.
+features), ``transformer`` (a Transformer encoder over the same word and character features), each
+with options after a colon as for classifiers (``lstm:hidden=256,crf=true``), or files.
 Each model trains as one joblib task with BLAS on one thread, so the figures do not depend on ``--jobs``.
 """
 
@@ -19,7 +20,8 @@ import time
 from seqcli.errors import SeqcliError, UsageError
 
 ALIASES = {"lstm": ("lstm", {}), "gru": ("gru", {}), "rnn": ("rnn", {}), "crf": ("lstm", {"crf": True}),
-           "cnn": ("lstm", {"char_features": "cnn"}), "words": ("lstm", {"char_features": "none"})}
+           "cnn": ("lstm", {"char_features": "cnn"}), "words": ("lstm", {"char_features": "none"}),
+           "transformer": ("transformer", {})}
 DEFAULT_MODELS = "lstm,cnn"
 TAGGER_OPTIONS = ("test", "val_split", "seed", "params", "jobs", "on_start", "on_result", "notify")
 BEST = {"accuracy": max, "unseen_accuracy": max, "span_f1": max, "train_seconds": min, "tokens_per_second": max,
@@ -52,7 +54,6 @@ def run_tagging(data_path, models=None, *, test=None, val_split=None, seed=0, pa
     from seqcli import models as fitted_models
     from seqcli.compare.report import best_of
     from seqcli.compare.specs import estimator_params, parse_models
-    from seqcli.config import TagConfig
     from seqcli.metrics.spans import detect_scheme
     from seqcli.tasks import tag
 
@@ -60,7 +61,7 @@ def run_tagging(data_path, models=None, *, test=None, val_split=None, seed=0, pa
     notify = notify or (lambda message: None)
     if test is not None and val_split is not None:
         raise UsageError("choose one of --test and --val-split")
-    specs = parse_models(models or [DEFAULT_MODELS], ALIASES, TagConfig)
+    specs = parse_models(models or [DEFAULT_MODELS], ALIASES, tag.config_class)
     loaded = {i: fitted_models.load(s.path, {"tagger"}) for i, s in enumerate(specs) if not s.trained}
     columns = {"format": fmt, "tag_col": tag_col}
     data = tag.read(data_path, columns, notify)
@@ -80,7 +81,7 @@ def run_tagging(data_path, models=None, *, test=None, val_split=None, seed=0, pa
         method = {"method": "val_split", "val_split": share}
     method.update(n_train=len(train[0]), n_test=len(held[0]), seed=seed)
     common = {**(params or {}), "seed": seed}
-    trials = [(i, spec, estimator_params(spec, common, TagConfig) if spec.trained else {}, loaded.get(i))
+    trials = [(i, spec, estimator_params(spec, common, tag.config_class) if spec.trained else {}, loaded.get(i))
               for i, spec in enumerate(specs)]
     if on_start is not None:
         on_start({"models": [s.name for s in specs], "folds": 1, "tasks": len(specs)})

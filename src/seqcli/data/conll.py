@@ -44,11 +44,11 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Iterator, Sequence
 
-from seqcli.data.conllblocks import (_ASCII_SPACE, Block, BlockReader, _s, iter_blocks, looks_like_conllu,
+from seqcli.data.conllblocks import (_ASCII_SPACE, Block, BlockReader, iter_blocks, looks_like_conllu,
                                      normalize_format)
 from seqcli.data.decode import STDIN, display_name, iter_lines
 from seqcli.data.tables import delimiter_of
-from seqcli.data.tables import read_table, read_table_stream
+from seqcli.data.tables import read_table, read_table_stream, skipped_summary
 from seqcli.errors import SeqcliError
 
 CONLLU_SUFFIXES = (".conllu",)
@@ -87,19 +87,7 @@ class TaggedData:
         Example: ``skipped 2 of 120 sentences (empty tag: line 7; 1 column, expected at least 2:
         line 40)``. None when nothing was skipped.
         """
-        if not self.skipped:
-            return None
-        by_reason: dict[str, list[int]] = {}
-        for line, reason in self.skipped:
-            by_reason.setdefault(reason, []).append(line)
-        parts = []
-        for reason, lines in by_reason.items():
-            shown = ", ".join(str(n) for n in lines[:first])
-            more = f" and {len(lines) - first} more" if len(lines) > first else ""
-            parts.append(f"{reason}: line{_s(lines)} {shown}{more}")
-        total = len(self.sentences) + len(self.skipped)
-        return (f"skipped {len(self.skipped)} of {total} sentence{_s(total)} "
-                f"({'; '.join(parts)})")
+        return skipped_summary(self.skipped, len(self.sentences) + len(self.skipped), "sentence", first)
 
 
 # --- format --------------------------------------------------------------------------------------

@@ -51,18 +51,23 @@ class Table:
 
         Example: ``skipped 3 of 120 rows (empty text: lines 7, 12; missing label: line 9)``.
         """
-        if not self.skipped:
-            return None
-        by_reason: dict[str, list[int]] = {}
-        for line, reason in self.skipped:
-            by_reason.setdefault(reason, []).append(line)
-        parts = []
-        for reason, lines in by_reason.items():
-            shown = ", ".join(str(n) for n in lines[:first])
-            more = f" and {len(lines) - first} more" if len(lines) > first else ""
-            parts.append(f"{reason}: line{_s(lines)} {shown}{more}")
-        total = len(self.texts) + len(self.skipped)
-        return f"skipped {len(self.skipped)} of {total} row{_s(total)} ({'; '.join(parts)})"
+        return skipped_summary(self.skipped, len(self.texts) + len(self.skipped), "row", first)
+
+
+def skipped_summary(skipped: list[tuple[int, str]], total: int, noun: str, first: int = 5) -> str | None:
+    """'skipped 3 of 120 rows (empty text: lines 7, 12; missing label: line 9)' for ``skipped`` [(line,
+    reason)] out of ``total`` records called ``noun``; None when nothing was skipped."""
+    if not skipped:
+        return None
+    by_reason: dict[str, list[int]] = {}
+    for line, reason in skipped:
+        by_reason.setdefault(reason, []).append(line)
+    parts = []
+    for reason, lines in by_reason.items():
+        shown = ", ".join(str(n) for n in lines[:first])
+        more = f" and {len(lines) - first} more" if len(lines) > first else ""
+        parts.append(f"{reason}: line{_s(lines)} {shown}{more}")
+    return f"skipped {len(skipped)} of {total} {noun}{_s(total)} ({'; '.join(parts)})"
 
 
 def read_table(

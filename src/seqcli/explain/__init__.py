@@ -181,7 +181,7 @@ def explain(model, texts, units=None, gates=None, layer=None, words=False, beam=
 
     if attention.is_transformer(model):
         layers, heads = attention.check_options(model, units, gates, layer, heads)
-        return (attention.explain_transformer(model, text, layers, heads) for text in texts)
+        return (attention.explain_transformer(model, text, layers, heads, words) for text in texts)
     units, gates = check_options(model, units, gates, layer, heads)
     if model.kind == "seq2seq":
         from seqcli.explain.alignment import explain_seq2seq

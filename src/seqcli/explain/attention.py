@@ -7,6 +7,8 @@ cache's own arrays (``TransformerEncoder.attention_weights``), the very matrices
   where row t is how token t's query spread its weight over the tokens (each row sums to 1), and
   the probability of every class after every prefix: the model run on tokens 0..t alone, for every
   t, as one padded batch of T rows (a Transformer has no running state to read a prefix from);
+- a tagger (kind "tagger"): the tokens (as predict splits them, cut to the most its network reads at
+  once), the same attention rows, and each token's tag with its probability;
 - a language model (kind "lm"): the characters as the model reads them, after a newline (when its
   vocabulary has one, shown as the first token), cut to one block; the same attention rows (causal:
   nothing right of the diagonal) and the probability the model gave each character before reading it.
@@ -56,8 +58,11 @@ def check_options(model, units=None, gates=None, layer=None, heads=None):
     return layers, parse_heads(heads, model.net.encoder.heads)
 
 
-def explain_transformer(model, text, layers, heads):
-    """The record of a Transformer classifier or language model on one text (see the module docstring)."""
+def explain_transformer(model, text, layers, heads, words=False):
+    """The record of a Transformer classifier, tagger or language model on one text (see the module
+    docstring); ``words``: a tagger's treebank tokenizer (--tokenize)."""
+    if model.kind == "tagger":
+        return _tagger(model, text, layers, heads, words)
     return (_classifier if model.kind == "seq" else _language_model)(model, text, layers, heads)
 
 
@@ -92,6 +97,28 @@ def _classifier(model, text, layers, heads):
             "prefix_proba": prefix_proba}
 
 
+def _tagger(model, text, layers, heads, words):
+    from seqcli.models.tagger import tokenize
+
+    net = model.net
+    tokens = tokenize(text, words)
+    shown = tokens[:model.piece_tokens()]
+    word_ids, char_ids = model.encode([shown])
+    T = len(shown)
+    tags, probs = np.zeros(0, np.intp), np.zeros((len(model.tags), 0))
+    attention = {i: np.zeros((len(heads), 0, 0)) for i in layers}
+    if T:
+        logits, cache = net.forward(net.batch(word_ids, char_ids))
+        tag_ids, all_probs = net.outputs(logits, cache)
+        tags, probs = tag_ids[:, 0], all_probs[:, :, 0].T                 # (T,), (n_tags, T)
+        attention = _attention(net, cache.enc, layers, heads)
+    return {"kind": "attention", "task": "tag", "text": text, "tokens": shown,
+            "oov": [i for i, j in enumerate(word_ids[0]) if j == 1], "truncated": len(tokens) - T,
+            "n_layers": net.layers, "n_heads": net.encoder.heads, "hidden": net.hidden, "crf": net.crf,
+            "layers": layers, "heads": heads, "attention": attention, "tags": [model.tags[k] for k in tags],
+            "tag_probs": probs[tags, np.arange(T)]}
+
+
 def _language_model(model, text, layers, heads):
     from seqcli.nn.functional import softmax
 
@@ -121,8 +148,9 @@ def _floats(a):
 
 def to_json(record):
     """A JSON-ready dict of a record (what ``--explain --json`` writes, one per input line)."""
+    kind = {"classify": "seq", "tag": "tagger"}.get(record["task"], "lm")
     out = {"text": record["text"],
-           "model": {"kind": "seq" if record["task"] == "classify" else "lm", "cell": "transformer",
+           "model": {"kind": kind, "cell": "transformer",
                      "layers": record["n_layers"], "heads": record["n_heads"], "hidden": record["hidden"]},
            "tokens": record["tokens"],
            "attention": {f"l{i}": {f"h{h}": _floats(a[k]) for k, h in enumerate(record["heads"])}
@@ -133,6 +161,9 @@ def to_json(record):
         out.update(label=record["label"], probs={c: float(p) for c, p in zip(classes, record["probs"])},
                    prefix_proba={c: _floats(row) for c, row in zip(classes, record["prefix_proba"])},
                    oov=record["oov"])
+    elif record["task"] == "tag":
+        out["model"]["crf"] = record["crf"]
+        out.update(tags=record["tags"], probs=_floats(record["tag_probs"]), oov=record["oov"])
     else:
         out.update(skipped=record["skipped"],
                    char_proba=[None if v != v else v for v in _floats(record["char_proba"])])

@@ -5,7 +5,9 @@ says ``lowercase``), its characters keep their case; words and characters never 
 id 1 (<unk>). ``tag`` runs the network on many sentences at once, batched longest first (the order
 the recurrent cells compute fastest, nn/cells/lstm.py), and gives every sentence its tags and each
 tag's probability. A sentence longer than ``MAX_TOKENS`` is tagged in pieces of that many tokens
-(its tags stay one per token; the context does not cross a piece's edge).
+(its tags stay one per token; the context does not cross a piece's edge); with a Transformer encoder of
+learned positions, pieces of at most its ``max_len`` (the longest training sentence: the positions it
+has vectors for).
 
 ``tokenize`` splits a line of plain text for prediction: at whitespace, or (``--tokenize``) into
 words, numbers and punctuation the way treebanks do ("don't" -> "do n't", "U.S." kept whole).
@@ -15,7 +17,7 @@ import re
 
 import numpy as np
 
-from seqcli.config import TagConfig, from_dict, to_dict
+from seqcli.config import TRANSFORMER, TagConfig, TransformerTagConfig, from_dict, to_dict
 from seqcli.models import prefixed
 
 MAX_TOKENS = 1000          # tokens per piece of a very long sentence
@@ -110,9 +112,10 @@ class Tagger:
 
         Softmax: each token's distribution; CRF: the marginals, and the tags are the best sequence."""
         pieces, owners = [], []
+        n = self.piece_tokens()
         for i, s in enumerate(sentences):
-            for start in range(0, max(len(s), 1), MAX_TOKENS):
-                pieces.append(s[start:start + MAX_TOKENS])
+            for start in range(0, max(len(s), 1), n):
+                pieces.append(s[start:start + n])
                 owners.append(i)
         results = [None] * len(pieces)
         for idx in token_batches([len(p) for p in pieces]):
@@ -125,6 +128,11 @@ class Tagger:
         for owner, res in zip(owners, results):
             out[owner].append(res)
         return [(np.concatenate([t for t, _ in parts]), np.concatenate([p for _, p in parts])) for parts in out]
+
+    def piece_tokens(self):
+        """The most tokens the network reads at once: MAX_TOKENS, or fewer for learned positions."""
+        options = self.net.transformer
+        return min(MAX_TOKENS, options["max_len"]) if options.get("positions") == "learned" else MAX_TOKENS
 
     def predict(self, sentences):
         """The tags (strings) of each sentence."""
@@ -142,7 +150,8 @@ class Tagger:
     def from_state(cls, header, arrays):
         from seqcli.nn.tagger import TaggerNet
 
-        config = from_dict(TagConfig, header["config"], "tagger config")
+        transformer = isinstance(header["config"], dict) and header["config"].get("cell") == TRANSFORMER
+        config = from_dict(TransformerTagConfig if transformer else TagConfig, header["config"], "tagger config")
         net = TaggerNet.from_config(header["net"], prefixed(arrays, "net."))
         words, chars, tags = _split(arrays["words"]), _split(arrays["chars"]), header["tags"]
         if len(words) != net.n_vocab:   # a longer vocabulary would index past the embedding

@@ -22,7 +22,25 @@ class KeysDiffer(KeyError, ValueError):
 class Rebuildable:
     """Mixin of the networks: ``from_config(config, params)`` rebuilds a network from its ``config()``
     and saved arrays, checking the arrays against ``param_shapes(config)`` BEFORE anything is built
-    (a model file is untrusted). The dtype comes from the arrays."""
+    (a model file is untrusted). The dtype comes from the arrays.
+
+    ``params`` is the network's one flat dict of namespaced parameters, which the layers read at every
+    call: the first dict assigned becomes it; a later one must have the same keys and updates it in
+    place (so the layers never hold a stale dict)."""
+
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, new):
+        if "_params" not in self.__dict__:   # the network's first: it becomes the dict
+            self._params = new
+        elif new is not self._params:
+            differ = set(self._params) ^ set(new)
+            if differ:
+                raise KeyError(f"parameter keys differ: {sorted(differ)}")
+            self._params.update(new)
 
     @classmethod
     def from_config(cls, config, params):
@@ -87,3 +105,16 @@ def check_resume(params, cur, best, opt):
         name = key.split(".", 1)[-1]
         if name not in shapes or np.shape(arr) != shapes[name] or np.asarray(arr).dtype.kind != "f":
             raise ValueError(f"optimizer state {key!r} does not match the parameter {name!r}")
+
+
+def ids_and_lengths(ids, lengths, what=""):
+    """(ids (T, m) intp, lengths (m,) intp clipped to [0, T]) of a batch of padded id sequences; a
+    ValueError when the shapes do not fit (``what``: "source", "target", ... for the message)."""
+    name = f"{what} " if what else ""
+    ids = np.asarray(ids, dtype=np.intp)
+    if ids.ndim != 2:
+        raise ValueError(f"{name}ids must be (T, m), got shape {ids.shape}")
+    lengths = np.asarray(lengths, dtype=np.intp).reshape(-1)
+    if lengths.shape[0] != ids.shape[1]:
+        raise ValueError(f"{lengths.shape[0]} {name}lengths for {ids.shape[1]} rows")
+    return ids, np.clip(lengths, 0, ids.shape[0])

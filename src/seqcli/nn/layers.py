@@ -187,6 +187,20 @@ class Bidirectional:
         return {"fw": self.fw.states(c_fw), "bw": bw}
 
 
+def stack_states(layers, caches):
+    """{"enc.l{i}.{fw|bw}.{field}": (T, n_a, m)} of every recurrent layer's states in a forward pass
+    (``layers``: a stack's layers, ``caches``: theirs), as explain reads them."""
+    out = {}
+    for i, (layer, c) in enumerate(zip(layers, caches)):
+        if isinstance(layer, Bidirectional):
+            both = layer.states(c)
+            for d in ("fw", "bw"):
+                out.update({f"enc.l{i}.{d}.{k}": v for k, v in both[d].items()})
+        else:
+            out.update({f"enc.l{i}.fw.{k}": v for k, v in layer.states(c).items()})
+    return out
+
+
 class StackCache(NamedTuple):
     caches: list        # each layer's own cache
     masks: list         # each layer's dropout keep-mask (None where off)

@@ -119,10 +119,7 @@ def beam_search(net, src_ids, src_lengths, beam=5, max_len=50, alpha=1.0, nbest=
     of up to ``nbest`` distinct Hypothesis, best score first.
     """
     _check(max_len, alpha)
-    if isinstance(beam, bool) or not isinstance(beam, (int, np.integer)) or beam < 1:
-        raise ValueError(f"beam must be a positive integer, not {beam!r}")
-    if isinstance(nbest, bool) or not isinstance(nbest, (int, np.integer)) or not 1 <= nbest <= beam:
-        raise ValueError(f"nbest must be an integer from 1 to the beam ({beam}), not {nbest!r}")
+    _check_beam(beam, nbest)
     src_ids, src_lengths = _lengths(src_ids, src_lengths)
     K, n_src = int(beam), src_ids.shape[1]
     state = net.encode(src_ids, src_lengths)
@@ -141,14 +138,7 @@ def beam_search(net, src_ids, src_lengths, beam=5, max_len=50, alpha=1.0, nbest=
         logp, state, alpha_t = net.step(state, prev)                 # (V, live*K)
         V = logp.shape[0]
         S = live.size
-        cand = (cum[:, :, None] + logp.T.reshape(S, K, V)).reshape(S, K * V)
-        # the best 2K candidates of every source, best first (ties: lower index first)
-        top = np.argpartition(-cand, 2 * K - 1, axis=1)[:, :2 * K] if K * V > 2 * K else \
-            np.broadcast_to(np.arange(K * V), (S, K * V))
-        top_val = np.take_along_axis(cand, top, axis=1)
-        order = np.lexsort((top, -top_val), axis=1)
-        top = np.take_along_axis(top, order, axis=1)
-        top_val = np.take_along_axis(top_val, order, axis=1)
+        top, top_val = _best_candidates((cum[:, :, None] + logp.T.reshape(S, K, V)).reshape(S, K * V), 2 * K)
         parent, token = top // V, top % V
         best_ends = token[:, 0] == end              # this step's best candidate chooses the end symbol
         if attention:
@@ -158,45 +148,59 @@ def beam_search(net, src_ids, src_lengths, beam=5, max_len=50, alpha=1.0, nbest=
         # finish: the end symbol among the first K candidates (finite: a real hypothesis)
         fin = (token[:, :K] == end) & np.isfinite(top_val[:, :K])
         for r, j in zip(*np.nonzero(fin)):
-            p = parent[r, j]
-            lp = float(top_val[r, j])
-            finished[live[r]].append((_score(lp, t + 1, alpha), lp, hist[r, p].tolist(), True,
-                                      None if att is None else att[r, p]))
+            _keep(finished[live[r]], float(top_val[r, j]), t + 1, alpha, hist, att, r, parent[r, j], True)
             n_fin[live[r]] += 1
         # continue: the best K candidates that do not end (there are at least K among 2K)
-        keep = np.argsort(token == end, axis=1, kind="stable")[:, :K]
-        parent = np.take_along_axis(parent, keep, axis=1)
-        token = np.take_along_axis(token, keep, axis=1)
-        cum = np.take_along_axis(top_val, keep, axis=1)
-        hist = np.concatenate([np.take_along_axis(hist, parent[:, :, None], axis=1), token[:, :, None]], axis=2)
-        if att is not None:
-            att = np.take_along_axis(att, parent[:, :, None, None], axis=1)
+        parent, token, cum, hist, att = _go_on(token != end, K, parent, token, top_val, hist, att)
         columns = (np.arange(S)[:, None] * K + parent).reshape(-1)
         prev = token.reshape(-1)
 
         over = ((n_fin[live] >= K) & best_ends) | ~np.isfinite(cum).any(axis=1)
         if t + 1 == max_len:
             over[:] = True
-        for r in np.flatnonzero(over):                # cut: live hypotheses still count at max_len
-            if t + 1 == max_len:
-                for j in np.flatnonzero(np.isfinite(cum[r])):
-                    lp = float(cum[r, j])
-                    finished[live[r]].append((_score(lp, max_len, alpha), lp, hist[r, j].tolist(), False,
-                                              None if att is None else att[r, j]))
+            for r, j in zip(*np.nonzero(np.isfinite(cum))):   # cut: live hypotheses still count at max_len
+                _keep(finished[live[r]], float(cum[r, j]), max_len, alpha, hist, att, r, j, False)
         if over.all():
             break
-        if over.any():
+        if over.any():   # sources done: their rows and columns leave the search
             stay = np.flatnonzero(~over)
-            columns = columns.reshape(S, K)[stay].reshape(-1)
-            live, cum, hist, prev = live[stay], cum[stay], hist[stay], prev.reshape(S, K)[stay].reshape(-1)
-            if att is not None:
-                att = att[stay]
+            columns, prev = columns.reshape(S, K)[stay].reshape(-1), prev.reshape(S, K)[stay].reshape(-1)
+            live, cum, hist, att = live[stay], cum[stay], hist[stay], None if att is None else att[stay]
         state = net.select(state, columns)
 
-    out = []
-    for s in range(n_src):
-        best = sorted(finished[s], key=lambda h: -h[0])[:nbest]
-        out.append([Hypothesis([int(v) for v in toks], lp, sc, ended,
-                               None if a is None else a[:, :src_lengths[s]])
-                    for sc, lp, toks, ended, a in best])
-    return out
+    return [[Hypothesis([int(v) for v in toks], lp, sc, ended, None if a is None else a[:, :src_lengths[s]])
+             for sc, lp, toks, ended, a in sorted(finished[s], key=lambda h: -h[0])[:nbest]]
+            for s in range(n_src)]
+
+
+def _go_on(goes_on, K, parent, token, top_val, hist, att):
+    """The best K candidates that do not end (there are at least K among 2K): their (parent, token,
+    log-probability, tokens so far, attention rows so far)."""
+    keep = np.argsort(~goes_on, axis=1, kind="stable")[:, :K]
+    parent = np.take_along_axis(parent, keep, axis=1)
+    token = np.take_along_axis(token, keep, axis=1)
+    hist = np.concatenate([np.take_along_axis(hist, parent[:, :, None], axis=1), token[:, :, None]], axis=2)
+    att = None if att is None else np.take_along_axis(att, parent[:, :, None, None], axis=1)
+    return parent, token, np.take_along_axis(top_val, keep, axis=1), hist, att
+
+
+def _keep(found, lp, length, alpha, hist, att, r, j, ended):
+    """Add hypothesis j of live source r (its tokens in ``hist``, attention in ``att``) to ``found``."""
+    found.append((_score(lp, length, alpha), lp, hist[r, j].tolist(), ended, None if att is None else att[r, j]))
+
+
+def _check_beam(beam, nbest):
+    if isinstance(beam, bool) or not isinstance(beam, (int, np.integer)) or beam < 1:
+        raise ValueError(f"beam must be a positive integer, not {beam!r}")
+    if isinstance(nbest, bool) or not isinstance(nbest, (int, np.integer)) or not 1 <= nbest <= beam:
+        raise ValueError(f"nbest must be an integer from 1 to the beam ({beam}), not {nbest!r}")
+
+
+def _best_candidates(cand, n):
+    """(indices, values) of the best ``n`` of each row of ``cand`` (S, C), best first (ties: the lower
+    index first), all of them when a row has no more than ``n``."""
+    S, C = cand.shape
+    top = np.argpartition(-cand, n - 1, axis=1)[:, :n] if C > n else np.broadcast_to(np.arange(C), (S, C))
+    top_val = np.take_along_axis(cand, top, axis=1)
+    order = np.lexsort((top, -top_val), axis=1)
+    return np.take_along_axis(top, order, axis=1), np.take_along_axis(top_val, order, axis=1)

@@ -61,7 +61,7 @@ _CONFIG_KEYS = ("n_src_vocab", "n_tgt_vocab", "cell", "embed", "hidden", "enc_hi
                 "bidirectional", "attention", "dropout", "seed")
 
 
-class Seq2SeqNet:
+class Seq2SeqNet(checks.Rebuildable):
     """Encoder-decoder with attention; see the module docstring."""
 
     def __init__(self, n_src_vocab, n_tgt_vocab, cell="lstm", embed=64, hidden=256, enc_hidden=None,
@@ -98,19 +98,6 @@ class Seq2SeqNet:
         assert {k: v.shape for k, v in P.items()} == shapes
 
     # -- parameters and persistence --------------------------------------------------------------
-
-    @property
-    def params(self):
-        """All parameters, one flat dict of namespaced keys. Every call reads it afresh."""
-        return self._params
-
-    @params.setter
-    def params(self, new):
-        if new is not self._params:
-            differ = set(self._params) ^ set(new)
-            if differ:
-                raise KeyError(f"parameter keys differ: {sorted(differ)}")
-            self._params.update(new)
 
     def config(self):
         """JSON-serialisable constructor arguments (everything but dtype), sizes resolved."""
@@ -179,15 +166,7 @@ class Seq2SeqNet:
 
     # -- inputs ----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _ids(ids, lengths, what):
-        ids = np.asarray(ids, dtype=np.intp)
-        if ids.ndim != 2:
-            raise ValueError(f"{what} ids must be (T, m), got shape {ids.shape}")
-        lengths = np.asarray(lengths, dtype=np.intp).reshape(-1)
-        if lengths.shape[0] != ids.shape[1]:
-            raise ValueError(f"{lengths.shape[0]} {what} lengths for {ids.shape[1]} rows")
-        return ids, np.clip(lengths, 0, ids.shape[0])
+    _ids = staticmethod(checks.ids_and_lengths)
 
     def _source(self, src_ids, src_lengths):
         src, lengths = self._ids(src_ids, src_lengths, "source")

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import checks, encoders
 from .functional import softmax, softmax_cross_entropy
-from .layers import POOLS, Bidirectional, Dense, Embedding, Pool, inverted_dropout
+from .layers import POOLS, Dense, Embedding, Pool, inverted_dropout, stack_states
 
 
 _OWN_CONFIG = ("n_vocab", "n_classes", "cell", "embed", "hidden", "layers", "bidirectional", "pool", "dropout",
@@ -69,19 +69,6 @@ class SeqNet(checks.Rebuildable):
 
     # -- parameters and persistence --------------------------------------------------------------
 
-    @property
-    def params(self):
-        """All parameters, one flat dict of namespaced keys. The layers read it at every call."""
-        return self._params
-
-    @params.setter
-    def params(self, new):
-        if new is not self._params:
-            missing = set(self._params) ^ set(new)
-            if missing:
-                raise KeyError(f"parameter keys differ: {sorted(missing)}")
-            self._params.update(new)
-
     def config(self):
         """JSON-serialisable constructor arguments (everything but dtype)."""
         return {
@@ -114,21 +101,11 @@ class SeqNet(checks.Rebuildable):
 
     # -- computation -------------------------------------------------------------------------------
 
-    def _inputs(self, ids, lengths):
-        ids = np.asarray(ids, dtype=np.intp)
-        if ids.ndim != 2:
-            raise ValueError(f"ids must be (T_x, m), got shape {ids.shape}")
-        lengths = np.asarray(lengths, dtype=np.intp).reshape(-1)
-        if lengths.shape[0] != ids.shape[1]:
-            raise ValueError(f"{lengths.shape[0]} lengths for {ids.shape[1]} rows")
-        lengths = np.clip(lengths, 0, ids.shape[0])
-        return ids, lengths
-
     def forward(self, ids, lengths, rng=None):
         """ids (T_x, m) ints (0 = padding), lengths (m,) -> logits (n_classes, m), cache.
 
         ``rng`` (a np.random.Generator) given: dropout is active (training)."""
-        ids, lengths = self._inputs(ids, lengths)
+        ids, lengths = checks.ids_and_lengths(ids, lengths)
         x, c_emb = self.embedding.forward(ids)
         a, c_enc = self.encoder.forward(x, lengths, rng)
         h, c_pool = self.pooling.forward(a, lengths)
@@ -198,14 +175,7 @@ class SeqNet(checks.Rebuildable):
             raise ValueError("a transformer has no cell states: read its attention weights (encoder.attention_weights)")
         logits, cache = self.forward(ids, lengths)
         a, lengths = cache.a, cache.lengths
-        out = {}
-        for i, (layer, c) in enumerate(zip(self.encoder.layers, cache.encoder.caches)):
-            if isinstance(layer, Bidirectional):
-                both = layer.states(c)
-                for d in ("fw", "bw"):
-                    out.update({f"enc.l{i}.{d}.{k}": v for k, v in both[d].items()})
-            else:
-                out.update({f"enc.l{i}.fw.{k}": v for k, v in layer.states(c).items()})
+        out = stack_states(self.encoder.layers, cache.encoder.caches)
         pooled = self.pooling.prefixes(a, lengths)                            # (T, n_pool, m)
         W, b = self._params["out.Wya"], self._params["out.by"]
         prefix_logits = np.matmul(W, pooled) + b                              # (T, n_y, m)

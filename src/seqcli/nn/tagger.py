@@ -2,7 +2,8 @@
 
     word ids (T_x, m) -> Embedding (embed) ----------------------------.
     chars of the batch's distinct words -> CharCNN / CharLSTM (n_f) --> concat per token (embed + n_f)
-        -> Stack of recurrent layers (Bidirectional or forward only; dropout on each layer's input)
+        -> the encoder (nn/encoders.py): a stack of recurrent layers (Bidirectional or forward only;
+           dropout on each layer's input), or a Transformer encoder (``cell`` "transformer")
         -> dropout -> Dense readout at every real token (ONE product over all of them)
         -> softmax cross-entropy per token, or a linear-chain CRF over each row (``crf=True``)
 
@@ -22,6 +23,7 @@ Parameter keys (one flat dict, ``net.params``):
     char.{fw,bw}.{Wax,Waa,ba}       character BiLSTM, char_hidden units per direction           "lstm"
     enc.l{i}.fw.{Wax,Waa,ba}        layer i, forward direction (+ .bc for the GRU)
     enc.l{i}.bw.{Wax,Waa,ba}        layer i, backward direction (bidirectional only)
+    enc.*                           a Transformer's instead (nn/transformer.py), width n_top = hidden
     out.Wya, out.by                 (n_tags, n_top), (n_tags, 1);  n_top = hidden (x2 if bidirectional)
     crf.trans, crf.start, crf.end   (n_tags, n_tags), (n_tags, 1), (n_tags, 1)               crf only
 
@@ -34,40 +36,26 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import cells, charfeat, checks, crf
+from . import charfeat, checks, crf, encoders
 from .charfeat import sum_columns_by_index
 from .crf import CRF  # the constructor's crf= argument shadows the module name there
 from .functional import log_softmax, softmax, softmax_cross_entropy
-from .layers import Bidirectional, Dense, Embedding, inverted_dropout, length_mask, recurrent_stack, stack_shapes
+from .layers import Dense, Embedding, inverted_dropout, length_mask, stack_states
 from .tagbatch import TagBatch, make_batch
 
 __all__ = ["TaggerNet", "TagBatch", "make_batch", "CHAR_FEATURES", "ENCODERS"]
 
 CHAR_FEATURES = ("none", "cnn", "lstm")
-ENCODERS = tuple(cells.GATES)   # the encoders a tagger can have (see ``encoder`` below)
+ENCODERS = encoders.KINDS   # the contextual encoders a tagger can have: the recurrent cells, "transformer"
 MAX_WIDTH = 64            # --char-width
 MAX_WORD_CHARS = 10**4
-
-
-def encoder(params, cell, n_in, hidden, layers, bidirectional, dropout, rng, dtype):
-    """The contextual encoder over the token vectors: a stack of recurrent layers of ``cell``.
-
-    Its interface is nn.layers.Stack's: ``forward(x (T_x, n_in, m), lengths, rng) -> (a (T_x, n_out, m),
-    cache)``, ``backward(da, cache) -> (dx, grads)``, ``n_out``. nn/transformer.TransformerEncoder has
-    the same one, so ``--model transformer`` plugs in here (and in ``encoder_shapes``, and ENCODERS)."""
-    return recurrent_stack(params, "enc", cell, n_in, hidden, layers, rng, dtype, bidirectional, dropout)
-
-
-def encoder_shapes(cell, n_in, hidden, layers, bidirectional):
-    """(parameter shapes of ``encoder``, its n_out), without allocating."""
-    return stack_shapes("enc", cell, n_in, hidden, layers, bidirectional)
 
 
 class TaggerCache(NamedTuple):
     emb: object              # the word embedding's cache (the ids it read, after word dropout)
     char: object             # the char features' cache (None without them)
     n_u: int                 # number of distinct words (columns of the char features)
-    enc: tuple               # the recurrent stack's cache: (per-layer caches, dropout masks)
+    enc: tuple               # the encoder's cache (a recurrent stack's: per-layer caches, dropout masks)
     keep: object             # (N, n_top) dropout mask on the top states, or None
     out: np.ndarray          # (n_top, N) the readout's input (its cache)
     a_shape: tuple           # (T_x, n_top, m)
@@ -84,7 +72,9 @@ class TaggerNet(checks.Rebuildable):
     n_vocab, n_chars, n_tags: sizes of the word vocabulary, the character vocabulary (ids 0 and 1
         reserved in both) and the tag set.
     cell: "lstm" (default), "gru" or "rnn"; hidden: units per direction (128); layers: 1;
-        bidirectional: True (a tag may depend on the words after it).
+        bidirectional: True (a tag may depend on the words after it). Or cell "transformer": ``hidden``
+        is its width d_model, ``bidirectional`` must be False (it reads the whole sentence anyway), and
+        ``transformer`` its own sizes (heads, ff, positions, max_len, activation: encoders.py).
     embed: word embedding size (100).
     char_features: "lstm" (default), "cnn" or "none"; char_embed: character embedding size (30);
         char_hidden: character-LSTM units per direction or CNN filters (50); char_width: CNN window
@@ -103,7 +93,8 @@ class TaggerNet(checks.Rebuildable):
 
     def __init__(self, n_vocab, n_chars, n_tags, cell="lstm", embed=100, hidden=128, layers=1,
                  bidirectional=True, char_features="lstm", char_embed=30, char_hidden=50, char_width=3,
-                 crf=False, dropout=0.5, word_dropout=0.0, max_word_chars=30, seed=0, dtype=np.float32):
+                 crf=False, dropout=0.5, word_dropout=0.0, max_word_chars=30, seed=0, dtype=np.float32,
+                 **transformer):
         self.n_vocab, self.n_chars, self.n_tags = int(n_vocab), int(n_chars), int(n_tags)
         self.cell, self.embed, self.hidden, self.layers = str(cell), int(embed), int(hidden), int(layers)
         self.bidirectional = bool(bidirectional)
@@ -134,26 +125,14 @@ class TaggerNet(checks.Rebuildable):
             self.chars = charfeat.make(self.char_features, P, "char", self.n_chars, self.char_embed,
                                        self.char_hidden, self.char_width, rng, self.dtype)
             n_in += self.chars.n_out
-        self.encoder = encoder(P, self.cell, n_in, self.hidden, self.layers, self.bidirectional,
-                               self.dropout, rng, self.dtype)
+        self.transformer = encoders.transformer_config(self.cell, self.hidden, transformer)
+        self.encoder = encoders.make_encoder(P, "enc", self.cell, n_in, self.hidden, self.layers, rng, self.dtype,
+                                             bidirectional=self.bidirectional, dropout=self.dropout, **self.transformer)
         n_in = self.encoder.n_out
         self.readout = Dense(P, "out", n_in, self.n_tags, rng, self.dtype)
         self.crf_layer = CRF(P, "crf", self.n_tags, self.dtype) if self.crf else None
 
     # -- parameters and persistence --------------------------------------------------------------
-
-    @property
-    def params(self):
-        """All parameters, one flat dict of namespaced keys. The layers read it at every call."""
-        return self._params
-
-    @params.setter
-    def params(self, new):
-        if new is not self._params:
-            missing = set(self._params) ^ set(new)
-            if missing:
-                raise KeyError(f"parameter keys differ: {sorted(missing)}")
-            self._params.update(new)
 
     def n_params(self):
         """The number of scalar parameters."""
@@ -163,7 +142,7 @@ class TaggerNet(checks.Rebuildable):
         """JSON-serialisable constructor arguments (everything but dtype)."""
         out = {k: getattr(self, k) for k in self.CONFIG_KEYS}
         out["seed"] = None if self.seed is None else int(self.seed)
-        return out
+        return {**out, **self.transformer}     # nothing more for a recurrent encoder: old files unchanged
 
     @classmethod
     def from_config(cls, config, params):
@@ -172,7 +151,7 @@ class TaggerNet(checks.Rebuildable):
         allocated (ValueError on any mismatch)."""
         if not isinstance(config, dict):
             raise ValueError("network config must be a mapping")
-        unknown = set(config) - set(cls.CONFIG_KEYS)
+        unknown = set(config) - set(cls.CONFIG_KEYS) - set(encoders.TRANSFORMER_DEFAULTS)
         if unknown:
             raise ValueError(f"unknown network settings {sorted(unknown)}")
         return super().from_config(config, params)
@@ -216,7 +195,9 @@ class TaggerNet(checks.Rebuildable):
         if chars != "none":
             shapes.update(charfeat.param_shapes(chars, "char", n_chars, c_embed, c_hidden, width))
             n_in += charfeat.n_features(chars, c_hidden)
-        enc, n_in = encoder_shapes(cell, n_in, hidden, layers, config["bidirectional"])
+        transformer = {k: v for k, v in config.items() if k not in TaggerNet.CONFIG_KEYS}
+        enc, n_in = encoders.encoder_shapes("enc", cell, n_in, hidden, layers, bidirectional=config["bidirectional"],
+                                            **encoders.transformer_config(cell, hidden, transformer))
         shapes.update(enc)
         shapes.update({"out.Wya": (n_tags, n_in), "out.by": (n_tags, 1)})
         if config["crf"]:
@@ -333,7 +314,7 @@ class TaggerNet(checks.Rebuildable):
         e[cache.t_idx, :, cache.m_idx] = logits.T
         return e
 
-    def _outputs(self, logits, cache):
+    def outputs(self, logits, cache):
         """(tags (T_x, m), probs (T_x, n_tags, m)), zeros at padding."""
         lengths, real, t_idx, m_idx = cache.lengths, cache.real, cache.t_idx, cache.m_idx
         if self.crf_layer is not None:
@@ -374,7 +355,7 @@ class TaggerNet(checks.Rebuildable):
         the Viterbi sequence (the best sequence as a whole, which may differ from the per-token argmax
         of the marginals)."""
         logits, cache = self.forward(batch)
-        return self._outputs(logits, cache)
+        return self.outputs(logits, cache)
 
     def states(self, batch):
         """Everything a heatmap needs from ONE forward pass (no dropout).
@@ -386,15 +367,10 @@ class TaggerNet(checks.Rebuildable):
           "probs": (T_x, n_tags, m) each token's tag distribution, "tags": (T_x, m) (see ``predict``),
           "lengths": (m,).
         """
+        if self.cell == encoders.TRANSFORMER:
+            raise ValueError("a transformer has no cell states: read its attention weights (encoder.attention_weights)")
         logits, cache = self.forward(batch)
-        out = {}
-        for i, (layer, c) in enumerate(zip(self.encoder.layers, cache.enc[0])):
-            if isinstance(layer, Bidirectional):
-                both = layer.states(c)
-                for d in ("fw", "bw"):
-                    out.update({f"enc.l{i}.{d}.{k}": v for k, v in both[d].items()})
-            else:
-                out.update({f"enc.l{i}.fw.{k}": v for k, v in layer.states(c).items()})
-        out["tags"], out["probs"] = self._outputs(logits, cache)
+        out = stack_states(self.encoder.layers, cache.enc[0])
+        out["tags"], out["probs"] = self.outputs(logits, cache)
         out["lengths"] = cache.lengths
         return out

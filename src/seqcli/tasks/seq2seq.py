@@ -35,9 +35,13 @@ VAL_DECODE = 8000      # validation sources decoded at each validation (a seeded
 EVAL_BATCH = 256       # pairs per teacher-forced validation batch
 
 
+TRANSFER = ("embeddings", "freeze_embeddings")   # word vectors for a side split at spaces
+
+
 def accepts(model):
     """The parameter names a seq2seq run uses."""
-    return ({f.name for f in fields(Seq2SeqConfig)} | {f.name for f in fields(TrainConfig)}) - {"class_weight"}
+    return ({f.name for f in fields(Seq2SeqConfig)} | {f.name for f in fields(TrainConfig)} | set(TRANSFER)) - {
+        "class_weight"}
 
 
 def configs(model, params):
@@ -218,18 +222,44 @@ def build_model(mcfg, cfg, train_pairs):
     return fitted, [src_vocab.encode(t) for t in src_toks], [tgt_vocab.encode(t) for t in tgt_toks]
 
 
-def make_job(model, params, train_pairs, val_src, val_refs, identity=None):
+def make_job(model, params, train_pairs, val_src, val_refs, identity=None, info=None):
     """(job, every validation source's ValSet): the job that trains model kind ``model`` with ``params`` on
     ``train_pairs``, validating on ``val_src`` (references ``val_refs[source]``: target strings); its
-    ValSet is a seeded sample of ``VAL_DECODE`` of them when there are more."""
+    ValSet is a seeded sample of ``VAL_DECODE`` of them when there are more. With ``embeddings`` the
+    word embedding of each side split at spaces starts from that vector file (coverage to ``info``)."""
+    from seqcli.tasks import transfer as transfer_mod
+
     mcfg, cfg = configs(model, params)
-    fitted, src_ids, tgt_ids = build_model(mcfg, cfg, train_pairs)
+    tr = transfer_mod.start({k: params[k] for k in TRANSFER if params.get(k) is not None})
+    fitted, src_ids, tgt_ids = build_model(tr.adapt(mcfg, params), cfg, train_pairs)
+    if tr.cfg.embeddings is not None:
+        _word_vectors(tr, fitted, src_ids, tgt_ids, info)
     val_full = make_valset(fitted, val_src, val_refs)
     valset = val_full
     if len(val_src) > VAL_DECODE:
         pick = np.sort(np.random.default_rng([cfg.seed, 1]).choice(len(val_src), VAL_DECODE, replace=False))
         valset = make_valset(fitted, [val_src[i] for i in pick], val_refs)
-    return Seq2SeqJob(fitted, cfg, src_ids, tgt_ids, valset, identity), val_full
+    job = Seq2SeqJob(fitted, cfg, src_ids, tgt_ids, valset, identity)
+    if tr.cfg.embeddings is not None:
+        job.transfer, job.param_scales = tr, tr.scales
+    return job, val_full
+
+
+def _word_vectors(tr, fitted, src_ids, tgt_ids, info):
+    """Word vectors from ``tr``'s file into the embedding of each side split at spaces (a side of
+    characters keeps its random start); a one-line error when neither side is words."""
+    sides = [(key, vocab, ids) for key, split, vocab, ids in (
+        ("src.E", fitted.config.source_split, fitted.src_vocab, src_ids),
+        ("tgt.E", fitted.config.target_split, fitted.tgt_vocab, tgt_ids)) if split == "space"]
+    if not sides:
+        raise UsageError("--embeddings: word vectors need a side split into words (--source-split space or "
+                         "--target-split space); both sides here are characters")
+    coverage = {}
+    for key, vocab, ids in sides:
+        counts = np.bincount(np.fromiter((i for row in ids for i in row), dtype=np.int64), minlength=len(vocab))
+        tr.apply(fitted.net, vocab.tokens, counts, embed=key, info=info)
+        coverage["source" if key == "src.E" else "target"] = tr.phases["embeddings"]
+    tr.phases["embeddings"] = coverage   # {"source": ..., "target": ...}: the sides that took vectors
 
 
 def prepare(data_path, model, params, columns=None, val=None, notify=None, info=None, report=None):
@@ -261,7 +291,7 @@ def prepare(data_path, model, params, columns=None, val=None, notify=None, info=
         pieces += ["--val"] + [p for pair in zip(v_sources, v_targets) for p in pair]
     identity = {"task": NAME, "model": model, "params": dict(params),
                 "data_sha256": checkpoint.fingerprint(pieces)}
-    job, val_full = make_job(model, params, train_pairs, val_src, val_refs, identity)
+    job, val_full = make_job(model, params, train_pairs, val_src, val_refs, identity, info)
     _describe(info, name, len(sources), len(distinct), len(train_pairs), job.model, val_full, job.valset,
               v_name, evaluated_on)
     return Prepared(job, val_full, len(train_pairs), len(train_src), evaluated_on, v_name)

@@ -16,28 +16,38 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from seqcli.config import TagConfig, TrainConfig, split_params
+from seqcli.config import TagConfig, TrainConfig, TransformerTagConfig, split_params
 from seqcli.errors import SeqcliError
 from seqcli.training.fit import Job
 from seqcli.text import PAD, UNK, bucket_batches
 
 NAME = "tag"
-MODELS = ("lstm", "gru", "rnn")
+MODELS = ("lstm", "gru", "rnn", "transformer")
 OTHER_DATA = ("other data", "data file")
 DATA_OPTIONS = ("format", "tag_col", "text_col")   # how the data is read (``columns`` of api.train)
 
 
+TRANSFER = ("embeddings", "freeze_embeddings")   # a tagger's word embedding may start from word vectors
+
+
+def config_class(model):
+    """The config dataclass of encoder ``model``: a recurrent cell's or the Transformer's."""
+    return TransformerTagConfig if model == "transformer" else TagConfig
+
+
 def accepts(model):
-    """The parameter names a tagging run uses."""
-    return ({f.name for f in fields(TagConfig)} | {f.name for f in fields(TrainConfig)}) - {"class_weight"}
+    """The parameter names a tagging run uses (a Transformer reads both ways at once: no bidirectional)."""
+    names = {f.name for f in fields(config_class(model))} | {f.name for f in fields(TrainConfig)} | set(TRANSFER)
+    return names - {"class_weight"} - ({"bidirectional"} if model == "transformer" else set())
 
 
 def configs(model, params):
-    """(TagConfig, TrainConfig with the tagger's training defaults) for cell ``model``."""
+    """(TagConfig or TransformerTagConfig, TrainConfig with the tagger's training defaults) for ``model``."""
     if model not in MODELS:
         raise SeqcliError(f"--task tag has no model {model!r} (choose {', '.join(MODELS)})", exit_code=2)
-    model_values, train_values = split_params({**params, "cell": model}, TagConfig, TrainConfig)
-    model_cfg = TagConfig(**model_values)
+    cls = config_class(model)
+    model_values, train_values = split_params({**params, "cell": model}, cls, TrainConfig)
+    model_cfg = cls(**model_values)
     return model_cfg, TrainConfig(**train_values).with_defaults(model_cfg)
 
 
@@ -86,6 +96,8 @@ class TagJob(Job):
     """One tagger being trained (the job protocol of training/fit.py)."""
 
     unit = "tokens"
+
+    transfer = None   # tasks/transfer.py's Transfer when the word vectors come from a file (--embeddings)
 
     def __init__(self, model, cfg, train, val, unseen, unk_rate, scheme, identity):
         self.model, self.cfg, self.identity = model, cfg, identity
@@ -145,9 +157,14 @@ class TagJob(Job):
     def param_scales(self, epoch):
         """The learning rate of every weight in ``epoch`` (0-based): lr x lr_decay ** epoch. Large steps
         first, then smaller ones that settle: the validation figures of a constant rate wander by a point
-        (two on unseen words) from one epoch to the next."""
+        (two on unseen words) from one epoch to the next. Word vectors kept fixed (--freeze-embeddings)
+        are a 0/1 mask times that factor."""
         decay = self.model.config.lr_decay
-        return {} if decay == 1.0 else dict.fromkeys(self.model.net.params, decay ** epoch)
+        scales = {} if decay == 1.0 else dict.fromkeys(self.model.net.params, decay ** epoch)
+        if self.transfer is not None:
+            for name, scale in self.transfer.scales(epoch).items():
+                scales[name] = scale * scales.get(name, 1.0)
+        return scales
 
 
 
@@ -203,15 +220,35 @@ def unk_rates(words, sentences, lowercase, alpha):
     return rate
 
 
-def make_job(model, params, train, val=None, identity=None):
+def transformer_options(cfg, sentences):
+    """A Transformer encoder's own options (none for a recurrent one). Its ``max_len`` is the longest
+    sentence it trains or validates on (at least 1): learned positions have a vector each up to it,
+    and the fitted model tags a longer sentence in pieces of that many tokens (models/tagger.py)."""
+    from seqcli.nn.transformer import MAX_POSITIONS
+
+    if not isinstance(cfg, TransformerTagConfig):
+        return {}
+    longest = max(map(len, sentences), default=1)
+    if cfg.positions == "learned" and longest > MAX_POSITIONS:
+        raise SeqcliError(f"a sentence of {longest:,} tokens: learned positions reach {MAX_POSITIONS:,} at most "
+                          "(--positions sinusoidal has no limit)")
+    return cfg.transformer_options(max(1, min(longest, MAX_POSITIONS)))
+
+
+def make_job(model, params, train, val=None, identity=None, info=None):
     """The job that trains a tagger of cell ``model`` with hyperparameters ``params`` on ``train``
     (sentences, tags: lists of token lists and tag lists), validating on ``val`` (the same; None: on
-    the training sentences). Returns the job; its ``model`` is the Tagger being trained."""
+    the training sentences). Returns the job; its ``model`` is the Tagger being trained. With
+    ``embeddings`` in ``params`` the word embedding starts from that vector file (tasks/transfer.py;
+    its coverage goes to ``info``)."""
     from seqcli.metrics.spans import detect_scheme
     from seqcli.models.tagger import Tagger
     from seqcli.nn.tagger import TaggerNet
+    from seqcli.tasks import transfer as transfer_mod
 
     mcfg, tcfg = configs(model, params)
+    tr = transfer_mod.start({k: params[k] for k in TRANSFER if params.get(k) is not None})
+    mcfg = tr.adapt(mcfg, params)
     (tr_s, tr_t), (va_s, va_t) = train, val if val is not None else train
     tags = sorted({t for row in tr_t for t in row} | {t for row in va_t for t in row})
     words = vocabulary(tr_s, mcfg.lowercase, mcfg.min_count, mcfg.max_vocab)
@@ -219,12 +256,18 @@ def make_job(model, params, train, val=None, identity=None):
     net = TaggerNet(len(words), len(chars), len(tags), cell=mcfg.cell, embed=mcfg.embed, hidden=mcfg.hidden,
                     layers=mcfg.layers, bidirectional=mcfg.bidirectional, char_features=mcfg.char_features,
                     char_embed=mcfg.char_embed, char_hidden=mcfg.char_hidden, char_width=mcfg.char_width,
-                    crf=mcfg.crf, dropout=mcfg.dropout, max_word_chars=mcfg.max_word_chars, seed=tcfg.seed)
+                    crf=mcfg.crf, dropout=mcfg.dropout, max_word_chars=mcfg.max_word_chars, seed=tcfg.seed,
+                    **transformer_options(mcfg, tr_s + va_s))
+    if tr.cfg.embeddings is not None:
+        counts = Counter(w.lower() if mcfg.lowercase else w for s in tr_s for w in s)
+        tr.apply(net, words, np.array([counts.get(w, 0) for w in words]), embed="embed.E", info=info)
     seen = frozenset(w for s in tr_s for w in s)
     tagger = Tagger(mcfg, words, chars, tags, net, seen)
     unseen = [np.array([w not in seen for w in s], bool) for s in va_s]
-    return TagJob(tagger, tcfg, encode(tagger, tr_s, tr_t), encode(tagger, va_s, va_t), unseen,
-                  unk_rates(words, tr_s, mcfg.lowercase, mcfg.word_dropout), detect_scheme(tr_t), identity)
+    job = TagJob(tagger, tcfg, encode(tagger, tr_s, tr_t), encode(tagger, va_s, va_t), unseen,
+                 unk_rates(words, tr_s, mcfg.lowercase, mcfg.word_dropout), detect_scheme(tr_t), identity)
+    job.transfer = tr if tr.cfg.embeddings is not None else None
+    return job
 
 
 def prepare(data, model, params, columns=None, val=None, notify=None, info=None, report=None):
@@ -248,7 +291,7 @@ def prepare(data, model, params, columns=None, val=None, notify=None, info=None,
     if val is not None:
         pieces += ["--val"] + ["\t".join(s) + "\n" + "\t".join(t) for s, t in zip(*held)]
     identity = {"task": NAME, "model": model, "params": dict(params), "data_sha256": checkpoint.fingerprint(pieces)}
-    job = make_job(model, params, train, held, identity)
+    job = make_job(model, params, train, held, identity, info)
     evaluated = held or train          # nothing held out: early stopping watches the training sentences
     where = (f"validating on {len(evaluated[0]):,} sentences" + (f" of {val}" if val is not None else "")
              if held is not None else "validating on the training sentences")

@@ -25,8 +25,10 @@ Why one BLAS thread by default, for every task: a training step is many small pr
 32 columns, a few hundred units), which two BLAS threads barely share even on an idle machine, and
 when another process keeps a core busy OpenBLAS's threads wait for each other: on this 2-core machine
 under load (about 4) a step of the rt-polarity LSTM classifier took 178 ms with 2 threads against 22 ms
-with one, a character LM's 480 against 103 ms, a bag-of-words step 0.44 against 0.31 ms
-(bench/bench_train_step.py). More cores are for more processes, not for more BLAS threads.
+with one, a character LM's 480 against 103 ms, a bag-of-words step 0.44 against 0.31 ms, a Transformer
+classifier's 205 against 21 ms (bench/bench_train_step.py). On an idle machine two threads gained 13%
+(LSTM classifier), 27% (1x256 character LM) and nothing (Transformer): far less than they lose under
+load. More cores are for more processes, not for more BLAS threads.
 
 ``fit`` sets ``job.state`` to the live TrainState before training. It writes the model at its best
 weights to ``output`` each time validation improves, and on a halt (Ctrl-C, --max-steps, --max-time)
@@ -96,14 +98,7 @@ def _fit(job, output, resume, report):
     report = report or (lambda event: None)
     net, cfg = job.model.net, job.cfg
     optimizer = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay)
-    best = None
-    if resume is not None:
-        _restore(job, optimizer, resume)
-        best = resume.best_params
-    job.state = resume.state if resume is not None else loop.TrainState()
-    # a halted run's look where it stopped (validate_on_halt) is not part of the run that goes on: the
-    # resumed run's history is the whole run's
-    job.state.history = [h for h in job.state.history if not h.get("final")]
+    best = _start(job, optimizer, resume)
     ckpt = checkpoint.path_for(output) if output is not None else None
 
     def save_best(params):
@@ -149,6 +144,20 @@ def _fit(job, output, resume, report):
         kept = f"; the best weights so far are in {output}" if output is not None and (
             job.state.best_epoch >= 0) else ""
         raise DivergedError(f"training diverged: {exc}{kept}") from None
+
+
+def _start(job, optimizer, resume):
+    """Put ``job`` at its start, or at a halted run's resume point; returns that run's best weights
+    (None for a new run)."""
+    if resume is None:
+        job.state = loop.TrainState()
+        return None
+    _restore(job, optimizer, resume)
+    job.state = resume.state
+    # a halted run's look where it stopped (validate_on_halt) is not part of the run that goes on: the
+    # resumed run's history is the whole run's
+    job.state.history = [h for h in job.state.history if not h.get("final")]
+    return resume.best_params
 
 
 def _blas_threads(n):

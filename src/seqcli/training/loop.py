@@ -122,24 +122,96 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
     lr_decay: multiply the optimizer's learning rate by this after a validation without improvement.
     Returns (state, best_params). Raises Halted (resumable) or Diverged.
     """
-    report = report or (lambda event: None)
-    state = state or TrainState()
-    reuse_freed_memory()
-    rng = np.random.default_rng(cfg.seed + 7919)
-    if state.rng_state is not None:
-        rng.bit_generator.state = state.rng_state
-    best_params = {k: v.copy() for k, v in (best_params or net.params).items()}
-    if state.lr is not None:
-        optimizer.lr = state.lr
-    started, seconds_before = time.monotonic(), state.seconds
-    steps_at_start = state.step
-    warmup = getattr(cfg, "warmup", None)
+    run = _Run(net, optimizer, step_loss, evaluate, cfg, report or (lambda event: None), state or TrainState(),
+               best_params, on_best, lr_decay)
+    state = run.state
+    with _InterruptFlag() as interrupt:
+        while state.epoch < cfg.epochs:
+            if run.epoch(make_batches(state.epoch), interrupt, eval_every):
+                n = cfg.patience
+                state.stop_reason = f"early stopping: no improvement in {n} evaluation{'s' if n != 1 else ''}"
+                break
+    if not state.stop_reason:
+        state.stop_reason = f"finished {cfg.epochs} epochs"
+    state.finished = True
+    run.keep_place()
+    net.params.update({k: v.copy() for k, v in run.best_params.items()})
+    return state, run.best_params
 
-    def spent():
-        return seconds_before + time.monotonic() - started
 
-    def validate(where):
-        figures = evaluate()
+class _Run:
+    """One call of ``run``: its state, the best weights, the dropout RNG and the clock."""
+
+    def __init__(self, net, optimizer, step_loss, evaluate, cfg, report, state, best_params, on_best, lr_decay):
+        self.net, self.optimizer, self.step_loss, self.evaluate = net, optimizer, step_loss, evaluate
+        self.cfg, self.report, self.state, self.on_best, self.lr_decay = cfg, report, state, on_best, lr_decay
+        reuse_freed_memory()
+        self.rng = np.random.default_rng(cfg.seed + 7919)
+        if state.rng_state is not None:
+            self.rng.bit_generator.state = state.rng_state
+        self.best_params = {k: v.copy() for k, v in (best_params or net.params).items()}
+        if state.lr is not None:
+            optimizer.lr = state.lr
+        self.started, self.seconds_before, self.steps_at_start = time.monotonic(), state.seconds, state.step
+        self.warmup = getattr(cfg, "warmup", None)
+
+    def spent(self):
+        """Seconds of training so far, resumed parts included (--max-time is a total)."""
+        return self.seconds_before + time.monotonic() - self.started
+
+    def keep_place(self):
+        """Store what a resumed run needs to go on exactly: the RNG's place and the time spent."""
+        self.state.rng_state = self.rng.bit_generator.state
+        self.state.seconds = self.spent()
+
+    def epoch(self, batches, interrupt, eval_every):
+        """Train on the rest of one epoch's ``batches`` and validate; True when early stopping triggers."""
+        state = self.state
+        if state.batch == 0:
+            state.epoch_loss, state.epoch_batches = 0.0, 0
+        self.report({"event": "epoch_start", "epoch": state.epoch, "epochs": self.cfg.epochs,
+                     "batches": len(batches), "batch": state.batch})
+        stop_early = False
+        while state.batch < len(batches) and not stop_early:
+            halt = _halt_reason(interrupt, self.cfg, state, self.spent(), self.steps_at_start)
+            if halt:
+                self.keep_place()
+                raise Halted(halt, state, self.best_params)
+            self.step(batches[state.batch], len(batches))
+            if eval_every and state.step % eval_every == 0 and state.batch < len(batches):
+                stop_early = self.validate({"epoch": state.epoch + 1, "step": state.step})
+        if not stop_early:
+            stop_early = self.validate({"epoch": state.epoch + 1, "step": state.step})
+        state.epoch += 1
+        state.batch = 0
+        return stop_early
+
+    def step(self, batch, n_batches):
+        """Forward, backward, clipping and one optimizer step on ``batch``; reported as a "batch" event."""
+        state, optimizer = self.state, self.optimizer
+        tick = time.perf_counter()
+        loss, grads, n_rows, n_tokens = self.step_loss(batch, self.rng)
+        if not math.isfinite(loss):
+            raise Diverged(f"the loss became {loss} at step {state.step + 1} "
+                           f"(epoch {state.epoch + 1}); try a smaller --lr")
+        norm = clip_by_global_norm(grads, self.cfg.clip)
+        if self.warmup:
+            optimizer.lr = self.cfg.lr * lr_factor(state.step + 1, self.warmup)
+        optimizer.step(self.net.params, grads)
+        state.step += 1
+        state.batch += 1
+        state.epoch_loss += loss
+        state.epoch_batches += 1
+        self.report({"event": "batch", "epoch": state.epoch, "batch": state.batch, "batches": n_batches,
+                     "loss": loss, "grad_norm": norm, "rows": n_rows, "tokens": n_tokens,
+                     "seconds": time.perf_counter() - tick, "step": state.step,
+                     "epoch_loss": state.epoch_loss / state.epoch_batches, "lr": getattr(optimizer, "lr", None)})
+
+    def validate(self, where):
+        """Evaluate, keep the best weights, count evaluations without improvement (decaying the rate
+        if asked); True when early stopping triggers."""
+        state, optimizer = self.state, self.optimizer
+        figures = self.evaluate()
         figures.update(where)
         if state.epoch_batches:   # the training loss of the epoch so far, for the history's curves
             figures["train_loss"] = state.epoch_loss / state.epoch_batches
@@ -147,69 +219,17 @@ def run(net, optimizer, make_batches, step_loss, evaluate, cfg, report=None, sta
         improved = objective(figures) < state.best_loss - 1e-7
         if improved:
             state.best_loss, state.best_epoch, state.bad_evals = objective(figures), state.epoch, 0
-            best_params.update({k: v.copy() for k, v in net.params.items()})
-            if on_best is not None:
-                on_best(best_params)
+            self.best_params.update({k: v.copy() for k, v in self.net.params.items()})
+            if self.on_best is not None:
+                self.on_best(self.best_params)
         else:
             state.bad_evals += 1
-            if lr_decay is not None and state.bad_evals <= cfg.patience:
-                optimizer.lr = state.lr = optimizer.lr * lr_decay
-        if lr_decay is not None:
+            if self.lr_decay is not None and state.bad_evals <= self.cfg.patience:
+                optimizer.lr = state.lr = optimizer.lr * self.lr_decay
+        if self.lr_decay is not None:
             figures["lr"] = optimizer.lr
-        report({"event": "eval", "improved": improved, **figures})
-        return state.bad_evals >= cfg.patience
-
-    with _InterruptFlag() as interrupt:
-        while state.epoch < cfg.epochs:
-            batches = make_batches(state.epoch)
-            if state.batch == 0:
-                state.epoch_loss, state.epoch_batches = 0.0, 0
-            report({"event": "epoch_start", "epoch": state.epoch, "epochs": cfg.epochs,
-                    "batches": len(batches), "batch": state.batch})
-            stop_early = False
-            while state.batch < len(batches):
-                halt = _halt_reason(interrupt, cfg, state, spent(), steps_at_start)
-                if halt:
-                    state.rng_state = rng.bit_generator.state
-                    state.seconds = spent()
-                    raise Halted(halt, state, best_params)
-                tick = time.perf_counter()
-                loss, grads, n_rows, n_tokens = step_loss(batches[state.batch], rng)
-                if not math.isfinite(loss):
-                    raise Diverged(f"the loss became {loss} at step {state.step + 1} "
-                                   f"(epoch {state.epoch + 1}); try a smaller --lr")
-                norm = clip_by_global_norm(grads, cfg.clip)
-                if warmup:
-                    optimizer.lr = cfg.lr * lr_factor(state.step + 1, warmup)
-                optimizer.step(net.params, grads)
-                state.step += 1
-                state.batch += 1
-                state.epoch_loss += loss
-                state.epoch_batches += 1
-                report({"event": "batch", "epoch": state.epoch, "batch": state.batch,
-                        "batches": len(batches), "loss": loss, "grad_norm": norm, "rows": n_rows,
-                        "tokens": n_tokens, "seconds": time.perf_counter() - tick, "step": state.step,
-                        "epoch_loss": state.epoch_loss / state.epoch_batches,
-                        "lr": getattr(optimizer, "lr", None)})
-                if eval_every and state.step % eval_every == 0 and state.batch < len(batches):
-                    stop_early = validate({"epoch": state.epoch + 1, "step": state.step})
-                    if stop_early:
-                        break
-            if not stop_early:
-                stop_early = validate({"epoch": state.epoch + 1, "step": state.step})
-            state.epoch += 1
-            state.batch = 0
-            if stop_early:
-                n = cfg.patience
-                state.stop_reason = f"early stopping: no improvement in {n} evaluation{'s' if n != 1 else ''}"
-                break
-    if not state.stop_reason:
-        state.stop_reason = f"finished {cfg.epochs} epochs"
-    state.finished = True
-    state.rng_state = rng.bit_generator.state
-    state.seconds = spent()
-    net.params.update({k: v.copy() for k, v in best_params.items()})
-    return state, best_params
+        self.report({"event": "eval", "improved": improved, **figures})
+        return state.bad_evals >= self.cfg.patience
 
 
 def objective(figures):

@@ -1,7 +1,7 @@
 """Drawing a Transformer's explanation (records of explain/attention.py), with the heatmap primitives of
 ui/heatmap.py: one tokens x tokens grid per layer and head (row: the token whose query reads; columns:
 the tokens it reads; each row's weights sum to 1), then the probability after every prefix (a
-classifier) or of every character before it was read (a language model). rich is imported lazily.
+classifier), of each token's tag (a tagger) or of every character before it was read (a language model). rich is imported lazily.
 """
 
 from seqcli.ui.heatmap import PANEL_PAD, Scale, fit, grid_lines, visible
@@ -19,6 +19,8 @@ def _labels(record):
 def _title(record, width):
     if record["task"] == "lm":
         return f"Transformer language model · {len(record['tokens']) - record['lead']} characters"
+    if record["task"] == "tag":
+        return fit(" ".join(f"{t}/{g}" for t, g in zip(record["tokens"], record["tags"])), max(width - 8, 10))
     text = " ".join(record["text"].split())
     tail = f" → {record['label']} {record['probs'][record['winner']]:.2f}"
     return f"“{fit(text, max(width - len(tail) - 8, 10))}”{tail}"
@@ -31,7 +33,7 @@ def _notes(record):
     if record.get("skipped"):
         notes.append("left out, the model never saw them: " + " ".join(map(repr, record["skipped"])))
     if record["truncated"]:
-        what = "tokens" if record["task"] == "classify" else "characters (one block)"
+        what = "characters (one block)" if record["task"] == "lm" else "tokens"
         notes.append(f"only the first {len(record['tokens']) - record.get('lead', 0)} {what} are read "
                      f"({record['truncated']} more dropped)")
     if record["task"] == "lm" and record["lead"]:
@@ -45,6 +47,8 @@ def _probability_rows(record, scale, tokens):
     if record["task"] == "classify":
         label = fit(f"P({record['label']})", ROW_LABEL)
         return [(label.ljust(pad), "P", record["prefix_proba"][record["winner"]], scale)]
+    if record["task"] == "tag":
+        return [("P(tag)".ljust(pad), "P", record["tag_probs"], scale)]
     return [("P(char)".ljust(pad), "P", record["char_proba"], scale)]
 
 
@@ -80,6 +84,8 @@ def render_attention(console, record, colour):
                      + ("; the model sees nothing to the right of the diagonal" if record["task"] == "lm" else "")))
     if record["task"] == "classify":
         body.append(Text(f"P({record['label']}): the model run on the tokens up to each column alone"))
+    if record["task"] == "tag":
+        body.append(Text("P(tag): the probability of each token's tag" + (" (CRF marginals)" if record["crf"] else "")))
     if not colour:
         body.append(Text("shade  ░ <25%  ▒ <50%  ▓ <75%  █ ≥75%, of 0 to 1; numbers are the values"))
     console.print(Panel(Group(*body), title=Text(_title(record, width)), title_align="left", expand=False))

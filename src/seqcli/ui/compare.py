@@ -9,7 +9,7 @@ elsewhere the best values carry a ``*``.
 import sys
 
 from seqcli.ui.console import plain_or_live, recorded, stream_is_live
-from seqcli.ui.plot import COLOURS, text_chart
+from seqcli.ui.plot import COLOURS, print_chart, text_chart
 
 
 
@@ -277,15 +277,8 @@ def print_gradients(console, doc, colour):
         console.print("  (no sequence model in --models: nothing to measure)", markup=False)
         return
     lines, legend = gradient_plot(gradients, key="mean_relative")
-    colour_of = {mark: COLOURS[i % len(COLOURS)] for i, (mark, _) in enumerate(legend)}
-    for line in lines:
-        text = Text(line)
-        if colour:
-            for j, ch in enumerate(line):
-                if ch in colour_of and j > 8:
-                    text.stylize(colour_of[ch], j, j + 1)
-        console.print(text)
-    for mark, name in legend:
+    print_chart(console, lines, legend, colour, left=9)
+    for k, (mark, name) in enumerate(legend):
         g = gradients[name]
         factor, raw = g.get("relative_per_step_factor"), g.get("per_step_factor")
         far = g["distance"][-1]
@@ -295,7 +288,7 @@ def print_gradients(console, doc, colour):
         desc += f"at {far} steps back {ratio:.2g} of the last step's share"
         if raw:
             desc += f" (unscaled norms: ×{raw:.3f} per step)"
-        console.print(Text(desc, style=colour_of[mark] if colour else ""))
+        console.print(Text(desc, style=COLOURS[k % len(COLOURS)] if colour else ""))
 
 
 def print_report(doc, console=None, confusion=False, gradients=False):

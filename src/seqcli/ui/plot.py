@@ -80,3 +80,18 @@ def training_chart(history, width=60, height=10):
     best = min(range(len(points)), key=lambda i: points[i]["loss"])
     cols = min(width, max(24, 4 * len(points)))
     return text_chart(series, width, height, x_label="epoch (▲ best)", marks={xs[best]: "▲"}, cols=cols)
+
+
+def print_chart(console, lines, legend, colour, left=8):
+    """Print a chart's ``lines`` (from text_chart) to a rich ``console``, each series' marker in its
+    colour (``colour``: the console draws colour) right of the axis labels (``left`` columns)."""
+    from rich.text import Text
+
+    style = {mark: COLOURS[i % len(COLOURS)] for i, (mark, _) in enumerate(legend)}
+    for line in lines:
+        text = Text(line)
+        if colour:
+            for j, ch in enumerate(line):
+                if ch in style and j >= left:
+                    text.stylize(style[ch], j, j + 1)
+        console.print(text)

@@ -4,11 +4,11 @@ sequence-to-sequence model, the loss curves."""
 from seqcli.ui.console import stderr_console
 
 
-def print_classification_report(report, title="validation"):
-    """Accuracy, macro-F1, per-class table and confusion matrix as rich tables on stderr."""
+def print_classification_report(report, title="validation", console=None):
+    """Accuracy, macro-F1, per-class table and confusion matrix as rich tables on stderr (or ``console``)."""
     from rich.table import Table
 
-    console = stderr_console()
+    console = console or stderr_console()
     summary = f"{title}: accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  n={report['n']}"
     if "log_loss" in report:
         summary += f"  log-loss {report['log_loss']:.4f}"
@@ -33,23 +33,13 @@ def print_classification_report(report, title="validation"):
 
 def print_training_chart(history):
     """The loss curves of a finished run (training and validation, the best evaluation marked)."""
-    from rich.text import Text
-
-    from seqcli.ui.plot import COLOURS, training_chart
+    from seqcli.ui.plot import print_chart, training_chart
 
     lines, legend = training_chart(history)
     if not lines:
         return
     console = stderr_console()
-    colour = not console.no_color
-    style = {mark: COLOURS[i] for i, (mark, _) in enumerate(legend)}
-    for line in lines:
-        text = Text(line)
-        if colour:
-            for j, ch in enumerate(line):
-                if ch in style and j > 7:
-                    text.stylize(style[ch], j, j + 1)
-        console.print(text)
+    print_chart(console, lines, legend, not console.no_color, left=8)
     console.print("  " + "   ".join(f"{mark} {name}" for mark, name in legend), markup=False)
 
 
@@ -57,12 +47,12 @@ def _pct(value):
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
-def print_tagging_report(report, title="validation", top=10):
+def print_tagging_report(report, title="validation", top=10, console=None):
     """Token and unseen-word accuracy, spans (BIO-like tags), per-tag table and the most confused pairs
-    (a report of metrics.spans.evaluate) as rich tables on stderr."""
+    (a report of metrics.spans.evaluate) as rich tables on stderr (or ``console``)."""
     from rich.table import Table
 
-    console = stderr_console()
+    console = console or stderr_console()
     unseen = report.get("unseen") or {}
     line = (f"{title}: token accuracy {_pct(report['accuracy'])} ({report['correct']:,} of {report['tokens']:,}), "
             f"unseen words {_pct(unseen.get('accuracy'))} ({unseen.get('correct', 0):,} of {unseen.get('tokens', 0):,}), "
@@ -87,15 +77,21 @@ def print_tagging_report(report, title="validation", top=10):
             soft_wrap=True)
 
 
+def seq2seq_line(title, target_split, figures, loss, n, search="greedy", prefix=""):
+    """'title: WER 12.50%  character error rate 3.10%  exact match 87.50%  loss 0.1234  n=8 sources (greedy)';
+    figures: {prefix + "wer", "ter", "exact"} shares."""
+    unit = "character" if target_split == "char" else "token"
+    loss = "" if loss is None else f"  loss {loss:.4f}"
+    return (f"{title}: WER {100 * figures[prefix + 'wer']:.2f}%  {unit} error rate {100 * figures[prefix + 'ter']:.2f}%  "
+            f"exact match {100 * figures[prefix + 'exact']:.2f}%{loss}  n={n:,} sources ({search})")
+
+
 def print_seq2seq_report(summary, output):
     """Two lines on stderr: the validation figures of a seq2seq run, then how it ended."""
     from seqcli.ui.console import note
 
     title = summary["evaluated_on"] + (f" ({summary['val_source']})" if "val_source" in summary else "")
-    unit = "character" if summary["target_split"] == "char" else "token"
-    note(f"{title}: WER {100 * summary['wer']:.2f}%  {unit} error rate {100 * summary['ter']:.2f}%  exact match "
-         f"{100 * summary['exact']:.2f}%  loss {summary['val_loss']:.4f}  n={summary['n_val_sources']:,} sources "
-         "(greedy)")
+    note(seq2seq_line(title, summary["target_split"], summary, summary["val_loss"], summary["n_val_sources"]))
     if "halted" not in summary:
         note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; {summary['n_params']:,} parameters; "
              f"{summary['seconds']:.1f}s; saved {output}")

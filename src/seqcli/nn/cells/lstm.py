@@ -124,9 +124,7 @@ def lstm_backward(da, cache, dc_last=None):
     """
     gates, tanh_c, c_hist, S, drop, full, p = (cache.gates, cache.tanh_c, cache.c_hist, cache.S,
                                                cache.drop, cache.full, cache.p)
-    T, n, m = da.shape
-    dtype = gates.dtype
-    active = cache.active
+    (T, n, m), dtype, active = da.shape, gates.dtype, cache.active
     dz_rows = np.empty((4 * n, T, m), dtype)  # d(pre-activation) of every gate and step
     dg = np.empty((4 * n, m), dtype)          # gradient on the gate activations of one step
     dact = np.empty((4 * n, m), dtype)        # derivative of each gate's nonlinearity, one step
