@@ -10,6 +10,7 @@ import os
 
 
 from seqcli.errors import SeqcliError
+from seqcli.threads import blas_threads  # noqa: F401 (the facade's: predict runs BLAS on one thread)
 from seqcli.predictions import (format_prediction, predict_lines, score_lines,  # noqa: F401 (the facade's)
                                 transduce_lines)
 
@@ -49,25 +50,24 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
     model = model or mod.MODELS[0]
     if identity is None:
         _refuse_what_does_not_apply(params, mod.accepts(model), task, model)
-    with _task_threads(task):
-        prepared = mod.prepare(data, model, params, columns, val, notify, info, report)
-        job = prepared.job
-        if report is not None:
-            report({"event": "start", "task": task, "model": model, "unit": job.unit,
-                    "evaluates_on": getattr(job, "evaluates_on", "validation")})
-        job.identity["data"] = {"columns": columns, "val": val}
-        if identity is not None and job.identity["data_sha256"] != identity["data_sha256"]:
-            other, noun = mod.OTHER_DATA
-            raise SeqcliError(f"{resume}: this checkpoint was made on {other} than "
-                              f"{_display(data)}; resume with the same {noun}")
-        outcome = fit(job, output, point, report)
-        if outcome.halted and not outcome.has_model:
-            # stopped before the first validation: there is no model worth writing, and an existing
-            # file at output (perhaps a good model) must not be replaced by random weights
-            return {"task": task, "model": model, "halted": outcome.halted, "checkpoint": outcome.checkpoint,
-                    "model_written": False, "output": output, "seconds": round(outcome.seconds, 3)}
-        summary = {"task": task, "model": model, **mod.summary(prepared, outcome), **_transfer_figures(job),
-                   "history": [_plain(h) for h in outcome.state.history]}
+    prepared = mod.prepare(data, model, params, columns, val, notify, info, report)
+    job = prepared.job
+    if report is not None:
+        report({"event": "start", "task": task, "model": model, "unit": job.unit,
+                "evaluates_on": getattr(job, "evaluates_on", "validation")})
+    job.identity["data"] = {"columns": columns, "val": val}
+    if identity is not None and job.identity["data_sha256"] != identity["data_sha256"]:
+        other, noun = mod.OTHER_DATA
+        raise SeqcliError(f"{resume}: this checkpoint was made on {other} than "
+                          f"{_display(data)}; resume with the same {noun}")
+    outcome = fit(job, output, point, report)
+    if outcome.halted and not outcome.has_model:
+        # stopped before the first validation: there is no model worth writing, and an existing
+        # file at output (perhaps a good model) must not be replaced by random weights
+        return {"task": task, "model": model, "halted": outcome.halted, "checkpoint": outcome.checkpoint,
+                "model_written": False, "output": output, "seconds": round(outcome.seconds, 3)}
+    summary = {"task": task, "model": model, **mod.summary(prepared, outcome), **_transfer_figures(job),
+               "history": [_plain(h) for h in outcome.state.history]}
     if outcome.halted:
         summary.update(halted=outcome.halted, checkpoint=outcome.checkpoint)
     elif os.path.exists(checkpoint.path_for(output)):
@@ -126,17 +126,6 @@ def _refuse_what_does_not_apply(params, accepted, task, model):
 def _plain(figures):
     """An evaluation's figures, JSON-ready (floats rounded to 6 digits, as --json writes them)."""
     return {k: round(float(v), 6) if isinstance(v, float) else v for k, v in figures.items()}
-
-
-def _task_threads(task):
-    """BLAS threads while training: one for a language model, a tagger and an encoder-decoder (small
-    products per step, and a tagger's time goes to elementwise work BLAS threads do not share; for an
-    encoder-decoder a second thread gained 13% on an idle machine and cost 3-10x on a busy one)."""
-    import contextlib
-
-    from seqcli.threads import blas_threads
-
-    return blas_threads(1) if task in ("lm", "tag", "seq2seq") else contextlib.nullcontext()
 
 
 def _display(source):

@@ -273,7 +273,7 @@ class TrainConfig(_Checked):
     epochs: int | None = knob(None, lo=1, hi=100000)
     batch_size: int | None = knob(None, lo=1, hi=1_000_000)
     lr: float | None = knob(None, lo=0.0, hi=100.0, lo_open=True)
-    optimizer: str | None = knob(None, choices=("adam", "adamw", "sgd"))   # adamw: decoupled decay, matrices only
+    optimizer: str | None = knob(None, choices=("adam", "adamw", "sgd", "lazyadam"))   # adamw: decoupled decay, matrices only
     clip: float = knob(5.0, lo=0.0, hi=1e6)  # global gradient norm; 0 = off
     weight_decay: float | None = knob(None, lo=0.0, hi=10.0)
     patience: int = knob(3, lo=1, hi=10000)   # stop after this many evaluations without improvement

@@ -13,22 +13,27 @@ def _quiet(message):
     pass
 
 
-def predict_lines(model, batches, as_json=False, with_proba=False, notify=_quiet, source=None):
+def predict_lines(model, batches, as_json=False, with_proba=False, notify=_quiet, source=None, jobs=1):
     """For each batch of texts, the list of output lines (without newlines) of a classifier.
 
     A recurrent classifier reads at most its max_len tokens of a text: the texts it cut are said
-    once through ``notify`` at the end (naming ``source``), as undecodable lines are."""
-    cut = [] if getattr(model, "kind", None) == "seq" else None   # numbers (1-based) of the texts cut
-    done = 0
-    for texts in batches:
-        if cut is None:
-            probs = model.predict_proba(texts)
-        else:
-            where = []
-            probs = model.predict_proba(texts, cut=where)
-            cut.extend(done + i + 1 for i in where)
-        done += len(texts)
-        yield [format_prediction(model.classes, p, as_json, with_proba) for p in probs]
+    once through ``notify`` at the end (naming ``source``), as undecodable lines are.
+    jobs > 1: the batches are scored in that many processes, the output still in input order and
+    streaming (stream.ordered_map)."""
+    from seqcli.stream import ordered_map
+
+    counts_cut = getattr(model, "kind", None) == "seq"
+
+    def lines(texts):   # -> (output lines, indices of the texts cut)
+        where = []
+        probs = model.predict_proba(texts, cut=where) if counts_cut else model.predict_proba(texts)
+        return [format_prediction(model.classes, p, as_json, with_proba) for p in probs], where
+
+    cut, done = [], 0   # numbers (1-based) of the texts cut
+    for out, where in ordered_map(lines, batches, jobs):
+        cut.extend(done + i + 1 for i in where)
+        done += len(out)
+        yield out
     if cut:
         limit, n = model.config.max_len, len(cut)
         shown = ", ".join(map(str, cut[:5])) + (f" and {n - 5} more" if n > 5 else "")

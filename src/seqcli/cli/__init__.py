@@ -1,57 +1,26 @@
 """The command line: a Typer app with one module per command. Nothing here but parse, call the api
 (seqcli.api), and render (seqcli.ui); the error boundary is cli/guard.py.
 
-Importing this package imports typer and the command modules, which import only typer and seqcli's
-light modules (options, config, errors); numpy, the models and rich come in when a command runs.
+Importing this package imports nothing heavy: the Typer app (cli/commands.py: typer and the command
+modules, which import only typer and seqcli's light modules) is built when the command line needs it,
+and the plainest ``seqcli predict MODEL [INPUT] [--json|--proba]`` skips typer (and the pydantic its
+parsing brings) altogether (cli/quick.py); numpy, the models and rich come in when a command runs.
 """
 
 import os
 import sys
-from typing import Annotated
 
-import typer
-
-from seqcli.cli import compare, evaluate, generate, predict, train, vectorize
 from seqcli.cli.guard import ClosedStdout, guarded
-from seqcli.cli.usage import Group, command_class, examples
 
 __all__ = ["app", "main", "guarded"]
 
-def _rich_help():
-    """Help in rich panels on a terminal; plain text (grep-able, never cut) in a pipe or with NO_COLOR."""
-    try:
-        return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-    except (AttributeError, ValueError):
-        return False
 
+def __getattr__(name):
+    if name == "app":   # built on first use
+        from seqcli.cli.commands import app
 
-app = typer.Typer(cls=Group, add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode="rich" if _rich_help() else None,
-                  context_settings={"help_option_names": ["-h", "--help"]},
-                  epilog=examples(("seqcli train sample_data/reviews.csv --model lstm -o lstm.npz",
-                                   "seqcli evaluate lstm.npz test.csv",
-                                   "seqcli train -h   (each command's options and examples)"), _rich_help()),
-                  help="Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models.")
-
-for module in (vectorize, train, predict, evaluate, generate, compare):   # one module per command, named after it
-    # each module may group its options (PANELS) and ends its help with real examples (EXAMPLES)
-    app.command(cls=command_class(getattr(module, "PANELS", None)),
-                epilog=examples(getattr(module, "EXAMPLES", ()), _rich_help()))(
-        getattr(module, module.__name__.rsplit(".", 1)[1]))
-
-
-def _version(value: bool):
-    if value:
-        from seqcli import __version__
-
-        print(f"seqcli {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Print the version and exit.")] = False):
-    """Sequence tasks on text: vectorize, train, predict — NumPy RNN/GRU/LSTM and bag-of-words models."""
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main():
@@ -64,6 +33,12 @@ def main():
         sys.stdout = ClosedStdout()
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")
+    from seqcli.cli import quick
+
+    if quick.predict(sys.argv[1:]):
+        return
+    from seqcli.cli.commands import app
+
     app(prog_name="seqcli")
 
 

@@ -11,8 +11,6 @@ import io
 import os
 import sys
 
-import typer
-
 from seqcli.errors import SeqcliError
 
 
@@ -56,14 +54,16 @@ def guarded(func):
         except MemoryError:
             _err("out of memory; try a smaller --batch-size, model or input")
             sys.exit(1)
-        except (typer.Exit, SystemExit):
+        except SystemExit:
             raise
         except Exception as exc:  # a bug: still one line, with the way to see more
+            if _is_typer_exit(exc):
+                raise
             if isinstance(exc, OSError) and _is_stdout_error(exc):
                 silence_stdout()  # the final flush would fail the same way
                 _err(f"cannot write the output ({exc.strerror or exc})")
                 sys.exit(1)
-            if os.environ.get("SEQCLI_DEBUG") or _is_usage_error(exc):
+            if os.environ.get("SEQCLI_DEBUG") or is_usage_error(exc):
                 raise
             _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
                  "(run with SEQCLI_DEBUG=1 for the traceback, and please report it)")
@@ -99,6 +99,12 @@ def _is_stdout_error(exc):
     return exc.filename is None and exc.errno is not None
 
 
-def _is_usage_error(exc):
+def _is_typer_exit(exc):
+    """typer.Exit (typer is imported only when it parses: without it, nothing raises one)."""
+    typer = sys.modules.get("typer")
+    return typer is not None and isinstance(exc, typer.Exit)
+
+
+def is_usage_error(exc):
     """typer/click's own exceptions (bad option values): typer prints them and exits 2."""
     return hasattr(exc, "exit_code") and hasattr(exc, "show")

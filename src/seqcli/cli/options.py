@@ -119,7 +119,7 @@ L2 = Annotated[Optional[float], knob(T, "weight_decay", "--l2", help="L2 penalty
 Patience = Annotated[int, knob(T, "patience", "--patience", help="Stop after this many evaluations without a better validation loss.")]
 ValSplit = Annotated[float, knob(T, "val_split", "--val-split", help="Share of rows held out (stratified) for validation.")]
 Val = Annotated[Optional[str], typer.Option("--val", help="Validate on this file (e.g. a corpus's dev part) instead of a --val-split of DATA.")]
-Optimizer = Annotated[Optional[choices(T, "optimizer")], typer.Option("--optimizer", help="adam; adamw (decoupled weight decay on matrices only; the transformer's default); sgd with momentum 0.9. Default adam.", show_default=False)]
+Optimizer = Annotated[Optional[choices(T, "optimizer")], typer.Option("--optimizer", help="adam; adamw (decoupled weight decay on matrices only; the transformer's default); sgd with momentum 0.9; lazyadam (Adam on the embedding columns a batch read only: faster with large vocabularies). Default adam.", show_default=False)]
 ClassWeight = Annotated[Optional[choices(T, "class_weight")], typer.Option("--class-weight", help="'balanced' weighs classes inversely to their frequency.")]
 Dropout = Annotated[Optional[float], knob(S, "dropout", "--dropout", help="Dropout rate between layers and before the output (default: 0.5 classify and tag, 0.15 lm, 0.1 seq2seq; transformer 0.3, lm 0, tag 0.2).")]
 Hidden = Annotated[Optional[int], knob(S, "hidden", "--hidden", help="Units per recurrent layer, n_a, or a transformer's width d_model (default: 128; lm and seq2seq 256; transformer 64, lm and tag 128).")]

@@ -1,4 +1,4 @@
-"""Optimizers shared by every model: SGD with momentum, Adam and AdamW.
+"""Optimizers shared by every model: SGD with momentum, Adam, AdamW and LazyAdam.
 
 State is kept per parameter name, so a checkpoint can store it beside the parameters and a
 resumed run continues with exactly the same moments. Updates are in place on the param arrays.
@@ -24,6 +24,12 @@ column's missed moment decay caught up when it is next touched, was tried: exact
 but it drops the momentum steps of the others, and a tagger on UD English EWT learnt its rare words
 so much slower that it reached 87.4% after one epoch instead of 92.0%.) SGD turns a sparse gradient
 into a dense one; so does Adam with weight decay or a per-entry scale (a 0/1 mask).
+
+``LazyAdam`` (``--optimizer lazyadam``, opt-in) is that row-wise update, as TensorFlow Addons documents
+its LazyAdam: the moments and the step of the touched columns only, no catching up. On rt-polarity
+(LSTM classifier, --val-split 0.1) it matched Adam's accuracy (seed 0: 76.6% against 76.2%, seed 1:
+75.9% against 72.9%, at a validation loss 0.005-0.01 higher), and its step for a 14k x 128 table is a
+fraction of a millisecond instead of several.
 """
 
 import numpy as np
@@ -230,6 +236,33 @@ def _adam_piece(p, g, m, v, a, b, b1, b2, step, eps, scale):
     p -= a
 
 
+class LazyAdam(Adam):
+    """Adam whose step on a sparse gradient (a ColumnGrad) reads and writes only the touched columns,
+    as TensorFlow Addons' LazyAdam does: those columns' moments decay and take the gradient, and only
+    they move; the other columns' moments and weights stay as they are until a batch reads them (their
+    decay is not caught up). Bias corrections use the global step count. Dense gradients, and sparse ones
+    under weight decay or a 0/1 mask, get Adam's step."""
+
+    def step(self, params, grads):
+        lazy = {k: g for k, g in grads.items() if isinstance(g, ColumnGrad) and not self.weight_decay
+                and np.ndim(self._scale(k)) == 0 and self._scale(k) != 0}
+        behind = {k: self.behind[k] for k in lazy if k in self.behind}
+        super().step(params, {k: g for k, g in grads.items() if k not in lazy})   # counts the step
+        for k in lazy:   # Adam took the parameters it was not given for frozen ones: they are not
+            self.behind.pop(k, None)
+        self.behind.update(behind)
+        b1, b2 = self.beta1, self.beta2
+        for name, g in lazy.items():
+            p = params[name]
+            m, v, t = self._moments(name, p)
+            j, gj = g.index, g.values
+            mj = m[:, j] * b1 + (1.0 - b1) * gj
+            vj = v[:, j] * b2 + (1.0 - b2) * (gj * gj)
+            m[:, j], v[:, j] = mj, vj
+            step = float(self.lr * self._scale(name) * np.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
+            p[:, j] -= (step * mj / (np.sqrt(vj) + self.eps)).astype(p.dtype, copy=False)
+
+
 def _decays(name):
     """Weights are L2-penalised, biases are not (a penalised bias only shifts the prior)."""
     leaf = name.rsplit(".", 1)[-1]
@@ -237,9 +270,11 @@ def _decays(name):
 
 
 def make_optimizer(name, lr, weight_decay=0.0, momentum=0.9):
-    """Build an optimizer by name ("adam", "adamw" or "sgd")."""
+    """Build an optimizer by name ("adam", "adamw", "sgd" or "lazyadam")."""
     if name in ("adam", "adamw"):
         return Adam(lr=lr, weight_decay=weight_decay, decoupled=name == "adamw")
+    if name == "lazyadam":
+        return LazyAdam(lr=lr, weight_decay=weight_decay)
     if name == "sgd":
         return SGD(lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r} (choose adam, adamw or sgd)")
+    raise ValueError(f"unknown optimizer {name!r} (choose adam, adamw, sgd or lazyadam)")

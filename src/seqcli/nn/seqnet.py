@@ -115,10 +115,14 @@ class SeqNet(checks.Rebuildable):
         logits, c_out = self.readout.forward(h)
         return logits, SeqNetCache(c_emb, c_enc, c_pool, keep, c_out, a, lengths)
 
-    def backward(self, dlogits, cache):
-        """dlogits (n_classes, m) -> grads keyed like params."""
+    def backward(self, dlogits, cache, sparse=False):
+        """dlogits (n_classes, m) -> grads keyed like params.
+
+        sparse: "embed.E"'s gradient as a ``sparse.ColumnGrad`` of the columns the batch read (what
+        training asks for: a batch of 32 short texts reads a few hundred of a 14k-word table's columns,
+        and the clipping and Adam then skip the zero columns' terms), else a dense (embed, n_vocab) array."""
         dx, grads = self._backward_to_inputs(dlogits, cache)
-        grads.update(self.embedding.backward(dx, cache.embed)[1])
+        grads.update(self.embedding.backward(dx, cache.embed, sparse=sparse)[1])
         return grads
 
     def _backward_to_inputs(self, dlogits, cache):
@@ -139,14 +143,15 @@ class SeqNet(checks.Rebuildable):
         dlogits[np.asarray(y, dtype=np.intp), np.arange(logits.shape[1])] -= 1.0
         return self._backward_to_inputs(dlogits, cache)[0]
 
-    def loss(self, ids, lengths, y, weights=None, rng=None):
-        """Mean (weighted) softmax cross-entropy of the labels y (m,) and its gradients (keyed like params)."""
+    def loss(self, ids, lengths, y, weights=None, rng=None, sparse=False):
+        """Mean (weighted) softmax cross-entropy of the labels y (m,) and its gradients (keyed like params;
+        ``sparse``: the embedding's as a ColumnGrad, see ``backward``)."""
         logits, cache = self.forward(ids, lengths, rng)
         y = np.asarray(y, dtype=np.intp)
         if weights is not None:
             weights = np.asarray(weights, dtype=logits.dtype)
         loss, dlogits = softmax_cross_entropy(logits, y, weights)
-        return loss, self.backward(dlogits, cache)
+        return loss, self.backward(dlogits, cache, sparse)
 
     def predict_proba(self, ids, lengths):
         """(n_classes, m) class probabilities, no dropout."""

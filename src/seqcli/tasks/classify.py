@@ -99,6 +99,7 @@ class SeqFeed:
 
     unit = "tokens"
     eval_batch = 256
+    sparse = True   # the embedding's gradient: only the columns a batch read (nn/sparse.py)
 
     def build(self, cfg, tcfg, texts, y_idx, classes, transfer=None, info=None):
         """The SeqModel to train; ``transfer`` (tasks/transfer.py) puts word vectors or a language
@@ -140,7 +141,7 @@ class SeqFeed:
 
     def loss(self, net, batch, y, w, rng):
         ids, lengths = batch
-        return net.loss(ids, lengths, y, w, rng=rng)
+        return net.loss(ids, lengths, y, w, rng=rng, sparse=self.sparse)
 
     def logits(self, net, batch):
         ids, lengths = batch

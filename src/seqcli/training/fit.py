@@ -19,6 +19,16 @@ what differs between tasks:
     job.param_scales      optional: ``param_scales(epoch) -> {name: scale}``, what trains in that epoch
                           (0 = frozen, a 0/1 mask, or a learning-rate factor; see nn/optim.py). Frozen
                           weights get no update, no weight decay, and no say in the clipping norm.
+    job.blas_threads      BLAS threads while it trains (Job's default: 1; None = numpy's default)
+
+Why one BLAS thread by default, for every task: a training step is many small products (a batch of
+32 columns, a few hundred units), which two BLAS threads barely share even on an idle machine, and
+when another process keeps a core busy OpenBLAS's threads wait for each other: on this 2-core machine
+under load (about 4) a step of the rt-polarity LSTM classifier took 178 ms with 2 threads against 22 ms
+with one, a character LM's 480 against 103 ms, a bag-of-words step 0.44 against 0.31 ms, a Transformer
+classifier's 205 against 21 ms (bench/bench_train_step.py). On an idle machine two threads gained 13%
+(LSTM classifier), 27% (1x256 character LM) and nothing (Transformer): far less than they lose under
+load. More cores are for more processes, not for more BLAS threads.
 
 ``fit`` sets ``job.state`` to the live TrainState before training. It writes the model at its best
 weights to ``output`` each time validation improves, and on a halt (Ctrl-C, --max-steps, --max-time)
@@ -38,6 +48,7 @@ class Job:
 
     eval_every = None
     validate_on_halt = False
+    blas_threads = 1   # see the module docstring
 
     def show(self, event):
         return event
@@ -76,6 +87,11 @@ def fit(job, output=None, resume=None, report=None):
     resume: a checkpoint.ResumePoint of a halted run of this very job.
     Raises DivergedError (a SeqcliError) when training diverges.
     """
+    with _blas_threads(getattr(job, "blas_threads", 1)):   # validation and the halt's too
+        return _fit(job, output, resume, report)
+
+
+def _fit(job, output, resume, report):
     from seqcli import models
     from seqcli.nn.optim import make_optimizer
 
@@ -142,6 +158,15 @@ def _start(job, optimizer, resume):
     # resumed run's history is the whole run's
     job.state.history = [h for h in job.state.history if not h.get("final")]
     return resume.best_params
+
+
+def _blas_threads(n):
+    """BLAS limited to ``n`` threads in the block (None: no limit)."""
+    import contextlib
+
+    from seqcli.threads import blas_threads
+
+    return contextlib.nullcontext() if n is None else blas_threads(n)
 
 
 def with_params(net, params, action):
