@@ -20,10 +20,8 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 
-from bench_rnn import exchange, interleave   # this folder is on the path of a script run from it
+from bench_rnn import interleave, rates, spawn   # this folder is on the path of a script run from it
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "shared", "data", "rt-polarity.csv")
@@ -104,18 +102,6 @@ for line in sys.stdin:
 '''
 
 
-def start(side, args):
-    threads = str(args.threads)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-    return subprocess.Popen([sys.executable, "-c", WORKER, side, threads, args.data, str(args.batches)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
-
-
-def ask(worker, req):
-    reply = exchange(worker, req)
-    return [reply["tokens"] / s for s in reply["seconds"]]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=DATA)
@@ -124,8 +110,9 @@ def main():
     ap.add_argument("--reps", type=int, default=1, help="timed runs per side in each round")
     ap.add_argument("--threads", type=int, default=1, help="threads for torch and for numpy's BLAS")
     args = ap.parse_args()
-    ours, theirs = start("numpy", args), start("torch", args)
-    (ours_s, theirs_s, ratios), = interleave(ours, theirs, ("train",), args.rounds, ask,
+    ours, theirs = (spawn(WORKER, (side, args.threads, args.data, args.batches), args.threads)
+                    for side in ("numpy", "torch"))
+    (ours_s, theirs_s, ratios), = interleave(ours, theirs, ("train",), args.rounds, rates,
                                              lambda what: {"reps": args.reps}).values()
     print(f"LSTM classifier training, {args.threads} thread{'s' if args.threads > 1 else ''}: numpy "
           f"{statistics.median(ours_s):,.0f} tokens/s, torch {statistics.median(theirs_s):,.0f} tokens/s, "

@@ -118,6 +118,22 @@ def ask(worker, req):
     return exchange(worker, req)["seconds"]
 
 
+def spawn(code, args, threads):
+    """A worker process running ``code`` (``python -c``) with ``args``, its BLAS and OpenMP pools set to
+    ``threads`` before numpy loads (threadpoolctl may be missing in a throw-away torch venv)."""
+    import os
+
+    env = {**os.environ, **{k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+
+
+def rates(worker, req):
+    """Tokens per second of each timed run a worker reports ({"seconds": [...], "tokens": n})."""
+    reply = exchange(worker, req)
+    return [reply["tokens"] / s for s in reply["seconds"]]
+
+
 def interleave(ours, theirs, cases, rounds, ask, request):
     """{case: (our figures, theirs, the rounds' ratios)} of ``rounds`` passes over ``cases``: each case asks
     ``ask(worker, request(case))`` of both workers, who goes first alternating from round to round (so

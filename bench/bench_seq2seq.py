@@ -26,11 +26,10 @@ import argparse
 import csv
 import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from bench_rnn import ask   # the same exchange with a worker: one request line, one answer line
+from bench_rnn import ask, spawn   # the same exchange with a worker: one request line, one answer line
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmudict-train.csv"
 
@@ -187,12 +186,7 @@ def load_batches(batch, n_batches, seed=0):
 
 
 def start(side, threads, spec):
-    import os
-
-    # BLAS threads are set before numpy loads (threadpoolctl may not be in a throw-away torch venv)
-    env = {**os.environ, **{k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
-    return subprocess.Popen([sys.executable, "-c", WORKER, side, str(threads), json.dumps(spec)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+    return spawn(WORKER, (side, threads, json.dumps(spec)), threads)
 
 
 def main():

@@ -22,10 +22,8 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 
-from bench_rnn import exchange, interleave   # this folder is on the path of a script run from it
+from bench_rnn import interleave, rates, spawn   # this folder is on the path of a script run from it
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "shared", "data")
@@ -162,18 +160,6 @@ for line in sys.stdin:
 '''
 
 
-def start(side, args):
-    threads = str(args.threads)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-    return subprocess.Popen([sys.executable, "-c", WORKER, side, threads, args.train, args.dev, str(args.batches)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
-
-
-def ask(worker, req):
-    reply = exchange(worker, req)
-    return [reply["tokens"] / s for s in reply["seconds"]]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", default=os.path.join(DATA, "en_ewt-ud-train.conllu"))
@@ -184,8 +170,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="threads for torch and for numpy's BLAS")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
-    ours, theirs = start("numpy", args), start("torch", args)
-    samples = interleave(ours, theirs, ("train", "tag"), args.rounds, ask,
+    ours, theirs = (spawn(WORKER, (side, args.threads, args.train, args.dev, args.batches), args.threads)
+                    for side in ("numpy", "torch"))
+    samples = interleave(ours, theirs, ("train", "tag"), args.rounds, rates,
                          lambda what: {"what": what, "reps": args.reps})   # tokens/s: ours, torch's, ratios
     rows = []
     print(f"{'what':6} {'numpy tokens/s':>15} {'torch tokens/s':>15} {'numpy/torch':>12}   ({args.threads} thread"

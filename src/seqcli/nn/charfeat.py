@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import cells
+from . import cells, checks
 from .layers import Bidirectional, Embedding, Pool, Recurrent, length_mask
 
 KINDS = ("cnn", "lstm")
@@ -62,17 +62,6 @@ def sum_columns_by_index(index, values, n_out):
         starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
         out[:, sorted_idx[starts]] = np.add.reduceat(values[:, order], starts, axis=1)
     return out
-
-
-def _inputs(ids, lengths):
-    """ids (L, n_u), lengths (n_u,) -> (ids intp, lengths intp clipped to [0, L])."""
-    ids = np.asarray(ids, dtype=np.intp)
-    if ids.ndim != 2:
-        raise ValueError(f"char ids must be (L, n_u), got shape {ids.shape}")
-    lengths = np.asarray(lengths, dtype=np.intp).reshape(-1)
-    if lengths.shape[0] != ids.shape[1]:
-        raise ValueError(f"{lengths.shape[0]} lengths for {ids.shape[1]} words")
-    return ids, np.clip(lengths, 0, ids.shape[0])
 
 
 class CNNCache(NamedTuple):
@@ -124,7 +113,7 @@ class CharCNN:
 
     def forward(self, ids, lengths):
         """ids (L, n_u) char ids, lengths (n_u,) -> h (F, n_u), CNNCache."""
-        ids, lengths = _inputs(ids, lengths)
+        ids, lengths = checks.ids_and_lengths(ids, lengths, "char")
         L, n = ids.shape
         E, W, b, edge = (self.params[k] for k in (self.kE, self.kW, self.kb, self.kedge))
         F, n_c, dtype = W.shape[0], self.n_c, W.dtype
@@ -195,7 +184,7 @@ class CharLSTM:
 
     def forward(self, ids, lengths):
         """ids (L, n_u) char ids, lengths (n_u,) -> h (2 n_a, n_u), cache."""
-        ids, lengths = _inputs(ids, lengths)
+        ids, lengths = checks.ids_and_lengths(ids, lengths, "char")
         x, c_emb = self.embedding.forward(ids)          # (L, n_c, n_u)
         a, c_rnn = self.rnn.forward(x, lengths)         # (L, 2 n_a, n_u)
         h, c_pool = self.pool.forward(a, lengths)
