@@ -2,6 +2,10 @@
 model on the same batches (issue 17's first figure).
 
     python bench/bench_classify.py [--data rt-polarity.csv] [--rounds 6] [--threads 1] [--batches 80]
+        [--workers N]
+
+``--workers N`` (N > 1) runs our side as ``seqcli train --workers N`` does: N processes of one BLAS
+thread share every batch (training/workers.py), against torch with ``--threads``.
 
 Both sides: seqcli's default recurrent classifier (``--model lstm``: embedding 128, one LSTM of 128,
 the last state, dropout 0.5 before the output, Adam 0.002, clipping at 5), the same vocabulary, the
@@ -28,7 +32,7 @@ DATA = os.path.join(HERE, "..", "..", "shared", "data", "rt-polarity.csv")
 
 WORKER = r'''
 import json, sys, time
-side, threads, data_path, n_batches = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+side, threads, data_path, n_batches, n_workers = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 import numpy as np
 from seqcli.data import read_table
 from seqcli.tasks import classify
@@ -85,10 +89,16 @@ else:
     blas_threads(threads).__enter__()
     net, cfg = job.model.net, job.cfg
     opt, rng = make_optimizer(cfg.optimizer, cfg.lr, cfg.weight_decay), np.random.default_rng(0)
+    step_loss = job.step_loss
+    if n_workers > 1:   # what seqcli train --workers N does: each batch shared by N processes
+        from seqcli.training.loop import TrainState
+        from seqcli.training.workers import Pool
+        job.state = TrainState()
+        step_loss = Pool(job, n_workers, 0).__enter__().step_loss
 
     def train():
         for idx in batches:
-            _, grads, _, _ = job.step_loss(idx, rng)
+            _, grads, _, _ = step_loss(idx, rng)
             clip_by_global_norm(grads, cfg.clip)
             opt.step(net.params, grads)
 
@@ -109,12 +119,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=6, help="timed passes, interleaved")
     ap.add_argument("--reps", type=int, default=1, help="timed runs per side in each round")
     ap.add_argument("--threads", type=int, default=1, help="threads for torch and for numpy's BLAS")
+    ap.add_argument("--workers", type=int, default=1, help="seqcli's --workers (processes of one BLAS thread each)")
     args = ap.parse_args()
-    ours, theirs = (spawn(WORKER, (side, args.threads, args.data, args.batches), args.threads)
-                    for side in ("numpy", "torch"))
+    numpy_threads = 1 if args.workers > 1 else args.threads   # workers run one BLAS thread each
+    ours, theirs = (spawn(WORKER, (side, threads, args.data, args.batches, args.workers), threads)
+                    for side, threads in (("numpy", numpy_threads), ("torch", args.threads)))
     (ours_s, theirs_s, ratios), = interleave(ours, theirs, ("train",), args.rounds, rates,
                                              lambda what: {"reps": args.reps}).values()
-    print(f"LSTM classifier training, {args.threads} thread{'s' if args.threads > 1 else ''}: numpy "
+    print(f"LSTM classifier training, torch {args.threads} thread{'s' if args.threads > 1 else ''}, numpy "
+          f"{args.workers} worker{'s' if args.workers > 1 else ''} of one thread: numpy "
           f"{statistics.median(ours_s):,.0f} tokens/s, torch {statistics.median(theirs_s):,.0f} tokens/s, "
           f"numpy/torch {statistics.median(ratios):.2f}")
     print(json.dumps({"numpy_tokens_per_s": statistics.median(ours_s),

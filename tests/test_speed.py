@@ -221,22 +221,6 @@ def test_predict_jobs_writes_the_same_lines_in_input_order(tiny_model, tmp_path)
     assert three == one and len(one.splitlines()) == 1300 and len(set(one.splitlines())) > 2
 
 
-def _children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except OSError:
-        return []
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return "\nState:\tZ" not in f.read()
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
 def test_predict_jobs_streams_and_leaves_no_worker_behind(tiny_model, how):
     import os
@@ -244,9 +228,9 @@ def test_predict_jobs_streams_and_leaves_no_worker_behind(tiny_model, how):
     import signal
     import subprocess
     import sys
-    import time
 
     from conftest import _env
+    from proc_helpers import alive, children, signal_and_wait
 
     proc = subprocess.Popen([sys.executable, "-m", "seqcli", "predict", str(tiny_model), "-", "--jobs", "2"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
@@ -257,14 +241,9 @@ def test_predict_jobs_streams_and_leaves_no_worker_behind(tiny_model, how):
             assert select.select([proc.stdout], [], [], 60)[0], "no answer while the input is open"
             label = proc.stdout.readline().decode().split("\t")[0]
             assert label == ("pos" if text.startswith("good") else "neg")
-        workers = _children(proc.pid)
-        assert len(workers) >= 2 and all(_alive(w) for w in workers)
-        proc.send_signal(getattr(signal, how))
-        proc.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(_alive(w) for w in workers)
+        workers = children(proc.pid)
+        assert len(workers) >= 2 and all(alive(w) for w in workers)
+        assert signal_and_wait(proc, workers, how) == []
         if how == "SIGINT":
             assert proc.returncode == 130 and b"Traceback" not in proc.stderr.read()
     finally:

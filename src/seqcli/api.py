@@ -67,7 +67,7 @@ def train(data, output, task=None, model=None, params=None, columns=None, val=No
         return {"task": task, "model": model, "halted": outcome.halted, "checkpoint": outcome.checkpoint,
                 "model_written": False, "output": output, "seconds": round(outcome.seconds, 3)}
     summary = {"task": task, "model": model, **mod.summary(prepared, outcome), **_transfer_figures(job),
-               "history": [_plain(h) for h in outcome.state.history]}
+               "workers": outcome.workers, "history": [_plain(h) for h in outcome.state.history]}
     if outcome.halted:
         summary.update(halted=outcome.halted, checkpoint=outcome.checkpoint)
     elif os.path.exists(checkpoint.path_for(output)):

@@ -158,7 +158,7 @@ def ordered_map(fn, items, jobs=1):
 
     global _WORK
     _WORK = fn
-    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start, initargs=(os.getpid(),))
+    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=start_worker, initargs=(os.getpid(),))
     window, ready = threading.Semaphore(2 * jobs), queue.Queue()
 
     def feed():
@@ -191,7 +191,7 @@ def _work(item):
     return _WORK(item)
 
 
-def _worker_start(parent):
+def start_worker(parent):
     """In each worker: one BLAS thread, Ctrl-C left to the parent, and an end with the parent."""
     import signal
 

@@ -29,7 +29,7 @@ PANELS = {   # the option groups of --help, by what they are for (every option i
     "Model: transfer learning": ["embeddings", "freeze_embeddings", "init_from", "freeze_epochs", "layer_decay",
                                  "pretrain", "pretrain_corpus", "pretrain_epochs"],
     "Training": ["epochs", "batch_size", "lr", "optimizer", "warmup", "clip", "weight_decay", "patience", "seed",
-                 "class_weight", "seq_len", "lr_decay", "max_steps", "max_time", "resume"],
+                 "class_weight", "seq_len", "lr_decay", "workers", "max_steps", "max_time", "resume"],
     "Output": ["output", "force", "as_json", "quiet", "svg", "help"],
 }
 
@@ -57,6 +57,7 @@ def train(
     val_split: opt.ValSplit = 0.1,
     seed: opt.Seed = 0,
     class_weight: opt.ClassWeight = None,
+    workers: opt.Workers = 0,
     max_steps: opt.MaxSteps = None,
     max_time: opt.MaxTime = None,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a halted run from its .ckpt.npz file.")] = None,
@@ -120,7 +121,8 @@ def train(
         given = {"--model": model, "--epochs": epochs, "--batch-size": batch_size, "--lr": lr,
                  "--hidden": hidden, "--embed": embed, "--dropout": dropout, "--seq-len": seq_len,
                  "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight, "--heads": heads,
-                 "--ff": ff, "--block-size": block_size, "--warmup": warmup}
+                 "--ff": ff, "--block-size": block_size, "--warmup": warmup,
+                 "--workers": workers or None}
         ignored = [name for name, value in given.items() if value is not None]
         if ignored:  # a resumed run must end as the halted one would have: its settings win
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")
@@ -190,7 +192,7 @@ def _report(summary, data, output, quiet, chart=False):
                    else f"{summary['val_loss']:.4f} nats/char = {summary['val_bpc']:.4f} bits/char")
         ui.note(f"{summary['evaluated_on']}: {figures}; "
                 + (f"{summary['stopped']}; " if "stopped" in summary else "")
-                + f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
+                + f"{summary['n_params']:,} parameters; {ui.took(summary)}; saved {output}")
         return
     if task == "seq2seq":
         ui.print_seq2seq_report(summary, output)
@@ -202,4 +204,4 @@ def _report(summary, data, output, quiet, chart=False):
         ui.print_classification_report(summary["metrics"], title)
     if "halted" not in summary:
         ui.note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; "
-                f"{summary['n_params']:,} parameters; {summary['seconds']:.1f}s; saved {output}")
+                f"{summary['n_params']:,} parameters; {ui.took(summary)}; saved {output}")

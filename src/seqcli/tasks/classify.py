@@ -58,6 +58,7 @@ class BowFeed:
     """Texts as sparse feature rows (CSR triples) for the bag-of-words network."""
 
     unit = "rows"
+    worth_splitting = False   # a step is a fraction of a millisecond: the pipes would cost more than they share
     eval_batch = 512
 
     def build(self, cfg, tcfg, texts, y_idx, classes, transfer=None, info=None):
@@ -164,7 +165,7 @@ class ClassifyJob(Job):
         self.enc, self.y = train          # encoded rows, (n,) class indices
         self.enc_val, self.y_val = val
         self.weights = weights            # (n,) per-row weights (class_weight) or None
-        self.unit = feed.unit
+        self.unit, self.worth_splitting = feed.unit, getattr(feed, "worth_splitting", True)
         self.evaluates_on = "training" if val[0] is train[0] else "validation"
         self.state = None
         self.truncated = (0, 0)   # (training, validation) texts longer than a recurrent model reads
@@ -178,6 +179,12 @@ class ClassifyJob(Job):
         w = None if self.weights is None else self.weights[idx]
         loss, grads = self.feed.loss(self.model.net, batch, self.y[idx], w, rng)
         return loss, grads, len(idx), self.feed.n_tokens(batch)
+
+    loss_per = "rows"
+
+    def shard_weight(self, idx, rows, tokens):
+        """The denominator of a part's mean loss: its rows, or their class weights."""
+        return rows if self.weights is None else float(self.weights[idx].sum())
 
     def evaluate(self):
         logp = self.log_proba(self.enc_val)

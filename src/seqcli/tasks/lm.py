@@ -134,14 +134,34 @@ class LMJob:
         return range(k * self.period, min(self.total, (k + 1) * self.period))   # global window numbers
 
     def step_loss(self, g, rng):
-        net, w = self.model.net, g % self.n_windows
-        if w == 0 or self.carry is None:   # a new text epoch: the streams start again from zeros
-            self.carry = net.zero_state(self.B)
-        X, Y, mask, _ = self.streams.window(w, self.T)
+        loss, grads, rows, chars, _, carry = self.shard_loss(self.shards(g, 1)[0], rng)
+        self.join_shards([carry])
+        return loss, grads, rows, chars
+
+    # -- data-parallel steps (training/workers.py): a part is some of the streams, with their state
+
+    def shards(self, g, n):
+        """Window ``g``'s streams cut into at most ``n`` parts: (g, first, end, their carried state)."""
+        if g % self.n_windows == 0 or self.carry is None:   # a new text epoch: the streams start from zeros
+            self.carry = self.model.net.zero_state(self.B)
+        parts = [p for p in np.array_split(np.arange(self.B), n) if len(p)]
+        return [(g, p[0], p[-1] + 1, [tuple(x[:, p[0]:p[-1] + 1] for x in layer) for layer in self.carry])
+                for p in parts]
+
+    def shard_loss(self, shard, rng):
+        """(loss, grads, streams, chars, chars, the streams' state after the window) of one part."""
+        g, lo, hi, carry = shard
+        X, Y, mask, _ = self.streams.window(g % self.n_windows, self.T)
+        X, Y, mask = X[:, lo:hi], Y[:, lo:hi], None if mask is None else mask[:, lo:hi]
         sampled = None if self.logq is None else (rng.choice(len(self.q), SAMPLED, p=self.q), self.logq)
-        loss, grads, self.carry = net.loss(X, Y, self.carry, mask, rng, sampled)
+        loss, grads, carry = self.model.net.loss(X, Y, carry, mask, rng, sampled)
         chars = X.size if mask is None else int(mask.sum())
-        return loss, grads, self.B, chars
+        return loss, grads, hi - lo, chars, chars, carry
+
+    def join_shards(self, carries):
+        """The whole batch's carried state from its parts' (in stream order)."""
+        self.carry = carries[0] if len(carries) == 1 else [
+            tuple(np.concatenate(parts, axis=1) for parts in zip(*layers)) for layers in zip(*carries)]
 
     def evaluate(self):
         nats = mean_nll(self.model.net, self.val_part)

@@ -94,4 +94,10 @@ def print_seq2seq_report(summary, output):
     note(seq2seq_line(title, summary["target_split"], summary, summary["val_loss"], summary["n_val_sources"]))
     if "halted" not in summary:
         note(f"{summary['stopped']}; best epoch {summary['best_epoch']}; {summary['n_params']:,} parameters; "
-             f"{summary['seconds']:.1f}s; saved {output}")
+             f"{took(summary)}; saved {output}")
+
+
+def took(summary):
+    """How long a training run took, and in how many processes when more than one: "12.3s on 2 workers"."""
+    workers = summary.get("workers", 1)
+    return f"{summary['seconds']:.1f}s" + (f" on {workers} workers" if workers > 1 else "")

@@ -1,0 +1,203 @@
+"""``--workers N`` (training/workers.py), correctness only: N processes give one process's loss and
+gradients up to float rounding for every task, the same bytes run after run, an exact resume, and
+no process left behind however training ends."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLE_REVIEWS, _env, run_seqcli
+from proc_helpers import alive, children, signal_and_wait
+from seqcli.nn.sparse import ColumnGrad
+from seqcli.training import workers
+from seqcli.training.fit import fit, workers_for
+from seqcli.training.loop import TrainState
+
+TEXTS = ["good fun film", "bad dull plot", "fun good", "dull bad", "a good one", "a bad one",
+         "so very good and fun", "so dull and bad to see"] * 3
+LABELS = ["pos", "neg"] * 12
+WORDS = [("the", "DET"), ("cats", "NOUN"), ("sat", "VERB"), ("a", "DET"), ("dog", "NOUN"), ("ran", "VERB")]
+
+
+def _tag_rows(n):
+    rng = np.random.default_rng(3)
+    return [[WORDS[i] for i in rng.integers(0, len(WORDS), size=rng.integers(2, 7))] for _ in range(n)]
+
+
+def _job(task):
+    """A small job of ``task`` with no dropout drawn (so one process and N give the same numbers)."""
+    if task in ("bow", "lstm", "transformer", "lstm-balanced"):
+        from seqcli.tasks.classify import make_job
+
+        params = {"batch_size": 9} if task == "bow" else {"hidden": 6, "embed": 5, "dropout": 0.0, "batch_size": 9}
+        weights = {"pos": 1.0, "neg": 3.0} if task == "lstm-balanced" else None
+        return make_job(task.split("-")[0], params, TEXTS[:-1], LABELS[:-1], class_weight=weights)[0]
+    if task == "tag":
+        from seqcli.tasks.tag import make_job
+
+        rows = _tag_rows(20)
+        return make_job("lstm", {"hidden": 5, "embed": 4, "dropout": 0.0, "word_dropout": 0.0, "batch_size": 7,
+                                 "char_hidden": 3, "char_embed": 3, "crf": True},
+                        ([[w for w, _ in r] for r in rows], [[t for _, t in r] for r in rows]))
+    if task == "seq2seq":
+        from seqcli.tasks.seq2seq import make_job
+
+        pairs = [(str(n), " ".join("zero one two three four five six seven eight nine".split()[int(d)]
+                                   for d in str(n))) for n in range(3, 40, 2)]
+        refs = {s: [t] for s, t in pairs}
+        return make_job("lstm", {"hidden": 6, "embed": 4, "dropout": 0.0, "batch_size": 7}, pairs,
+                        [s for s, _ in pairs[:4]], refs)[0]
+    raise ValueError(task)
+
+
+def _lm_job(tmp_path, model):
+    from seqcli.tasks import lm
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat and the dog ran far away from it all.\n" * 12)
+    params = {"hidden": 8, "embed": 4, "dropout": 0.0, "batch_size": 5, "seq_len": 7} if model == "lstm" else \
+        {"hidden": 8, "heads": 2, "layers": 1, "dropout": 0.0, "batch_size": 5, "block_size": 7}
+    return lm.prepare(str(corpus), model, params).job
+
+
+def _same(a, b):
+    a = a.dense() if isinstance(a, ColumnGrad) else a
+    b = b.dense() if isinstance(b, ColumnGrad) else b
+    np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-6)
+
+
+def _steps(job, steps, pool=None):
+    """[(loss, grads, rows, tokens)] of the first ``steps`` batches, with ``pool`` or in this process."""
+    job.state, out = TrainState(), []
+    for batch in job.make_batches(0)[:steps]:
+        out.append((pool.step_loss if pool else job.step_loss)(batch, np.random.default_rng(0)))
+        job.state.step += 1
+    return out
+
+
+@pytest.mark.parametrize("task", ["bow", "lstm", "lstm-balanced", "transformer", "tag", "seq2seq", "lm-lstm",
+                                  "lm-transformer"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_n_workers_give_one_process_loss_gradients_and_counts(task, n, tmp_path):
+    job = _lm_job(tmp_path, task[3:]) if task.startswith("lm-") else _job(task)
+    alone = _steps(job, 3)   # a language model's second and third windows start from the carried state
+    if task.startswith("lm-"):
+        job.carry = None
+    with workers.Pool(job, n, seed=0) as pool:
+        together = _steps(job, 3, pool)
+        assert len(pool.pids) == n - 1
+    for (loss, grads, rows, tokens), (loss2, grads2, rows2, tokens2) in zip(alone, together):
+        assert (rows, tokens) == (rows2, tokens2) and rows > 0
+        assert loss == pytest.approx(loss2, rel=1e-5) and loss > 0
+        assert set(grads) == set(grads2)
+        for name in grads:
+            _same(grads[name], grads2[name])
+        assert any(np.abs(g.dense() if isinstance(g, ColumnGrad) else g).max() > 1e-4 for g in grads.values())
+
+
+def test_combine_weighs_each_part_by_its_share_and_merges_sparse_columns():
+    dense = [np.array([1.0, 2.0]), np.array([3.0, 5.0]), np.array([7.0, 7.0])]
+    sparse = [ColumnGrad([1, 4], np.array([[1.0, 2.0]]), (1, 6)), ColumnGrad([0], np.array([[9.0]]), (1, 6)),
+              ColumnGrad([4, 5], np.array([[4.0, 8.0]]), (1, 6))]
+    results = [(1.0, {"w": dense[0], "E": sparse[0]}, 2, 10, 10, None),
+               (4.0, {"w": dense[1], "E": sparse[1]}, 1, 0, 0, None),      # weight 0: adds nothing
+               (2.0, {"w": dense[2], "E": sparse[2]}, 3, 30, 30, None)]
+    loss, grads, rows, tokens = workers.combine(results)
+    assert (rows, tokens) == (6, 40) and loss == pytest.approx(0.25 * 1.0 + 0.75 * 2.0)
+    np.testing.assert_allclose(grads["w"], [0.25 + 5.25, 0.5 + 5.25])
+    assert isinstance(grads["E"], ColumnGrad) and grads["E"].index.tolist() == [1, 4, 5]
+    np.testing.assert_allclose(grads["E"].dense(), [[0, 0.25, 0, 0, 0.5 + 3.0, 6.0]])
+
+
+def test_auto_is_every_core_for_a_large_network_one_process_for_a_small_one_or_bag_of_words():
+    from seqcli.tasks.classify import make_job
+
+    assert workers_for(_job("bow")) == 1 and workers_for(_job("lstm")) == 1   # 6 units: not worth it
+    big = make_job("lstm", {"hidden": 128, "embed": 64}, TEXTS, LABELS)[0]   # 32 rows x 197k weights
+    assert workers_for(big) == workers.default_workers()
+    big.cfg = replace(big.cfg, batch_size=8)   # 1.6 M
+    assert workers_for(big) == 1
+    job = _job("lstm")
+    job.cfg = replace(job.cfg, workers=3)
+    assert workers_for(job) == 3
+
+
+def _train(tmp_path, name, *extra):
+    out = tmp_path / f"{name}.npz"
+    rc, stdout, err = run_seqcli(["train", SAMPLE_REVIEWS, "--model", "lstm", "--hidden", "8", "--embed", "8",
+                                  "--epochs", "2", "-q", "--json", "-o", out, *extra])
+    assert rc == 0, err
+    if "--max-steps" not in extra:
+        workers_given = int(extra[extra.index("--workers") + 1])
+        assert json.loads(stdout)["workers"] == workers_given
+    return out
+
+
+def test_the_same_seed_and_workers_give_the_same_bytes_and_an_exact_resume(tmp_path):
+    first = _train(tmp_path, "a", "--workers", "2").read_bytes()
+    assert _train(tmp_path, "b", "--workers", "2").read_bytes() == first   # dropout on: 0.5
+    assert _train(tmp_path, "c", "--workers", "1").read_bytes() != first   # other dropout draws
+    halted = _train(tmp_path, "h", "--workers", "2", "--max-steps", "150")
+    assert halted.read_bytes() != first
+    rc, _, err = run_seqcli(["train", SAMPLE_REVIEWS, "-o", halted, "--resume", tmp_path / "h.ckpt.npz", "-q"])
+    assert rc == 0, err
+    assert halted.read_bytes() == first
+
+
+def test_a_language_model_resumes_exactly_with_workers(tmp_path):
+    from lmtrain import train_lm
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("".join(f"line {i} of the tiny corpus, said the cat.\n" for i in range(60)))
+    params = {"hidden": 8, "embed": 4, "seq_len": 9, "batch_size": 6, "epochs": 2, "workers": 2, "eval_every": 5}
+    train_lm(corpus, tmp_path / "whole.npz", params)
+    train_lm(corpus, tmp_path / "part.npz", {**params, "max_steps": 7})
+    assert (tmp_path / "part.npz").read_bytes() != (tmp_path / "whole.npz").read_bytes()
+    train_lm(corpus, tmp_path / "part.npz", {"max_steps": None}, resume=tmp_path / "part.ckpt.npz")
+    assert (tmp_path / "part.npz").read_bytes() == (tmp_path / "whole.npz").read_bytes()
+
+
+def test_an_error_in_a_worker_ends_training_with_a_clear_error_and_no_process_left(tmp_path):
+    job = _job("lstm")
+    parent, real = os.getpid(), job.shard_loss
+
+    def failing(shard, rng):
+        if os.getpid() != parent:
+            raise ValueError("boom in a worker")
+        return real(shard, rng)
+
+    job.shard_loss = failing
+    job.cfg = replace(job.cfg, workers=2)
+    before = set(children(os.getpid()))
+    with pytest.raises(workers.WorkerError, match="training worker 1 failed: ValueError: boom in a worker"):
+        fit(job)
+    assert set(children(os.getpid())) == before
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads children from /proc (Linux)")
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_no_worker_outlives_an_interrupted_or_killed_training(tmp_path, how):
+    out = tmp_path / "m.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "seqcli", "train", str(SAMPLE_REVIEWS), "--model", "lstm",
+                             "--hidden", "16", "--embed", "16", "--epochs", "50", "--patience", "50",
+                             "--workers", "3", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=_env(), text=True)
+    try:
+        first = proc.stderr.readline()   # an epoch done: a best model exists
+        assert first.startswith("epoch 1/50"), first
+        found = children(proc.pid)
+        assert len(found) == 2 and all(alive(w) for w in found)
+        assert signal_and_wait(proc, found, how) == []
+        if how == "SIGINT":
+            err = proc.stderr.read()
+            assert proc.returncode == 130 and "Traceback" not in err and "--resume" in err
+            assert out.exists() and (tmp_path / "m.ckpt.npz").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
