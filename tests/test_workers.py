@@ -117,14 +117,46 @@ def test_combine_weighs_each_part_by_its_share_and_merges_sparse_columns():
 def test_auto_is_every_core_for_a_large_network_one_process_for_a_small_one_or_bag_of_words():
     from seqcli.tasks.classify import make_job
 
-    assert workers_for(_job("bow")) == 1 and workers_for(_job("lstm")) == 1   # 6 units: not worth it
-    big = make_job("lstm", {"hidden": 128, "embed": 64}, TEXTS, LABELS)[0]   # 32 rows x 197k weights
-    assert workers_for(big) == workers.default_workers()
+    auto = {"workers": 0}
+    assert make_job("lstm", {}, TEXTS, LABELS)[0].cfg.workers == 1   # the default: one process
+    assert workers_for(make_job("bow", auto, TEXTS, LABELS)[0]) == 1
+    assert workers_for(make_job("lstm", {**auto, "hidden": 6}, TEXTS, LABELS)[0]) == 1   # not worth it
+    big = make_job("lstm", {**auto, "hidden": 128, "embed": 64}, TEXTS, LABELS)[0]   # 32 rows x 197k weights
+    assert workers_for(big) == min(workers.default_workers(), 8)
     big.cfg = replace(big.cfg, batch_size=8)   # 1.6 M
     assert workers_for(big) == 1
     job = _job("lstm")
     job.cfg = replace(job.cfg, workers=3)
     assert workers_for(job) == 3
+    job.cfg = replace(job.cfg, workers=50)
+    assert workers_for(job) == 9   # no more processes than a batch has rows
+
+
+def test_auto_is_stored_resolved_so_a_resume_goes_on_with_as_many(tmp_path):
+    out = tmp_path / "m.npz"
+    rc, _, err = run_seqcli(["train", SAMPLE_REVIEWS, "--model", "lstm", "--hidden", "160", "--embed", "8",
+                             "--epochs", "2", "-q", "--workers", "0", "--max-steps", "5", "-o", out])
+    assert rc == 0, err
+    from seqcli.training import checkpoint
+
+    identity, _ = checkpoint.load(tmp_path / "m.ckpt.npz", {"max_steps": None, "max_time": None})
+    assert identity["params"]["workers"] == min(workers.default_workers(), 8)
+
+
+def test_a_zero_weighted_part_of_a_batch_adds_nothing():
+    from seqcli.tasks.classify import make_job
+
+    job = make_job("lstm", {"hidden": 6, "embed": 5, "dropout": 0.0, "batch_size": 4}, TEXTS, LABELS,
+                   class_weight={"pos": 0.0, "neg": 1.0})[0]
+    job.state = TrainState()
+    pos = np.flatnonzero(job.y == list(job.model.classes).index("pos"))[:2]
+    neg = np.flatnonzero(job.y != list(job.model.classes).index("pos"))[:2]
+    alone = job.step_loss(np.concatenate([neg, pos]), None)
+    with workers.Pool(job, 2, seed=0) as pool:   # the second part: two rows of weight 0
+        together = pool.step_loss(np.concatenate([neg, pos]))
+    assert together[0] == pytest.approx(alone[0], rel=1e-5) and alone[0] > 0
+    for name, g in alone[1].items():
+        _same(g, together[1][name])
 
 
 def _train(tmp_path, name, *extra):

@@ -283,7 +283,7 @@ class TrainConfig(_Checked):
     max_steps: int | None = knob(None, lo=1, hi=10**12)
     max_time: float | None = knob(None, lo=0.0, hi=1e9, lo_open=True)  # seconds
     warmup: int | None = knob(None, lo=0, hi=10**9)  # steps of linear warm-up, then decay (training/schedule.py)
-    workers: int = knob(0, lo=0, hi=256)   # processes sharing each batch (training/workers.py); 0 = auto
+    workers: int = knob(1, lo=0, hi=256)   # processes sharing each batch (training/workers.py); 0 = auto
 
     def with_defaults(self, model_cfg):
         """Unset values filled with the training defaults of ``model_cfg``'s kind."""

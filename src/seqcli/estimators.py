@@ -107,7 +107,7 @@ class BowClassifier(_TextClassifier):
     def __init__(self, analyzer="word", ngram_min=1, ngram_max=1, mode="tfidf", sublinear_tf=True,
                  min_df=1, max_features=None, hash_bits=None, lowercase=True, epochs=None,
                  batch_size=None, lr=None, optimizer=None, clip=5.0, weight_decay=None,
-                 patience=3, val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None, warmup=None, workers=0):
+                 patience=3, val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None, warmup=None, workers=1):
         self.analyzer, self.ngram_min, self.ngram_max, self.mode = analyzer, ngram_min, ngram_max, mode
         self.sublinear_tf, self.min_df, self.max_features = sublinear_tf, min_df, max_features
         self.hash_bits, self.lowercase = hash_bits, lowercase
@@ -126,7 +126,7 @@ class SeqClassifier(_TextClassifier):
     def __init__(self, cell="lstm", embed=128, hidden=128, layers=1, bidirectional=False, pool="last",
                  dropout=0.5, min_count=2, max_vocab=50000, max_len=256, lowercase=True, epochs=None,
                  batch_size=None, lr=None, optimizer=None, clip=5.0, weight_decay=None, patience=3,
-                 val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None, warmup=None, workers=0,
+                 val_split=0.1, seed=0, class_weight=None, max_steps=None, max_time=None, warmup=None, workers=1,
                  embeddings=None, freeze_embeddings=False, init_from=None, freeze_epochs=0, layer_decay=1.0,
                  pretrain=False, pretrain_corpus=None, pretrain_epochs=None):
         self.cell, self.embed, self.hidden, self.layers = cell, embed, hidden, layers
@@ -151,7 +151,7 @@ class TransformerClassifier(_TextClassifier):
                  dropout=0.3, min_count=2, max_vocab=50000, max_len=256, lowercase=True, heads=2, ff=None,
                  positions="sinusoidal", activation="relu", epochs=None, batch_size=None, lr=None, optimizer=None,
                  clip=5.0, weight_decay=None, patience=3, val_split=0.1, seed=0, class_weight=None, max_steps=None,
-                 max_time=None, warmup=None, workers=0):
+                 max_time=None, warmup=None, workers=1):
         self.cell, self.embed, self.hidden, self.layers = cell, embed, hidden, layers
         self.bidirectional, self.pool, self.dropout = bidirectional, pool, dropout
         self.min_count, self.max_vocab, self.max_len, self.lowercase = min_count, max_vocab, max_len, lowercase

@@ -140,7 +140,7 @@ Analyzer = Annotated[choices(V, "analyzer"), typer.Option("--analyzer", help="Wo
 MinDf = Annotated[int, knob(V, "min_df", "--min-df", help="Drop terms found in fewer documents.")]
 MaxFeatures = Annotated[Optional[int], knob(V, "max_features", "--max-features", help="Keep only the most frequent terms.")]
 HashBits = Annotated[Optional[int], knob(V, "hash_bits", "--hash-bits", help="Hash terms into 2**B columns instead of keeping a vocabulary.")]
-Workers = Annotated[int, knob(T, "workers", "--workers", help="Processes that share every batch, one core each (0 = auto: every core when a step is big enough to split, e.g. the default LSTM classifier, language model, tagger, seq2seq; else one). The same seed and --workers give the same model file.")]
+Workers = Annotated[int, knob(T, "workers", "--workers", help="Processes that share every batch, one core each: faster on an idle machine, slower on a busy one, where they wait for each other at every step. 0 = one per core when a step is big enough to gain (a bag-of-words or small network stays on one). The same seed and --workers give the same model file.")]
 MaxSteps = Annotated[Optional[int], knob(T, "max_steps", "--max-steps", help="Stop after this many optimizer steps (resumable).")]
 MaxTime = Annotated[Optional[str], typer.Option("--max-time", help="Stop after this long, e.g. 10m (resumable).")]
 Units = Annotated[Optional[str], typer.Option("--units", help="--explain: units to show, e.g. 3,17,42 or top:8 (default: the mean over units).")]

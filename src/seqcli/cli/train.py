@@ -57,7 +57,7 @@ def train(
     val_split: opt.ValSplit = 0.1,
     seed: opt.Seed = 0,
     class_weight: opt.ClassWeight = None,
-    workers: opt.Workers = 0,
+    workers: opt.Workers = 1,
     max_steps: opt.MaxSteps = None,
     max_time: opt.MaxTime = None,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a halted run from its .ckpt.npz file.")] = None,
@@ -122,7 +122,7 @@ def train(
                  "--hidden": hidden, "--embed": embed, "--dropout": dropout, "--seq-len": seq_len,
                  "--ngrams": ngrams, "--l2": weight_decay, "--class-weight": class_weight, "--heads": heads,
                  "--ff": ff, "--block-size": block_size, "--warmup": warmup,
-                 "--workers": workers or None}
+                 "--workers": workers if workers != 1 else None}
         ignored = [name for name, value in given.items() if value is not None]
         if ignored:  # a resumed run must end as the halted one would have: its settings win
             ui.note(f"--resume continues with the checkpoint's settings; ignored: {', '.join(ignored)}")

@@ -104,7 +104,7 @@ def run_trial(i, spec, params, model, train, held, scheme):
     """Train (or take) one tagger and score it on the held-out sentences. Runs in a joblib worker."""
     from threadpoolctl import threadpool_limits
 
-    from seqcli.compare.trials import one_process, saved_size
+    from seqcli.compare.trials import saved_size
     from seqcli.metrics.spans import evaluate
     from seqcli.tasks import tag
     from seqcli.training.fit import fit
@@ -112,7 +112,7 @@ def run_trial(i, spec, params, model, train, held, scheme):
     with threadpool_limits(limits=1):
         train_seconds = halted = None
         if spec.trained:
-            job = tag.make_job(spec.kind, one_process(params), train, held)
+            job = tag.make_job(spec.kind, params, train, held)
             started = time.perf_counter()
             outcome = fit(job)
             train_seconds, halted, model = time.perf_counter() - started, outcome.halted, job.model

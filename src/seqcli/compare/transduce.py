@@ -135,7 +135,6 @@ def _run_trial(trial, train, evaluation):
 
 def _train(spec, params, train):
     """(the fitted model, the fit's Outcome) of a trained spec on the pairs ``train``."""
-    from seqcli.compare.trials import one_process
     from seqcli.tasks import seq2seq as task
     from seqcli.training.fit import DivergedError, fit
 
@@ -143,7 +142,7 @@ def _train(spec, params, train):
     _, cfg = task.configs(spec.kind, params)
     fit_src, val_src = task.split_sources(distinct, cfg.val_split, cfg.seed)
     pairs = [(s, t) for s in fit_src for t in refs[s]]
-    job, _ = task.make_job(spec.kind, one_process(params), pairs, val_src or fit_src, refs, {})
+    job, _ = task.make_job(spec.kind, params, pairs, val_src or fit_src, refs, {})
     try:
         return job.model, fit(job)
     except DivergedError as exc:

@@ -35,12 +35,6 @@ class Trial:
     fitted: object = None    # a loaded model (saved files only)
 
 
-def one_process(params):
-    """A trial's hyperparameters with training in one process unless the spec says otherwise
-    (``workers``): compare already runs its trials side by side on the cores (--jobs)."""
-    return {"workers": 1, **params}
-
-
 def run_trial(trial, texts, labels):
     """Train (or take) one model, score it on rows ``trial.test_idx`` of ``texts`` / ``labels``.
 
@@ -67,7 +61,7 @@ def _run_trial(trial, texts, labels):
         from seqcli.estimators import make_estimator
         from seqcli.training.fit import DivergedError
 
-        est = make_estimator(spec.kind, one_process(trial.params))
+        est = make_estimator(spec.kind, trial.params)
         train_texts = [texts[i] for i in trial.train_idx]
         started = time.perf_counter()
         try:

@@ -44,6 +44,8 @@ def softmax_cross_entropy(logits, y, weights=None):
     if weights is None:
         weights = np.ones(m, dtype=logits.dtype)
     total = float(weights.sum())
+    if total == 0:   # nothing counts (every row weighed 0): no loss, no gradient
+        return 0.0, np.zeros_like(logits)
     loss = -float((logp[y, cols] * weights).sum()) / total
     dlogits = np.exp(logp)
     dlogits[y, cols] -= 1.0

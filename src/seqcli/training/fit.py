@@ -115,6 +115,9 @@ def fit(job, output=None, resume=None, report=None):
     from seqcli.training import workers
 
     n = workers_for(job)
+    given = (getattr(job, "identity", None) or {}).get("params") or {}
+    if given.get("workers") == 0:   # auto: a resumed run goes on with as many, wherever it runs
+        given["workers"] = n
     with _blas_threads(getattr(job, "blas_threads", 1)):   # validation and the halt's too
         if n == 1:
             return _fit(job, output, resume, report, job.step_loss)
@@ -137,16 +140,20 @@ SPLIT_FROM = 2_000_000
 
 
 def workers_for(job):
-    """How many processes train ``job``: its ``--workers``, or when that is 0 (auto) one per core if a
-    step is worth splitting (see SPLIT_FROM; never for a bag-of-words model, whose step is a fraction
-    of a millisecond), else one."""
+    """How many processes train ``job``: its ``--workers``, or when that is 0 (auto) one per core (at
+    most 8) if a step is worth splitting (see SPLIT_FROM; never for a bag-of-words model, whose step is
+    a fraction of a millisecond), else one; never more than a batch has rows. Raises SeqcliError for
+    several workers where processes cannot be forked."""
     from seqcli.training import workers
 
-    n = int(getattr(job.cfg, "workers", 1) or 0)
+    n = int(getattr(job.cfg, "workers", 1))
     if n == 0:
         work = job.cfg.batch_size * sum(v.size for k, v in job.model.net.params.items() if not k.endswith(".E"))
-        n = workers.default_workers() if getattr(job, "worth_splitting", True) and work >= SPLIT_FROM else 1
-    return n if workers.available() else 1
+        split = workers.available() and getattr(job, "worth_splitting", True) and work >= SPLIT_FROM
+        n = min(workers.default_workers(), 8) if split else 1
+    if n > 1 and not workers.available():
+        raise SeqcliError("--workers needs Linux (forked processes); use --workers 1 here", exit_code=2)
+    return max(1, min(n, job.cfg.batch_size))
 
 
 def _fit(job, output, resume, report, step_loss_of):

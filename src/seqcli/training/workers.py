@@ -37,6 +37,7 @@ from seqcli.errors import SeqcliError
 from seqcli.nn.sparse import ColumnGrad, columns_of
 
 _ALIGN = 64   # bytes: each shared array starts on a cache line
+_PARENT_ENDS = []   # this process's ends of every open pool's pipes (fits may run in threads side by side)
 
 
 class WorkerError(SeqcliError):
@@ -44,8 +45,11 @@ class WorkerError(SeqcliError):
 
 
 def available():
-    """Whether worker processes can be forked here (POSIX)."""
-    return hasattr(os, "fork")
+    """Whether worker processes can be forked here: Linux. (macOS has fork, but a process forked after
+    Accelerate's BLAS has run crashes in its first product; Windows has none.)"""
+    import sys
+
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 def default_workers():
@@ -75,6 +79,10 @@ class Pool:
         try:
             for k in range(1, self.n):
                 self._fork(k)
+        except OSError as exc:   # EAGAIN (process limit), ENOMEM
+            self.close()
+            raise WorkerError(f"could not start {self.n - 1} training worker{'s' if self.n > 2 else ''} "
+                              f"({exc.strerror or exc}); try a smaller --workers") from None
         except BaseException:
             self.close()
             raise
@@ -91,11 +99,13 @@ class Pool:
         each shard draws from its own generator)."""
         self._sync()
         shards = self.job.shards(batch, self.n)
-        step = self.job.state.step
-        for k, shard in enumerate(shards[1:], 1):
-            self.conns[k - 1].send((shard, self._key(step, k)))
-        results = [self.job.shard_loss(shards[0], np.random.default_rng(self._key(step, 0)))]
-        results += [self._receive(k) for k in range(1, len(shards))]
+        step, last = self.job.state.step, len(shards) - 1
+        for k, shard in enumerate(shards[:last]):   # worker k+1 takes shard k
+            self.conns[k].send((shard, self._key(step, k)))
+        # this process takes the last shard, the lightest where batches are sorted longest first (a
+        # tagger's), as it also sums the parts and steps the optimizer
+        own = self.job.shard_loss(shards[last], np.random.default_rng(self._key(step, last)))
+        results = [self._receive(k + 1) for k in range(last)] + [own]
         self.job.join_shards([r[5] for r in results])
         return combine(results)
 
@@ -137,20 +147,25 @@ class Pool:
 
     def _fork(self, k):
         import multiprocessing
+        import warnings
 
         here, there = multiprocessing.Pipe()
         parent = os.getpid()
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about forking a process with threads (OpenBLAS's, the progress
+            # display's); the worker touches none of their locks: it computes, and talks through its pipe
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:   # the worker: never returns
             code = 1
             try:
-                here.close()
-                for conn in self.conns:   # the other workers' pipes: they must see EOF when we go
+                for conn in _PARENT_ENDS + [here]:   # every pool's parent ends: they must see EOF when we go
                     conn.close()
                 code = _serve(self.job, there, self.slots[k - 1], parent)
             finally:
                 os._exit(code)
         there.close()
+        _PARENT_ENDS.append(here)
         self.conns.append(here)
         self.pids.append(pid)
 
@@ -161,6 +176,7 @@ class Pool:
 
         for conn in self.conns:
             conn.close()
+            _PARENT_ENDS.remove(conn)
         deadline = time.monotonic() + 5.0
         for pid in self.pids:
             while True:
@@ -196,9 +212,15 @@ def _shared_like(arrays):
 def _serve(job, conn, slot, parent):
     """A worker's life: compute shards until the pipe closes; dense gradients are left in ``slot``
     (the parent reads them before it sends the next shard). Returns the exit code."""
+    import sys
+    import warnings
+
     from seqcli.stream import start_worker
 
     start_worker(parent)
+    # the parent's stderr may be the live display's proxy, its lock held by a thread that is not here
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    warnings.simplefilter("ignore")   # a step's numeric warnings are the parent's to give (it sees the loss)
     while True:
         try:
             shard, key = conn.recv()
@@ -249,8 +271,8 @@ def combine(results):
 
 
 def _weighted_sum(parts):
-    """sum(share * grad) over [(share, grad)], scaling the parts in place (they are this step's own
-    arrays); row-sparse gradients stay sparse when all parts are."""
+    """sum(share * grad) over [(share, grad)] in a new array, scaling the parts in place (this step's
+    results, read once); row-sparse gradients stay sparse when all parts are."""
     for share, g in parts:
         g *= (g.dtype.type(share))
     if all(isinstance(g, ColumnGrad) for _, g in parts):
@@ -262,5 +284,6 @@ def _weighted_sum(parts):
     out = None
     for _, g in parts:
         g = g.dense() if isinstance(g, ColumnGrad) else g
-        out = g if out is None else out.__iadd__(g)
+        # a fresh sum: a part may be a worker's slot, which its next step overwrites
+        out = g.copy() if out is None else out.__iadd__(g)
     return out
