@@ -57,18 +57,20 @@ def format_prediction(classes, probs, as_json=False, with_proba=False):
 
 def format_predictions(classes, probs, as_json=False, with_proba=False):
     """The output lines of a batch: ``format_prediction`` of each row of ``probs`` (m, n_classes), made
-    in one go (argmax over the batch, one %-template per line) for the same characters."""
-    best = probs.argmax(axis=1).tolist()   # (m,) the first largest, as np.argmax of a row
-    rows = probs.tolist()   # Python floats: what float() of each float32 gives, so the same digits
+    in one go (argmax over the batch, one %-template mapped over the columns) for the same characters."""
+    best = probs.argmax(axis=1)   # (m,) the first largest, as np.argmax of a row
+    labels = np.array(classes, dtype=object)[best].tolist()
     if as_json:
         encode = json.JSONEncoder(ensure_ascii=False).encode   # json.dumps(..., ensure_ascii=False), built once
-        return [encode({"label": classes[b], "probs": {c: round(p, 6) for c, p in zip(classes, row)}})
-                for b, row in zip(best, rows)]
+        return [encode({"label": label, "probs": {c: round(p, 6) for c, p in zip(classes, row)}})
+                for label, row in zip(labels, probs.tolist())]
+    # Python floats (tolist) are what float() of each float32 gives, so "%.4f" writes the same digits
+    columns = [probs[np.arange(len(best)), best].tolist()]
     template = "%s\t%.4f"
     if with_proba:
         template += "".join(f"\t{c.replace('%', '%%')}=%.4f" for c in classes)
-        return [template % (classes[b], row[b], *row) for b, row in zip(best, rows)]
-    return [template % (classes[b], row[b]) for b, row in zip(best, rows)]
+        columns += probs.T.tolist()
+    return list(map(template.__mod__, zip(labels, *columns)))
 
 
 def transduce_lines(model, batches, beam=1, nbest=1, max_len=None, as_json=False, notify=_quiet):

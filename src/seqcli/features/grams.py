@@ -34,9 +34,9 @@ def word_gram_ids(texts, cfg, lookup):
     """
     tokens, row, m = words(texts, cfg.lowercase)   # (T,) every text's tokens, one text after another
     n_tokens = len(tokens)
-    lengths = np.bincount(row, minlength=m)   # (m,) tokens per text
-    ends = np.cumsum(lengths)   # (m,) where each text's tokens end in ``tokens``
-    left = ends[row] - np.arange(n_tokens)   # (T,) tokens from this one to the end of its text
+    if cfg.ngram_max > 1:
+        ends = np.cumsum(np.bincount(row, minlength=m))   # (m,) where each text's tokens end in ``tokens``
+        left = ends[row] - np.arange(n_tokens)   # (T,) tokens from this one to the end of its text
     rows, cols = [], []
     for n in range(cfg.ngram_min, cfg.ngram_max + 1):
         count = max(n_tokens - n + 1, 0)   # n-grams of the flat list, some across two texts
@@ -68,4 +68,4 @@ def words(texts, lowercase=True):
     b = np.frombuffer(data, dtype=np.uint8)
     inside = (b != 32) & (b != 10)   # bytes of tokens: only spaces and "\n" are left between them
     first = np.flatnonzero(inside & ~np.concatenate(([False], inside[:-1])))   # (T,) where each token starts
-    return data.decode("utf-8").split(), np.cumsum(b == 10)[first], m
+    return data.decode("utf-8").split(), np.searchsorted(np.flatnonzero(b == 10), first), m
