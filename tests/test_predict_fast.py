@@ -143,3 +143,16 @@ def test_predict_of_a_bigram_model_from_stdin_and_strict(bigram_model, tmp_path)
     rc, out, err = run_seqcli(["predict", bigram_model, "-", "--errors", "strict"], input=INPUT)
     assert rc == 1 and out == ""   # the first read already holds the bad byte: it stops before any answer
     assert "line 4" in err and "Traceback" not in err
+
+
+def test_jobs_n_is_a_plain_predict_call_and_a_value_typer_would_refuse_is_left_to_typer(tiny_model):
+    from seqcli.cli.quick import parse
+
+    assert parse(["predict", "m.npz", "--jobs", "1"]) == {"model": "m.npz", "jobs": 1}
+    assert parse(["predict", "--jobs", "256", "m.npz", "-", "--json"]) == {"model": "m.npz", "input": "-",
+                                                                         "jobs": 256, "as_json": True}
+    for value in (["0"], ["257"], ["x"], ["-1"], ["-"], ["\u0663"], [], ["1", "--jobs", "2"]):
+        assert parse(["predict", "m.npz", "--jobs", *value]) is None, value
+    assert parse(["predict", "m.npz", "--jobs=2"]) is None
+    rc, out, err = run_seqcli(["predict", tiny_model, "--jobs", "0"], input="good\n")
+    assert rc == 2 and out == "" and "--jobs" in err and "Traceback" not in err
