@@ -167,7 +167,10 @@ def input_batches(source, text_col=None, notify=_quiet, errors="replace", model=
     if text_col is not None:
         raise SeqcliError("--text-col only applies to a .csv/.tsv INPUT (plain text is one text per line)",
                           exit_code=2)
-    return _lines(source, notify, errors)
+    # a bag-of-words model answers 4,096 short lines in about 10 ms, and each batch costs it some fixed
+    # numpy calls: larger batches are a tenth faster and still answer a pipe at once (a batch never
+    # waits for input that has not come); the other models keep 512, their batches take longer
+    return _lines(source, notify, errors, 4096 if getattr(model, "kind", None) == "bow" else 512)
 
 
 def _lines(source, notify, errors, max_batch=512):

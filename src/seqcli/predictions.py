@@ -27,7 +27,7 @@ def predict_lines(model, batches, as_json=False, with_proba=False, notify=_quiet
     def lines(texts):   # -> (output lines, indices of the texts cut)
         where = []
         probs = model.predict_proba(texts, cut=where) if counts_cut else model.predict_proba(texts)
-        return [format_prediction(model.classes, p, as_json, with_proba) for p in probs], where
+        return format_predictions(model.classes, probs, as_json, with_proba), where
 
     cut, done = [], 0   # numbers (1-based) of the texts cut
     for out, where in ordered_map(lines, batches, jobs):
@@ -53,6 +53,24 @@ def format_prediction(classes, probs, as_json=False, with_proba=False):
     if with_proba:
         line += "".join(f"\t{c}={p:.4f}" for c, p in zip(classes, probs))
     return line
+
+
+def format_predictions(classes, probs, as_json=False, with_proba=False):
+    """The output lines of a batch: ``format_prediction`` of each row of ``probs`` (m, n_classes), made
+    in one go (argmax over the batch, one %-template mapped over the columns) for the same characters."""
+    best = probs.argmax(axis=1)   # (m,) the first largest, as np.argmax of a row
+    labels = np.array(classes, dtype=object)[best].tolist()
+    if as_json:
+        encode = json.JSONEncoder(ensure_ascii=False).encode   # json.dumps(..., ensure_ascii=False), built once
+        return [encode({"label": label, "probs": {c: round(p, 6) for c, p in zip(classes, row)}})
+                for label, row in zip(labels, probs.tolist())]
+    # Python floats (tolist) are what float() of each float32 gives, so "%.4f" writes the same digits
+    columns = [probs[np.arange(len(best)), best].tolist()]
+    template = "%s\t%.4f"
+    if with_proba:
+        template += "".join(f"\t{c.replace('%', '%%')}=%.4f" for c in classes)
+        columns += probs.T.tolist()
+    return list(map(template.__mod__, zip(labels, *columns)))
 
 
 def transduce_lines(model, batches, beam=1, nbest=1, max_len=None, as_json=False, notify=_quiet):

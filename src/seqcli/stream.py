@@ -55,6 +55,12 @@ class BadLines:
         self.lines.append(number)
         return "" if self.errors == "skip" else _BAD.sub("\ufffd", line)
 
+    def fix_all(self, lines, first):
+        """``lines`` (numbered from ``first``) with each bad line fixed; one search when all are clean."""
+        if not _BAD.search("\n".join(lines)):
+            return lines
+        return [self.fix(line, number) for number, line in enumerate(lines, first)]
+
     def summary(self, name):
         """One line for stderr, or None when every line was clean."""
         if not self.lines:
@@ -85,16 +91,19 @@ def line_batches(stream, name, max_batch=512, chunk=1 << 16, bad=None):
         fd, interactive = None, False
     source = _FdReader(fd, chunk, name) if fd is not None else stream
     batch, number = [], 0
-    for line in data.split_lines(data.decoded_pieces(source, name, chunk, strict=bad is None), piece_ends=True):
-        if line is not None:
-            number += 1
-            batch.append(line if bad is None else bad.fix(line, number))
-            if len(batch) >= max_batch:
-                yield batch
-                batch = []
+    for lines in data.line_lists(data.decoded_pieces(source, name, chunk, strict=bad is None)):
+        if bad is not None and lines:
+            lines = bad.fix_all(lines, number + 1)
+        number += len(lines)
+        batch += lines
+        full = len(batch) - len(batch) % max_batch
+        for start in range(0, full, max_batch):
+            yield batch[start:start + max_batch]
+        if full:
+            batch = batch[full:]
         # a piece is used up and nothing more has come yet: answer the complete lines now,
         # even while the next line is half-typed
-        elif batch and interactive and not _ready(fd):
+        if batch and interactive and not _ready(fd):
             yield batch
             batch = []
     if batch:

@@ -92,8 +92,8 @@ def _write(lines):
     out = sys.stdout
     flush = not out.isatty()
     for batch in lines:
-        for line in batch:
-            out.write(line)
+        if batch:
+            out.write("\n".join(batch))
             out.write("\n")
         if flush:
             out.flush()

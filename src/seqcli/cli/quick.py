@@ -2,13 +2,15 @@
 
 typer builds each option's value check with pydantic, whose import alone took about half of a
 one-line predict's time beyond ``import numpy``, and importing typer itself and the option
-declarations another 35 ms under load. ``seqcli predict MODEL [INPUT] [--json] [--proba]`` (options
-anywhere, each at most once) needs no checking beyond what the command does itself, so it runs the
-command's body (cli/predict_core.py) directly, as the typer command does. Anything else (another
-option, help, ``--``, a usage error the body raises before writing anything) goes through typer.
+declarations another 35 ms under load. ``seqcli predict MODEL [INPUT] [--json] [--proba] [--jobs N]``
+(options anywhere, each at most once; N a plain number in --jobs' bounds) needs no checking beyond
+what the command does itself, so it runs the command's body (cli/predict_core.py) directly, as the
+typer command does. Anything else (another option, help, ``--``, ``--jobs=N``, a value typer would
+refuse or read differently, a usage error the body raises before writing anything) goes through typer.
 """
 
 FLAGS = {"--json": "as_json", "--proba": "proba"}
+JOBS = (1, 256)   # --jobs' bounds, as cli/predict.py declares them
 
 
 def parse(argv):
@@ -17,9 +19,16 @@ def parse(argv):
     if not argv or argv[0] != "predict":
         return None
     kwargs, positional = {}, []
-    for arg in argv[1:]:
+    args = iter(argv[1:])
+    for arg in args:
         if arg in FLAGS and FLAGS[arg] not in kwargs:
             kwargs[FLAGS[arg]] = True
+        elif arg == "--jobs" and "jobs" not in kwargs:
+            # a benchmark's or a script's ``--jobs 1`` need not pay typer's start-up
+            value = next(args, "")
+            if not (value.isascii() and value.isdigit() and JOBS[0] <= int(value) <= JOBS[1]):
+                return None
+            kwargs["jobs"] = int(value)
         elif arg == "-" or (arg and not arg.startswith("-")):
             positional.append(arg)
         else:

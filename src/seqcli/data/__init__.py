@@ -34,10 +34,11 @@ from seqcli.data.decode import (
            decoded_pieces,
            display_name,
            iter_lines,
+           line_lists,
            read_corpus,
            split_lines,
 )
 from seqcli.data.tables import LABEL_NAMES, TEXT_NAMES, Table, read_table
 
-__all__ = ["STDIN", "decoded_pieces", "display_name", "iter_lines", "read_corpus", "split_lines",
+__all__ = ["STDIN", "decoded_pieces", "display_name", "iter_lines", "line_lists", "read_corpus", "split_lines",
            "LABEL_NAMES", "TEXT_NAMES", "Table", "read_table"]

@@ -155,18 +155,25 @@ def _decode_error(
     )
 
 
-def split_lines(pieces: Iterable[str], piece_ends: bool = False) -> Iterator[str | None]:
-    """Cut decoded text into lines at LF, dropping the LF and a CR just before it.
+def split_lines(pieces: Iterable[str]) -> Iterator[str]:
+    """Cut decoded text into lines at LF, dropping the LF and a CR just before it."""
+    for lines in line_lists(pieces):
+        yield from lines
 
-    piece_ends: also yield None each time a piece is used up, so a caller reading a pipe can
-    answer the lines it has before it waits for more (see stream.line_batches).
+
+def line_lists(pieces: Iterable[str]) -> Iterator[list[str]]:
+    """For each piece of decoded text, the list of the lines it completes (LF and a CR before it
+    dropped; an empty list when the piece ends no line), then a last line without LF, if any.
+
+    One list per piece, not one item per line: a reader of a pipe answers the lines it has before
+    it waits for more (see stream.line_batches), and a large piece is cut with one ``split`` instead
+    of a Python step per line.
     """
     partial: list[str] = []  # pieces of a line whose end has not arrived yet
     for text in pieces:
         if "\n" not in text:
             partial.append(text)
-            if piece_ends:
-                yield None
+            yield []
             continue
         lines = text.split("\n")
         if partial:
@@ -174,10 +181,10 @@ def split_lines(pieces: Iterable[str], piece_ends: bool = False) -> Iterator[str
             lines[0] = "".join(partial)
         last = lines.pop()
         partial = [last] if last else []
-        for line in lines:
-            yield line[:-1] if line.endswith("\r") else line
-        if piece_ends:
-            yield None
+        # a CR can end a line only where this piece holds one, or the line joined from earlier pieces
+        if "\r" in text or lines[0].endswith("\r"):
+            lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+        yield lines
     if partial:
         line = "".join(partial)
-        yield line[:-1] if line.endswith("\r") else line
+        yield [line[:-1] if line.endswith("\r") else line]

@@ -34,6 +34,7 @@ import numpy as np
 
 from seqcli.config import VectorizerConfig
 from seqcli.errors import FeatureError
+from seqcli.features.grams import word_gram_ids
 from seqcli.text import char_tokens, word_tokens
 
 
@@ -139,7 +140,12 @@ def _count(cols, lengths, n_cols):
     (float32), columns sorted within rows and ``first_seen`` = position of the first occurrence.
     """
     m = len(lengths)
-    rows = np.repeat(np.arange(m, dtype=np.int64), lengths)  # (total,)
+    return _count_entries(np.repeat(np.arange(m, dtype=np.int64), lengths), cols, m, n_cols)
+
+
+def _count_entries(rows, cols, m, n_cols):
+    """``_count`` with the document of each n-gram given: rows, cols (total,) int64, m documents.
+    ``first_seen`` is the position in these arrays of each (row, col)'s first occurrence."""
     pos = np.flatnonzero(cols >= 0)  # (kept,) flat positions of counted n-grams
     keys = rows[pos] * max(n_cols, 1) + cols[pos]  # row-major key, so sorting keys sorts rows
     # return_index uses a stable sort, so ``first`` points at each (row, col)'s first occurrence
@@ -272,6 +278,12 @@ class Vectorizer:
             return self._weight(self._count_hashed(texts))
         self._check_fitted()
         get = self.vocabulary_.get
+        # the whole batch at once (features/grams.py): predict's inner loop. Not for 1:3 and wider:
+        # there _analyze also makes n-grams of the unigrams and the n-grams it added (``grams`` is
+        # ``toks``), and saved models' vocabularies hold those, so they keep being made as they are.
+        if cfg.analyzer == "word" and (cfg.ngram_min > 1 or cfg.ngram_max <= 2):
+            rows, cols, m = word_gram_ids(texts, cfg, get)
+            return self._weight(_count_entries(rows, cols, m, len(self.vocabulary_)))
         cols, lengths = array("q"), []
         for text in texts:
             ids = [get(g, -1) for g in _analyze(text, cfg)]
