@@ -7,7 +7,8 @@ PyTorch script of the same model on the same streams; training characters/s and 
 Run it with the interpreter that has seqcli installed; the PyTorch side runs in ``--torch-python``
 (a throw-away venv with torch and numpy), reading seqcli from this checkout's src/.
 
-Ours: ``seqcli train DATA --task lm --hidden 256 --max-time S --workers N --json`` (every other setting
+Ours: ``seqcli train DATA --task lm --hidden 256 --max-time S --patience 100000 --workers N --json``
+(no early stopping: both sides train the whole time and keep their best weights; every other setting
 its default: embedding 64, windows of 100, 32 streams, dropout 0.15 on the LSTM's outputs, Adam 0.003,
 clipping at 5, validation about every 500k characters), one process per ``--workers`` value.
 Theirs: nn.Embedding(V, 64) + nn.LSTM(64, 256) + dropout 0.15 + nn.Linear(256, V) with
@@ -99,7 +100,7 @@ print(json.dumps({"val_loss": best, "chars_per_second": chars / spent, "steps": 
 def ours(data, seconds, workers):
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-m", "seqcli", "train", data, "--task", "lm", "--hidden", "256",
-                              "--max-time", f"{seconds}s", "--workers", str(workers), "--json", "-q",
+                              "--max-time", f"{seconds}s", "--patience", "100000", "--workers", str(workers), "--json", "-q",
                               "-o", os.path.join(tmp, "lm.npz")], capture_output=True, text=True, check=True)
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     return {"val_loss": summary["val_loss"], "chars_per_second": summary["chars_per_second"], "steps": summary["steps"]}

@@ -302,7 +302,7 @@ def test_state_mismatch_is_a_clear_value_error():
     utf8, lengths = pack_strings([terms[1], terms[0]] + terms[2:])
     broken("unique and sorted", vocab_utf8=utf8, vocab_lengths=lengths)
     broken("not a vectorizer state", header={**header, "format": "other"})
-    broken("version 3", header={**header, "version": 3})
+    broken("version 4", header={**header, "version": 4})
     broken("unknown config keys", header={**header, "config": {**header["config"], "x": 1}})
     broken("analyzer", header={**header, "config": {**header["config"], "analyzer": "byte"}})
     broken("n_docs", header={**header, "n_docs": -1})
@@ -398,3 +398,26 @@ def test_a_vectorizer_file_of_seqcli_0_1_is_still_checked_when_damaged():
     broken("'vocab_offsets' should have shape", vocab_offsets=arrays["vocab_offsets"][:-1])
     broken("start at 0 and increase", vocab_offsets=arrays["vocab_offsets"][::-1].copy())
     broken("vocab_text length", vocab_text=np.array("short"))
+
+
+def test_word_trigrams_come_from_the_words_alone_and_a_version_2_state_keeps_its_old_ngrams(monkeypatch):
+    from seqcli.features import vectorizer as module
+
+    cfg = VectorizerConfig(ngram_max=3, mode="counts")
+    assert module._analyze("a b c d", cfg) == ["a", "b", "c", "d", "a b", "b c", "c d", "a b c", "b c d"]
+    # what seqcli made before state version 3: trigrams across the unigrams and bigrams appended before
+    assert module._analyze("a b c d", cfg, legacy=True)[7:] == ["a b c", "b c d", "c d a b", "d a b b c",
+                                                                "a b b c c d"]
+    vec = Vectorizer(cfg).fit(["a b c d", "b c d e"])
+    header, arrays = vec.to_state()
+    assert header["version"] == 3 and "c d a b" not in vec.vocabulary_ and "b c d" in vec.vocabulary_
+    assert not Vectorizer.from_state(header, arrays).legacy_grams
+    old = Vectorizer.from_state({**header, "version": 2}, arrays)
+    assert old.legacy_grams
+    seen = []
+    real = module._analyze
+    monkeypatch.setattr(module, "_analyze", lambda text, c, legacy=False: seen.append(legacy) or real(text, c, legacy))
+    assert old.transform(["a b c d"]).indices.tolist() == vec.transform(["a b c d"]).indices.tolist()
+    assert seen == [True]   # the old model's n-grams (the new one's batch path does not call _analyze)
+    assert not Vectorizer.from_state({**header, "version": 2, "config": {**header["config"], "ngram_max": 2}},
+                                     arrays).legacy_grams

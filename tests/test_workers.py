@@ -121,9 +121,9 @@ def test_auto_is_every_core_for_a_large_network_one_process_for_a_small_one_or_b
     assert make_job("lstm", {}, TEXTS, LABELS)[0].cfg.workers == 1   # the default: one process
     assert workers_for(make_job("bow", auto, TEXTS, LABELS)[0]) == 1
     assert workers_for(make_job("lstm", {**auto, "hidden": 6}, TEXTS, LABELS)[0]) == 1   # not worth it
-    big = make_job("lstm", {**auto, "hidden": 128, "embed": 64}, TEXTS, LABELS)[0]   # 32 rows x 197k weights
+    big = make_job("lstm", {**auto, "hidden": 256, "embed": 64}, TEXTS, LABELS)[0]   # 32 rows x 329k weights
     assert workers_for(big) == min(workers.default_workers(), 8)
-    big.cfg = replace(big.cfg, batch_size=8)   # 1.6 M
+    big.cfg = replace(big.cfg, batch_size=16)   # 5.3 M
     assert workers_for(big) == 1
     job = _job("lstm")
     job.cfg = replace(job.cfg, workers=3)
@@ -134,7 +134,7 @@ def test_auto_is_every_core_for_a_large_network_one_process_for_a_small_one_or_b
 
 def test_auto_is_stored_resolved_so_a_resume_goes_on_with_as_many(tmp_path):
     out = tmp_path / "m.npz"
-    rc, _, err = run_seqcli(["train", SAMPLE_REVIEWS, "--model", "lstm", "--hidden", "160", "--embed", "8",
+    rc, _, err = run_seqcli(["train", SAMPLE_REVIEWS, "--model", "lstm", "--hidden", "320", "--embed", "8",
                              "--epochs", "2", "-q", "--workers", "0", "--max-steps", "5", "-o", out])
     assert rc == 0, err
     from seqcli.training import checkpoint

@@ -9,7 +9,8 @@ from seqcli.errors import FeatureError
 from seqcli.persist import pack_strings, unpack_strings
 
 STATE_FORMAT = "seqcli-vectorizer"
-STATE_VERSION = 2   # 2: the vocabulary as UTF-8 bytes + lengths (1: a unicode text + offsets)
+STATE_VERSION = 3   # 3: word n-grams of order 3+ from the words alone; 2: the vocabulary as UTF-8 bytes +
+#                     lengths (1: a unicode text + offsets)
 
 
 def to_state(vec):
@@ -54,6 +55,8 @@ def from_state(cls, header, arrays):
     if (df < 0).any() or (df > n_docs).any():
         raise FeatureError("vectorizer state: document frequencies out of range 0..n_docs")
     vec = cls(config)
+    # word 1:3 and wider: read as fitted, with the n-grams of the old analyzer (vectorizer._analyze)
+    vec.legacy_grams = version <= 2 and config.analyzer == "word" and config.ngram_min == 1 and config.ngram_max >= 3
     if hashing:
         if n_cols != 1 << config.hash_bits:
             raise FeatureError(f"vectorizer state: n_cols={n_cols} but hash_bits="

@@ -105,12 +105,17 @@ def hashed_column(gram, hash_bits):
     return zlib.crc32(gram.encode("utf-8", "surrogatepass")) & ((1 << hash_bits) - 1)
 
 
-def _analyze(text, cfg):
-    """All n-grams of ``text`` for orders ngram_min..ngram_max, grouped by order, each in text order."""
+def _analyze(text, cfg, legacy=False):
+    """All n-grams of ``text`` for orders ngram_min..ngram_max, grouped by order, each in text order.
+
+    legacy: as seqcli up to 0.x's vectorizer state version 2 made word n-grams with ngram_min 1: the
+    grams list was the token list itself, so orders 3 and up also ran across the unigrams and the
+    n-grams appended before them ("earthshaking though the"). Models saved then hold those in their
+    vocabulary and keep being read with them."""
     lo, hi = cfg.ngram_min, cfg.ngram_max
     if cfg.analyzer == "word":
         toks = word_tokens(text, lowercase=cfg.lowercase)
-        grams = toks if lo == 1 else []  # toks is a fresh list: extending it is safe
+        grams = (toks if legacy else toks[:]) if lo == 1 else []
         for n in range(max(lo, 2), min(hi, len(toks)) + 1):
             grams += [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
         return grams
@@ -189,6 +194,8 @@ class Vectorizer:
     for tf-idf else ``None``, ``n_docs_`` documents seen by ``fit``.
     """
 
+    legacy_grams = False   # word n-grams as a state of version 2 or before made them (see _analyze)
+
     def __init__(self, config=None):
         self.config = config if config is not None else VectorizerConfig()
         self.vocabulary_ = None
@@ -213,7 +220,7 @@ class Vectorizer:
 
     def fit_transform(self, texts):
         """``fit(texts)`` then ``transform(texts)``, counting the corpus once."""
-        cfg = self.config
+        cfg, self.legacy_grams = self.config, False   # a new fit makes today's n-grams
         texts = _check_texts(texts)
         if cfg.hash_bits is not None:
             counts = self._count_hashed(texts)
@@ -232,7 +239,7 @@ class Vectorizer:
         seen.default_factory = seen.__len__
         cols, lengths = array("q"), []  # (total,) int64 without a Python int object per entry
         for text in texts:
-            grams = _analyze(text, cfg)
+            grams = _analyze(text, cfg, self.legacy_grams)
             cols.extend(map(seen.__getitem__, grams))
             lengths.append(len(grams))
 
@@ -278,15 +285,14 @@ class Vectorizer:
             return self._weight(self._count_hashed(texts))
         self._check_fitted()
         get = self.vocabulary_.get
-        # the whole batch at once (features/grams.py): predict's inner loop. Not for 1:3 and wider:
-        # there _analyze also makes n-grams of the unigrams and the n-grams it added (``grams`` is
-        # ``toks``), and saved models' vocabularies hold those, so they keep being made as they are.
-        if cfg.analyzer == "word" and (cfg.ngram_min > 1 or cfg.ngram_max <= 2):
+        # the whole batch at once (features/grams.py): predict's inner loop (not for a legacy model's
+        # n-grams, see _analyze)
+        if cfg.analyzer == "word" and not self.legacy_grams:
             rows, cols, m = word_gram_ids(texts, cfg, get)
             return self._weight(_count_entries(rows, cols, m, len(self.vocabulary_)))
         cols, lengths = array("q"), []
         for text in texts:
-            ids = [get(g, -1) for g in _analyze(text, cfg)]
+            ids = [get(g, -1) for g in _analyze(text, cfg, self.legacy_grams)]
             cols.extend(ids)
             lengths.append(len(ids))
         return self._weight(_count(np.frombuffer(cols, dtype=np.int64), lengths,
@@ -299,7 +305,7 @@ class Vectorizer:
         crc32 = zlib.crc32
         cols, lengths = array("q"), []
         for text in texts:
-            ids = [crc32(g.encode("utf-8", "surrogatepass")) & mask for g in _analyze(text, cfg)]
+            ids = [crc32(g.encode("utf-8", "surrogatepass")) & mask for g in _analyze(text, cfg, self.legacy_grams)]
             cols.extend(ids)
             lengths.append(len(ids))
         return _count(np.frombuffer(cols, dtype=np.int64), lengths, mask + 1)
