@@ -7,7 +7,7 @@ PyTorch script of the same model on the same streams; training characters/s and 
 Run it with the interpreter that has seqcli installed; the PyTorch side runs in ``--torch-python``
 (a throw-away venv with torch and numpy), reading seqcli from this checkout's src/.
 
-Ours: ``seqcli train DATA --task lm --hidden 256 --max-time S --patience 100000 --workers N --json``
+Ours: ``seqcli train DATA --task lm --hidden 256 --max-time S --patience 10000 --workers N --json``
 (no early stopping: both sides train the whole time and keep their best weights; every other setting
 its default: embedding 64, windows of 100, 32 streams, dropout 0.15 on the LSTM's outputs, Adam 0.003,
 clipping at 5, validation about every 500k characters), one process per ``--workers`` value.
@@ -100,7 +100,7 @@ print(json.dumps({"val_loss": best, "chars_per_second": chars / spent, "steps": 
 def ours(data, seconds, workers):
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-m", "seqcli", "train", data, "--task", "lm", "--hidden", "256",
-                              "--max-time", f"{seconds}s", "--patience", "100000", "--workers", str(workers), "--json", "-q",
+                              "--max-time", f"{seconds}s", "--patience", "10000", "--workers", str(workers), "--json", "-q",
                               "-o", os.path.join(tmp, "lm.npz")], capture_output=True, text=True, check=True)
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     return {"val_loss": summary["val_loss"], "chars_per_second": summary["chars_per_second"], "steps": summary["steps"]}
@@ -121,15 +121,21 @@ def main():
     ap.add_argument("--workers", default="1,2", help="seqcli's --workers values, one run each")
     ap.add_argument("--torch-threads", type=int, default=2)
     ap.add_argument("--torch-python", default=sys.executable, help="an interpreter with torch")
+    ap.add_argument("--torch-chars-per-second", type=float,
+                    help="skip the PyTorch run and compare with this figure of an earlier one")
     args = ap.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
-    ref = theirs(args.torch_python, args.data, args.seconds, args.torch_threads)
-    print(f"torch ({args.torch_threads} threads): {ref['val_loss']:.4f} nats/char, "
-          f"{ref['chars_per_second']:,.0f} chars/s, {ref['steps']} steps", flush=True)
+    ref = None
+    if args.torch_chars_per_second is None:
+        ref = theirs(args.torch_python, args.data, args.seconds, args.torch_threads)
+        print(f"torch ({args.torch_threads} threads): {ref['val_loss']:.4f} nats/char, "
+              f"{ref['chars_per_second']:,.0f} chars/s, {ref['steps']} steps", flush=True)
+        ref = ref["chars_per_second"]
     for n in (int(w) for w in args.workers.split(",")):
         got = ours(args.data, args.seconds, n)
         print(f"seqcli --workers {n}: {got['val_loss']:.4f} nats/char, {got['chars_per_second']:,.0f} chars/s "
-              f"({got['chars_per_second'] / ref['chars_per_second']:.2f}x torch), {got['steps']} steps", flush=True)
+              f"({got['chars_per_second'] / (ref or args.torch_chars_per_second):.2f}x torch), "
+              f"{got['steps']} steps", flush=True)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

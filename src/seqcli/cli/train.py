@@ -14,7 +14,7 @@ TASKS = Literal["classify", "lm", "tag", "seq2seq"]
 MODELS = Literal["bow", "rnn", "gru", "lstm", "transformer"]
 
 EXAMPLES = ("seqcli train sample_data/reviews.csv --model lstm -o lstm.npz",
-            "seqcli train input.txt --task lm --max-time 10m -o lm.npz",
+            "seqcli train input.txt --task lm --max-time 10m --workers 2 -o lm.npz",
             "seqcli train train.conllu --task tag --val dev.conllu -o tagger.npz")
 
 
