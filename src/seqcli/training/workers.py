@@ -7,9 +7,9 @@ processes each computing 1/N of the batch do share it.
 How one step runs (``Pool.step_loss``):
 1. the job splits the batch into N shards (``job.shards``: index arrays, or a language model's
    columns with their part of the carried state);
-2. shards 1..N-1 go to the worker processes through pipes, shard 0 is computed here meanwhile, each
-   with its own dropout generator drawn from (seed, step, shard) — so a run needs no generator state
-   to resume exactly;
+2. shards 0..N-2 go to the worker processes through pipes, the last (the lightest when batches come
+   longest first) is computed here meanwhile, each with its own dropout generator drawn from
+   (seed, step, shard) — so a run needs no generator state to resume exactly;
 3. the results come back in shard order and are combined in that fixed order: the loss and every
    gradient are the shards' means weighted by their share of the batch's denominator
    (``job.shard_loss``'s weight: rows, tokens, or class weights), which is the whole batch's mean
@@ -20,11 +20,12 @@ array in the parameter dict between steps (the best weights put in to be saved) 
 the block before the next step.
 
 The same seed and the same N give the same bytes run after run (fixed shards, fixed order of
-summation); a different N gives the same model up to float rounding when no dropout is drawn.
+summation); a different N gives the same model up to float rounding when nothing random is drawn
+(dropout, a word model's sampled softmax). Measured gains and losses: fit.SPLIT_FROM.
 
-Workers are forked, so they inherit the job and its data without pickling; they ignore Ctrl-C (the
-loop here stops at the next batch boundary), die with this process (Linux: PR_SET_PDEATHSIG; else
-they see their pipe close), and leave when the pool closes however training ends. An error in a
+Workers are forked (Linux only: see ``available``), so they inherit the job and its data without
+pickling; they ignore Ctrl-C (the loop here stops at the next batch boundary), die with this process
+(PR_SET_PDEATHSIG), and leave when the pool closes, however training ends. An error in a
 worker ends training with a WorkerError naming it; the best model written so far stays.
 """
 
