@@ -134,7 +134,7 @@ def fit(job, output=None, resume=None, report=None):
 
 # Auto (--workers 0) splits a step among the cores when its work, the batch's rows times the weights
 # other than embedding tables, reaches SPLIT_FROM. Step time of one process / two on this 2-core
-# machine (bench: Pool.step_loss over 40 batches of each task's default model), idle -> busy with one
+# machine (bench/bench_workers.py: 40 batches of each task's default model), idle -> busy with one
 # other 2-thread job: rt-polarity LSTM classifier, hidden 128 (4.2 M) 1.22 -> 0.93x; hidden 256 (17 M)
 # 1.34x; 1x256 character LM (11 M) 1.60 -> 1.31x; EWT tagger (12 M) 1.46 -> 0.99x; CMUdict seq2seq
 # (68 M) 1.46 -> 1.26x; Transformer classifier (1 M) 1.14x; hidden 16-64 (0.1-1.1 M) 0.5-1.0x. Under
