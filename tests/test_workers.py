@@ -233,3 +233,40 @@ def test_no_worker_outlives_an_interrupted_or_killed_training(tmp_path, how):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_several_workers_where_processes_cannot_be_forked_is_a_usage_error(monkeypatch):
+    from seqcli.errors import SeqcliError
+    from seqcli.tasks.classify import make_job
+
+    monkeypatch.setattr(workers, "available", lambda: False)
+    job = _job("lstm")
+    job.cfg = replace(job.cfg, workers=2)
+    with pytest.raises(SeqcliError, match="--workers needs Linux") as caught:
+        workers_for(job)
+    assert caught.value.exit_code == 2
+    big = make_job("lstm", {"workers": 0, "hidden": 256}, TEXTS, LABELS)[0]   # auto: one process, no error
+    assert workers_for(big) == 1
+
+
+def test_a_failed_fork_is_one_clear_error_and_the_weights_get_their_own_memory_back(monkeypatch):
+    job = _job("lstm")
+    before = {k: v.copy() for k, v in job.model.net.params.items()}
+
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    with pytest.raises(workers.WorkerError, match=r"could not start 2 training workers \(Resource temporarily "
+                                                  r"unavailable\); try a smaller --workers"):
+        workers.Pool(job, 3, seed=0).__enter__()
+    for name, value in job.model.net.params.items():
+        assert value.base is None   # a copy, not a view into the shared mapping
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_the_final_line_says_how_many_workers_trained():
+    from seqcli.ui import took
+
+    assert took({"seconds": 12.34, "workers": 2}) == "12.3s on 2 workers"
+    assert took({"seconds": 12.34, "workers": 1}) == took({"seconds": 12.34}) == "12.3s"
